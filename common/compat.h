@@ -1,0 +1,37 @@
+/*
+ * compat.h - the small platform shims, named for what they do.
+ *
+ * Everything Linux-only or OpenBSD-only lives behind these names, so the
+ * rest of the code is plain POSIX plus the BSD string functions.
+ */
+#ifndef CFGSTORE_COMPAT_H
+#define CFGSTORE_COMPAT_H
+
+#include <stddef.h>
+#include <string.h>
+
+#ifndef HAVE_STRLCPY
+size_t	strlcpy(char *dst, const char *src, size_t size);
+size_t	strlcat(char *dst, const char *src, size_t size);
+#endif
+
+/*
+ * pledge(2)/unveil(2) on OpenBSD; no-ops that return 0 elsewhere.  Call
+ * them once set-up is done, as OpenBSD daemons do.
+ */
+int	sandbox_pledge(const char *promises);
+int	sandbox_unveil(const char *path, const char *permissions);
+
+/*
+ * Whether LMDB's own cross-process locks survive a process killed while
+ * holding them.  Linux: robust pthread mutexes, yes.  OpenBSD: POSIX
+ * semaphores, no; the store then locks with flock(2) itself (see
+ * docs/OPENBSD.md).  CFGSTORE_OWN_LOCKS=1 in the environment forces the
+ * flock(2) mode anywhere, so it can be tested on Linux too.
+ */
+int	lmdb_locks_are_robust(void);
+
+/* MDB_WRITEMAP is needed where there is no unified buffer cache. */
+int	lmdb_needs_writemap(void);
+
+#endif

@@ -1,0 +1,303 @@
+/*
+ * store.h - the versioned configuration store (LMDB underneath).
+ *
+ * The whole public API of store/.  Types are opaque; no LMDB, msgpack or
+ * libsodium type appears here.  Every function that can fail returns 0 on
+ * success and -1 with *err filled (err->code is an enum error_code, which
+ * is also the command line's exit status).  Objects handed out through an
+ * output parameter belong to the caller and are released with the matching
+ * _free function, which accepts NULL.
+ *
+ * Revisions count from 1; revision 0 is the empty store before any commit.
+ * A `rev` argument of 0 means "the head".
+ */
+#ifndef CFGSTORE_STORE_H
+#define CFGSTORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+
+#define STORE_KEY_MAX		255		/* bytes in a key, "@HOST" included */
+#define STORE_NODE_MAX		63		/* bytes in a node (host) name */
+#define STORE_VALUE_MAX		(8u << 20)	/* bytes in one value */
+#define STORE_LIST_MAX		65535		/* items in one list */
+#define STORE_MESSAGE_MAX	4096		/* bytes in a commit message */
+#define STORE_COMMIT_MAX	(64u << 20)	/* bytes of one signed commit */
+#define STORE_HASH_LEN		32
+#define STORE_PUBKEY_LEN	32
+#define STORE_SIG_LEN		64
+#define STORE_KEYTEXT_LEN	45		/* base64 public key + NUL */
+
+/* ---- values ---------------------------------------------------------- */
+
+/*
+ * A value is a string (UTF-8 text, one line: no NUL, CR or LF), a list of
+ * such strings, or a blob of arbitrary bytes.  It is kept in its canonical
+ * msgpack encoding (str, array of str, bin), the bytes that are hashed.
+ */
+struct value;
+enum value_type { VALUE_STRING = 1, VALUE_LIST, VALUE_BLOB };
+
+int	value_string(const char *s, size_t len, struct value **out,
+	    struct error *err);
+int	value_list(const char *const *items, size_t n, struct value **out,
+	    struct error *err);
+int	value_blob(const void *p, size_t len, struct value **out,
+	    struct error *err);
+/* Parses a canonical encoding (as value_encoded gives it). */
+int	value_decode(const void *p, size_t len, struct value **out,
+	    struct error *err);
+enum value_type value_type(const struct value *v);
+/* String or blob payload; valid as long as v.  Not NUL-terminated for blobs. */
+const void *value_bytes(const struct value *v, size_t *len);
+size_t	value_count(const struct value *v);		/* list items */
+const char *value_item(const struct value *v, size_t i, size_t *len);
+const void *value_encoded(const struct value *v, size_t *len);
+int	value_equal(const struct value *a, const struct value *b);
+struct value *value_dup(const struct value *v);	/* NULL on ENOMEM */
+const char *value_type_name(enum value_type t);	/* "string", "list", "blob" */
+void	value_free(struct value *v);
+
+/* ---- keys ------------------------------------------------------------ */
+
+/*
+ * KEY is dot-separated components of [A-Za-z0-9_-], optionally followed by
+ * "@HOST", a per-host override.  Returns 0, or -1 with ERR_INPUT.
+ */
+int	key_check(const char *key, struct error *err);
+int	node_name_check(const char *name, struct error *err);
+/* Splits "K@H": *host points into key (NULL when none); returns base length. */
+size_t	key_base(const char *key, const char **host);
+
+/* Public keys as one line of text (base64, 44 characters). */
+void	pubkey_to_text(const unsigned char pk[STORE_PUBKEY_LEN],
+	    char text[STORE_KEYTEXT_LEN]);
+int	pubkey_from_text(const char *text, unsigned char pk[STORE_PUBKEY_LEN],
+	    struct error *err);
+
+/* ---- opening --------------------------------------------------------- */
+
+struct store;
+
+struct store_init_opts {
+	const char	*node;		/* this node's name */
+	int		 primary;	/* accepts writes and pushes to peers */
+	const char	*listen;	/* ADDR:PORT the daemon listens on, or NULL */
+};
+
+/*
+ * Creates the store directory (0700), the LMDB environment (files 0600)
+ * and this node's Ed25519 key pair (secret key file 0600, created so).
+ * Fails with ERR_FAIL if a store already exists there.
+ */
+int	store_init(const char *dir, const struct store_init_opts *o,
+	    struct error *err);
+
+#define STORE_RDONLY	0x01
+int	store_open(const char *dir, int flags, struct store **out,
+	    struct error *err);
+void	store_close(struct store *s);
+
+const char *store_dir(const struct store *s);
+const char *store_node(const struct store *s);
+int	store_is_primary(const struct store *s);
+const char *store_listen(const struct store *s);	/* "" when unset */
+void	store_public_key(const struct store *s, unsigned char pk[STORE_PUBKEY_LEN]);
+/* The primary's name as far as this node knows; ERR_FAIL "no primary known". */
+int	store_primary_name(struct store *s, char *name, size_t len,
+	    struct error *err);
+
+int	store_head(struct store *s, uint64_t *rev,
+	    unsigned char hash[STORE_HASH_LEN], struct error *err);
+
+/* ---- reading --------------------------------------------------------- */
+
+/*
+ * The value of key at revision rev (0: head).  ERR_FAIL "not found" when
+ * the key has no value then.  Cost does not depend on the history length.
+ */
+int	store_get(struct store *s, const char *key, uint64_t rev,
+	    struct value **out, struct error *err);
+/* As store_get, resolved for host: KEY@host wins over KEY. */
+int	store_get_for_host(struct store *s, const char *key, const char *host,
+	    uint64_t rev, struct value **out, struct error *err);
+
+/* Visitors return 0 to go on, anything else to stop (then returned). */
+typedef int (*store_visit_fn)(void *arg, const char *key,
+	    const struct value *v);
+
+/* Every key starting with prefix (NULL: all), sorted, as of rev. */
+int	store_list(struct store *s, const char *prefix, uint64_t rev,
+	    store_visit_fn fn, void *arg, struct error *err);
+/*
+ * The state as host sees it at rev: keys without "@", where KEY@host, if
+ * set, gives KEY's value.  Overrides for other hosts are left out.
+ */
+int	store_list_for_host(struct store *s, const char *host, uint64_t rev,
+	    store_visit_fn fn, void *arg, struct error *err);
+
+/* ---- writing --------------------------------------------------------- */
+
+/* A batch of operations that store_commit turns into one commit. */
+struct change;
+
+struct change *change_new(void);		/* NULL on ENOMEM */
+/* Adds "set key = v" (v is copied).  A later op on the same key wins. */
+int	change_set(struct change *c, const char *key, const struct value *v,
+	    struct error *err);
+int	change_del(struct change *c, const char *key, struct error *err);
+size_t	change_count(const struct change *c);
+void	change_free(struct change *c);
+
+/*
+ * Makes one signed commit of c on a primary: validates every key (unknown
+ * override hosts are ERR_INPUT), refuses to delete what is not there
+ * (ERR_FAIL), drops sets that change nothing, and commits the rest in one
+ * LMDB transaction with the next revision.  *rev is the new revision, or 0
+ * when nothing changed (no commit made).  c is not consumed.
+ */
+int	store_commit(struct store *s, const struct change *c,
+	    const char *message, uint64_t *rev, struct error *err);
+
+/* A new commit whose state equals that of to_rev. *rev as for store_commit. */
+int	store_rollback(struct store *s, uint64_t to_rev, const char *message,
+	    uint64_t *rev, struct error *err);
+
+/* ---- commits --------------------------------------------------------- */
+
+struct commit;
+
+enum commit_op { COMMIT_SET = 0, COMMIT_DEL = 1 };
+
+int	store_commit_load(struct store *s, uint64_t rev, struct commit **out,
+	    struct error *err);
+/* The commit's exact signed bytes, as they are stored and as they travel. */
+int	store_commit_raw(struct store *s, uint64_t rev, struct buf *out,
+	    struct error *err);
+/*
+ * Decodes signed bytes.  Checks the structure, the hash and the signature
+ * against the signer key the bytes name; whether that key is trusted is
+ * the caller's question (store_trusts).
+ */
+int	commit_parse(const void *raw, size_t len, struct commit **out,
+	    struct error *err);
+uint64_t commit_rev(const struct commit *c);
+const unsigned char *commit_parent(const struct commit *c);
+const unsigned char *commit_hash(const struct commit *c);
+const unsigned char *commit_signer(const struct commit *c);
+const char *commit_author(const struct commit *c);
+const char *commit_node(const struct commit *c);
+uint64_t commit_time_ms(const struct commit *c);	/* UTC, ms since 1970 */
+const char *commit_message(const struct commit *c);
+size_t	commit_op_count(const struct commit *c);
+/* old or new is NULL where the key had / has no value. */
+void	commit_op(const struct commit *c, size_t i, enum commit_op *op,
+	    const char **key, const struct value **old, const struct value **new);
+void	commit_free(struct commit *c);
+
+/* ---- replication ------------------------------------------------------ */
+
+enum store_apply_result {
+	APPLY_OK,		/* applied as the new head */
+	APPLY_DUPLICATE,	/* already held, byte for byte: no effect */
+	APPLY_GAP,		/* revision beyond head + 1: send from head */
+	APPLY_DIVERGED,		/* does not extend this history: refused */
+	APPLY_REJECTED,		/* bad signature, untrusted signer, malformed */
+};
+
+struct store_raw {
+	const void	*data;
+	size_t		 len;
+};
+
+/*
+ * Applies signed commits received from a peer, in order, in one LMDB
+ * transaction: each signature is checked against a trusted key before its
+ * contents are decoded; each must be head + 1 with the head's hash as
+ * parent.  Stops at the first that is not APPLY_OK or APPLY_DUPLICATE and
+ * reports it in *res with the reason in err->msg; those before it stay
+ * applied.  *applied counts the commits that became new heads.  Returns
+ * -1 only when the store itself failed.
+ */
+int	store_apply(struct store *s, const struct store_raw *raws, size_t n,
+	    size_t *applied, enum store_apply_result *res, struct error *err);
+
+/* ---- history ---------------------------------------------------------- */
+
+/* Each key whose value differs between a and b; old/new NULL when absent. */
+typedef int (*store_diff_fn)(void *arg, const char *key,
+	    const struct value *old, const struct value *new);
+int	store_diff(struct store *s, uint64_t a, uint64_t b, store_diff_fn fn,
+	    void *arg, struct error *err);
+
+/* The revisions that changed key, newest first. */
+typedef int (*store_rev_fn)(void *arg, uint64_t rev);
+int	store_key_revisions(struct store *s, const char *key, store_rev_fn fn,
+	    void *arg, struct error *err);
+
+/*
+ * Re-hashes every commit, checks every signature against trusted keys, the
+ * chain (consecutive revisions, parent hashes) and that the current state
+ * and the per-revision index equal what the history builds.  On a mismatch
+ * returns -1 with ERR_FAIL and *bad_rev the first bad revision (0 when the
+ * problem is not a single commit's).
+ */
+int	store_verify(struct store *s, uint64_t *bad_rev, struct error *err);
+
+/* ---- peers and trust (local to this node, never replicated) ----------- */
+
+struct peer_info {
+	char		name[STORE_NODE_MAX + 1];
+	char		addr[128];		/* ADDR:PORT */
+	unsigned char	pubkey[STORE_PUBKEY_LEN];
+};
+
+int	store_peer_add(struct store *s, const struct peer_info *p,
+	    struct error *err);
+int	store_peer_del(struct store *s, const char *name, struct error *err);
+/* *out is an array of *n peers, sorted by name; the caller frees it. */
+int	store_peers(struct store *s, struct peer_info **out, size_t *n,
+	    struct error *err);
+/* 1 when pk is this node's or a peer's key (name filled), else 0. */
+int	store_trusts(struct store *s, const unsigned char pk[STORE_PUBKEY_LEN],
+	    char *name, size_t len);
+
+/* ---- local records (never replicated) ---------------------------------- */
+
+/*
+ * A small key-value table for this node's own bookkeeping: what the
+ * renderer installed, what peers acknowledged.  Names are free text.
+ */
+int	store_local_get(struct store *s, const char *name, struct buf *out,
+	    struct error *err);			/* ERR_FAIL when absent */
+int	store_local_put(struct store *s, const char *name, const void *p,
+	    size_t len, struct error *err);
+int	store_local_del(struct store *s, const char *name, struct error *err);
+typedef int (*store_local_fn)(void *arg, const char *name, const void *p,
+	    size_t len);
+int	store_local_each(struct store *s, const char *prefix,
+	    store_local_fn fn, void *arg, struct error *err);
+
+/* ---- identity ---------------------------------------------------------- */
+
+/*
+ * This node's long-term Ed25519 key, for the link handshake.  Loaded from
+ * the store directory into guarded memory and wiped by identity_free.
+ */
+struct identity;
+
+int	identity_load(struct store *s, struct identity **out,
+	    struct error *err);
+const unsigned char *identity_public(const struct identity *id);
+/* Ed25519 signature of msg. */
+void	identity_sign(const struct identity *id, const void *msg, size_t len,
+	    unsigned char sig[STORE_SIG_LEN]);
+/* The X25519 form of the key pair, for key exchange. */
+int	identity_x25519(const struct identity *id, unsigned char sk[32],
+	    unsigned char pk[32]);
+void	identity_free(struct identity *id);
+
+#endif
