@@ -1,0 +1,95 @@
+/*
+ * link.h - the authenticated, encrypted link between two nodes.
+ *
+ * Internal to replicator/.  A link wraps a connected stream socket: a
+ * handshake with fresh ephemeral X25519 keys on both sides, each side
+ * signing the transcript with its long-term Ed25519 key (SIGMA-style),
+ * then length-prefixed XChaCha20-Poly1305 frames with a counter nonce per
+ * direction.  docs/PROTOCOL.md is the byte-level specification.
+ *
+ * The long-term key is reached through struct link_auth rather than the
+ * store's identity, so the handshake can be tested with bare key pairs.
+ */
+#ifndef CFGSTORE_LINK_H
+#define CFGSTORE_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+
+#define LINK_KEY_LEN		32
+#define LINK_SIG_LEN		64
+#define LINK_NAME_MAX		63
+/*
+ * The largest plaintext a frame may carry: one commit at its size limit
+ * (64 MiB) plus the message around it.  Checked before any allocation.
+ */
+#define LINK_PAYLOAD_MAX	((64u << 20) + (64u << 10))
+#define LINK_HANDSHAKE_MS	5000	/* the whole handshake, either side */
+
+struct link_auth {
+	unsigned char	 pk[LINK_KEY_LEN];	/* our Ed25519 public key */
+	/* Signs msg with our long-term secret key. */
+	void		(*sign)(void *arg, const void *msg, size_t len,
+			    unsigned char sig[LINK_SIG_LEN]);
+	void		*sign_arg;
+	/*
+	 * 1 when the peer's key may talk to us (name filled in), 0 when
+	 * not.  Asked before the peer's signature is checked.
+	 */
+	int		(*trust)(void *arg, const unsigned char pk[LINK_KEY_LEN],
+			    char *name, size_t len);
+	void		*trust_arg;
+};
+
+struct link;
+
+/*
+ * Runs the handshake as the side that connected.  expect, when not NULL,
+ * is the key the other side must prove it holds (compared in constant
+ * time), in addition to auth->trust.  On success *out owns fd; on failure
+ * fd is left open for the caller to close.
+ */
+int	link_connect(int fd, const struct link_auth *auth,
+	    const unsigned char expect[LINK_KEY_LEN], struct link **out,
+	    struct error *err);
+/* Runs the handshake as the side that accepted.  Ownership as above. */
+int	link_accept(int fd, const struct link_auth *auth, struct link **out,
+	    struct error *err);
+
+/*
+ * Encrypts and sends one frame, waiting at most timeout_ms for the socket
+ * to take it.  Fails with ERR_INPUT when len exceeds LINK_PAYLOAD_MAX.
+ */
+int	link_send(struct link *l, const void *p, size_t len, int timeout_ms,
+	    struct error *err);
+/*
+ * Receives one frame into out (replacing its contents): waits at most
+ * timeout_ms (-1: forever) for it to start, then gives the rest a deadline
+ * of its own that grows with the announced length.  The length is checked
+ * against LINK_PAYLOAD_MAX before any allocation, and the buffer grows only
+ * as bytes arrive.  Authentication failure, a counter out of step, a short
+ * read or the peer closing all fail; the link is then dead.
+ */
+int	link_recv(struct link *l, struct buf *out, int timeout_ms,
+	    struct error *err);
+
+const unsigned char *link_peer_key(const struct link *l);
+const char *link_peer_name(const struct link *l);
+int	link_fd(const struct link *l);
+/* Wipes the session keys, closes the socket, frees.  Accepts NULL. */
+void	link_free(struct link *l);
+
+/*
+ * Raw frame I/O without the handshake, for tests that speak the wire
+ * format directly (a hostile peer): reads or writes a 4-byte big-endian
+ * length and that many bytes, with the same deadline rules.
+ */
+int	link_write_all(int fd, const void *p, size_t len, int timeout_ms,
+	    struct error *err);
+int	link_read_all(int fd, void *p, size_t len, int timeout_ms,
+	    struct error *err);
+
+#endif

@@ -1,0 +1,480 @@
+/*
+ * test_link.c - the link handshake and frames over socketpair(2), with
+ * bare Ed25519 key pairs standing in for the nodes' identities.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "check.h"
+#include "link.h"
+
+struct node {
+	const char	*name;
+	unsigned char	 pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char	 sk[crypto_sign_SECRETKEYBYTES];
+	/* The keys this node trusts. */
+	const struct node *trusted[4];
+	struct link_auth auth;
+};
+
+static void
+sign(void *arg, const void *msg, size_t len, unsigned char sig[64])
+{
+	struct node *n = arg;
+
+	crypto_sign_detached(sig, NULL, msg, len, n->sk);
+}
+
+static int
+trust(void *arg, const unsigned char pk[32], char *name, size_t len)
+{
+	struct node *n = arg;
+	int i;
+
+	for (i = 0; i < 4 && n->trusted[i] != NULL; i++)
+		if (memcmp(n->trusted[i]->pk, pk, 32) == 0) {
+			snprintf(name, len, "%s", n->trusted[i]->name);
+			return 1;
+		}
+	return 0;
+}
+
+static void
+node_init(struct node *n, const char *name)
+{
+	memset(n, 0, sizeof(*n));
+	n->name = name;
+	crypto_sign_keypair(n->pk, n->sk);
+	memcpy(n->auth.pk, n->pk, 32);
+	n->auth.sign = sign;
+	n->auth.sign_arg = n;
+	n->auth.trust = trust;
+	n->auth.trust_arg = n;
+}
+
+/* The accepting side, run in a thread. */
+struct acceptor {
+	pthread_t	 t;
+	int		 fd;
+	struct node	*node;
+	struct link	*link;
+	struct error	 err;
+	int		 rc;
+	int		 echo;		/* frames to read and send back */
+	char		 peer[64];	/* who the link says connected */
+};
+
+static void *
+acceptor_run(void *arg)
+{
+	struct acceptor *a = arg;
+	struct buf b = { 0 };
+	int i;
+
+	a->rc = link_accept(a->fd, &a->node->auth, &a->link, &a->err);
+	if (a->rc == -1) {
+		close(a->fd);
+		return NULL;
+	}
+	snprintf(a->peer, sizeof(a->peer), "%s", link_peer_name(a->link));
+	for (i = 0; i < a->echo; i++) {
+		if ((a->rc = link_recv(a->link, &b, 5000, &a->err)) == -1 ||
+		    (a->rc = link_send(a->link, b.data, b.len, 5000,
+		    &a->err)) == -1) {
+			/* As the daemon does: a failed link is closed. */
+			shutdown(link_fd(a->link), SHUT_RDWR);
+			break;
+		}
+	}
+	buf_free(&b);
+	return NULL;
+}
+
+static void
+acceptor_start(struct acceptor *a, int fd, struct node *n, int echo)
+{
+	memset(a, 0, sizeof(*a));
+	a->fd = fd;
+	a->node = n;
+	a->echo = echo;
+	pthread_create(&a->t, NULL, acceptor_run, a);
+}
+
+static void
+acceptor_end(struct acceptor *a)
+{
+	pthread_join(a->t, NULL);
+	link_free(a->link);
+}
+
+/*
+ * A relay between two socketpairs that records what the initiator sends
+ * and can flip one byte of it on the way (a man in the middle).
+ */
+struct relay {
+	pthread_t	 t[2];
+	int		 ifd, rfd;	/* towards initiator, responder */
+	struct buf	 rec;		/* initiator -> responder bytes */
+	long		 flip;		/* offset in that stream, or -1 */
+	long		 flip_r;	/* same, responder -> initiator */
+	pthread_mutex_t	 mu;
+};
+
+struct pump {
+	struct relay	*r;
+	int		 from, to, dir;
+};
+
+static void *
+pump_run(void *arg)
+{
+	struct pump *p = arg;
+	unsigned char b[4096];
+	long off = 0, flip;
+	ssize_t n, i;
+
+	flip = p->dir == 0 ? p->r->flip : p->r->flip_r;
+	while ((n = read(p->from, b, sizeof(b))) > 0) {
+		for (i = 0; i < n; i++)
+			if (off + i == flip)
+				b[i] ^= 0x01;
+		if (p->dir == 0) {
+			pthread_mutex_lock(&p->r->mu);
+			buf_append(&p->r->rec, b, (size_t)n);
+			pthread_mutex_unlock(&p->r->mu);
+		}
+		off += n;
+		if (write(p->to, b, (size_t)n) != n)
+			break;
+	}
+	shutdown(p->to, SHUT_WR);
+	free(p);
+	return NULL;
+}
+
+/* Returns the fd the initiator should use; *rfd is the responder's. */
+static int
+relay_start(struct relay *r, long flip, long flip_r, int *rfd)
+{
+	int a[2], b[2];
+	struct pump *p;
+
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->mu, NULL);
+	r->flip = flip;
+	r->flip_r = flip_r;
+	socketpair(AF_UNIX, SOCK_STREAM, 0, a);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, b);
+	r->ifd = a[1];
+	r->rfd = b[0];
+	*rfd = b[1];
+	p = calloc(1, sizeof(*p));
+	p->r = r; p->from = r->ifd; p->to = r->rfd; p->dir = 0;
+	pthread_create(&r->t[0], NULL, pump_run, p);
+	p = calloc(1, sizeof(*p));
+	p->r = r; p->from = r->rfd; p->to = r->ifd; p->dir = 1;
+	pthread_create(&r->t[1], NULL, pump_run, p);
+	return a[0];
+}
+
+static void
+relay_end(struct relay *r)
+{
+	pthread_join(r->t[0], NULL);
+	pthread_join(r->t[1], NULL);
+	close(r->ifd);
+	close(r->rfd);
+	buf_free(&r->rec);
+	pthread_mutex_destroy(&r->mu);
+}
+
+static struct node A, B, C, D;
+
+static void
+test_good(void)
+{
+	struct acceptor acc;
+	struct link *l;
+	struct error err;
+	struct buf b = { 0 };
+	char *big;
+	int sv[2];
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	acceptor_start(&acc, sv[1], &B, 3);
+	CHECK(link_connect(sv[0], &A.auth, B.pk, &l, &err) == 0);
+	CHECK_STR(link_peer_name(l), "B");
+	CHECK(link_send(l, "hello", 5, 1000, &err) == 0);
+	CHECK(link_recv(l, &b, 1000, &err) == 0);
+	CHECK(b.len == 5 && memcmp(b.data, "hello", 5) == 0);
+	CHECK(link_send(l, "", 0, 1000, &err) == 0);
+	CHECK(link_recv(l, &b, 1000, &err) == 0);
+	CHECK(b.len == 0);
+	big = malloc(3u << 20);
+	memset(big, 'x', 3u << 20);
+	big[12345] = 'y';
+	CHECK(link_send(l, big, 3u << 20, 5000, &err) == 0);
+	CHECK(link_recv(l, &b, 5000, &err) == 0);
+	CHECK(b.len == (3u << 20) && memcmp(b.data, big, b.len) == 0);
+	CHECK(link_send(l, big, LINK_PAYLOAD_MAX + 1, 1000, &err) == -1 &&
+	    err.code == ERR_INPUT);
+	acceptor_end(&acc);
+	CHECK(acc.rc == 0);
+	CHECK_STR(acc.peer, "A");
+	free(big);
+	buf_free(&b);
+	link_free(l);
+}
+
+/* The responder does not trust the initiator: nothing gets through. */
+static void
+test_unknown_initiator(void)
+{
+	struct acceptor acc;
+	struct link *l;
+	struct error err;
+	struct buf b = { 0 };
+	int sv[2];
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	acceptor_start(&acc, sv[1], &B, 1);
+	/* C trusts B, but B does not trust C. */
+	CHECK(link_connect(sv[0], &C.auth, B.pk, &l, &err) == 0);
+	CHECK(link_send(l, "secret", 6, 1000, &err) == 0);
+	CHECK(link_recv(l, &b, 2000, &err) == -1);
+	acceptor_end(&acc);
+	CHECK(acc.rc == -1 && strstr(acc.err.msg, "not trusted") != NULL);
+	buf_free(&b);
+	link_free(l);
+}
+
+/* The initiator expected someone else: it stops before sending its key. */
+static void
+test_wrong_responder(void)
+{
+	struct acceptor acc;
+	struct link *l;
+	struct error err;
+	int sv[2];
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	acceptor_start(&acc, sv[1], &B, 0);
+	CHECK(link_connect(sv[0], &A.auth, C.pk, &l, &err) == -1);
+	CHECK(strstr(err.msg, "not the one configured") != NULL);
+	close(sv[0]);
+	acceptor_end(&acc);
+	CHECK(acc.rc == -1);
+
+	/* Expected nothing in particular, but does not trust D. */
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	acceptor_start(&acc, sv[1], &D, 0);
+	CHECK(link_connect(sv[0], &A.auth, NULL, &l, &err) == -1);
+	CHECK(strstr(err.msg, "not trusted") != NULL);
+	close(sv[0]);
+	acceptor_end(&acc);
+}
+
+/* Any flipped bit in the handshake, either way, ends it. */
+static void
+test_tamper(void)
+{
+	static const long offs[] = { 5, 20, 44, 60, 100, 160, 200 };
+	struct relay r;
+	struct acceptor acc;
+	struct link *l;
+	struct error err;
+	size_t i;
+	int fd, rfd, rc, bad = 0;
+
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		/* The initiator's stream: msg1 is 44 bytes, msg3 116. */
+		fd = relay_start(&r, offs[i] < 160 ? offs[i] : -1,
+		    offs[i] < 160 ? -1 : offs[i] - 60, &rfd);
+		acceptor_start(&acc, rfd, &B, 1);
+		rc = link_connect(fd, &A.auth, B.pk, &l, &err);
+		if (rc == 0) {
+			struct buf b = { 0 };
+
+			link_send(l, "x", 1, 1000, &err);
+			rc = link_recv(l, &b, 2000, &err);
+			buf_free(&b);
+			link_free(l);
+		} else
+			close(fd);
+		acceptor_end(&acc);
+		if (rc == 0 || acc.rc == 0)
+			bad++;
+		relay_end(&r);
+	}
+	CHECK(bad == 0);
+}
+
+/* A recorded session, played again to the responder, goes nowhere. */
+static void
+test_replay_session(void)
+{
+	struct relay r;
+	struct acceptor acc;
+	struct link *l;
+	struct error err;
+	struct buf b = { 0 }, rec = { 0 };
+	int fd, rfd, sv[2];
+
+	fd = relay_start(&r, -1, -1, &rfd);
+	acceptor_start(&acc, rfd, &B, 1);
+	CHECK(link_connect(fd, &A.auth, B.pk, &l, &err) == 0);
+	CHECK(link_send(l, "set carp.pass s3cret", 20, 1000, &err) == 0);
+	CHECK(link_recv(l, &b, 2000, &err) == 0);
+	link_free(l);
+	acceptor_end(&acc);
+	CHECK(acc.rc == 0);
+	pthread_join(r.t[0], NULL);
+	pthread_join(r.t[1], NULL);
+	buf_append(&rec, r.rec.data, r.rec.len);
+	CHECK(memmem(rec.data, rec.len, "s3cret", 6) == NULL);
+	close(r.ifd);
+	close(r.rfd);
+	buf_free(&r.rec);
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	acceptor_start(&acc, sv[1], &B, 1);
+	write(sv[0], rec.data, rec.len);
+	acceptor_end(&acc);
+	CHECK(acc.rc == -1 && strstr(acc.err.msg, "msg3") != NULL);
+	close(sv[0]);
+	buf_free(&rec);
+	buf_free(&b);
+}
+
+/*
+ * After the handshake: a huge length prefix, a truncated frame, a frame
+ * sent twice or out of order, garbage.  Each ends the link.
+ */
+struct raw_case {
+	const char	*what;
+	int		 kind;
+};
+
+static void
+test_frames(void)
+{
+	static const struct raw_case cases[] = {
+		{ "length 2^32-1", 0 }, { "truncated", 1 },
+		{ "replayed frame", 2 }, { "reordered", 3 },
+		{ "short length", 4 },
+	};
+	struct relay r;
+	struct acceptor acc;
+	struct link *l;
+	struct error err;
+	struct buf b = { 0 };
+	unsigned char hdr[4] = { 0xff, 0xff, 0xff, 0xff };
+	size_t i, hs;
+	int fd, rfd;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = relay_start(&r, -1, -1, &rfd);
+		acceptor_start(&acc, rfd, &B, 3);
+		CHECK(link_connect(fd, &A.auth, B.pk, &l, &err) == 0);
+		usleep(20000);
+		pthread_mutex_lock(&r.mu);
+		hs = r.rec.len;
+		pthread_mutex_unlock(&r.mu);
+		CHECK(link_send(l, "one", 3, 1000, &err) == 0);
+		CHECK(link_recv(l, &b, 2000, &err) == 0);
+		switch (cases[i].kind) {
+		case 0:
+			link_write_all(fd, hdr, 4, 1000, &err);
+			break;
+		case 1:
+			hdr[0] = 0; hdr[1] = 0; hdr[2] = 1; hdr[3] = 0;
+			link_write_all(fd, hdr, 4, 1000, &err);
+			link_write_all(fd, "abc", 3, 1000, &err);
+			shutdown(fd, SHUT_WR);
+			hdr[0] = hdr[1] = hdr[2] = hdr[3] = 0xff;
+			break;
+		case 2:
+		case 3:
+			/* The first data frame, as recorded, once more. */
+			if (cases[i].kind == 3)
+				link_send(l, "two", 3, 1000, &err);
+			usleep(20000);
+			pthread_mutex_lock(&r.mu);
+			link_write_all(fd, r.rec.data + hs, r.rec.len - hs -
+			    (cases[i].kind == 3 ? 23 : 0), 1000, &err);
+			pthread_mutex_unlock(&r.mu);
+			break;
+		case 4:
+			hdr[0] = 0; hdr[1] = 0; hdr[2] = 0; hdr[3] = 3;
+			link_write_all(fd, hdr, 4, 1000, &err);
+			link_write_all(fd, "abc", 3, 1000, &err);
+			hdr[0] = hdr[1] = hdr[2] = hdr[3] = 0xff;
+			break;
+		}
+		if (cases[i].kind == 3)
+			CHECK(link_recv(l, &b, 2000, &err) == 0);
+		CHECK(link_recv(l, &b, 2000, &err) == -1);
+		acceptor_end(&acc);
+		if (acc.rc != -1)
+			printf("not ok: %s accepted\n", cases[i].what);
+		CHECK(acc.rc == -1);
+		link_free(l);
+		relay_end(&r);
+	}
+	buf_free(&b);
+}
+
+/* A client that never finishes: the responder gives up on time. */
+static void
+test_deadline(void)
+{
+	struct acceptor acc;
+	int sv[2];
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	acceptor_start(&acc, sv[1], &B, 0);
+	write(sv[0], "\0\0\0\x28" "CFGL", 8);
+	acceptor_end(&acc);
+	CHECK(acc.rc == -1 && strstr(acc.err.msg, "timed out") != NULL);
+	close(sv[0]);
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	acceptor_start(&acc, sv[1], &B, 0);
+	write(sv[0], "\0\0\0\x28" "GET / HTTP/1.0\r\n\r\n" "0123456789012345"
+	    "6789012345", 44);
+	acceptor_end(&acc);
+	CHECK(acc.rc == -1 && strstr(acc.err.msg, "not a cfgstore") != NULL);
+	close(sv[0]);
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0)
+		return 1;
+	node_init(&A, "A");
+	node_init(&B, "B");
+	node_init(&C, "C");
+	node_init(&D, "D");
+	D.trusted[0] = &A;
+	A.trusted[0] = &B;
+	A.trusted[1] = &C;
+	B.trusted[0] = &A;
+	C.trusted[0] = &B;
+	test_good();
+	test_unknown_initiator();
+	test_wrong_responder();
+	test_tamper();
+	test_replay_session();
+	test_frames();
+	test_deadline();
+	return check_done();
+}
