@@ -41,7 +41,7 @@ error_errno(struct error *e, int code, const char *fmt, ...)
 int
 error_wrap(struct error *e, const char *fmt, ...)
 {
-	char prefix[ERROR_MSG_MAX], old[ERROR_MSG_MAX];
+	char prefix[ERROR_MSG_MAX / 2], old[ERROR_MSG_MAX];
 	va_list ap;
 
 	if (e == NULL)
@@ -50,7 +50,10 @@ error_wrap(struct error *e, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	/* Keep the cause whole: it is the part that says why. */
+	snprintf(e->msg, sizeof(e->msg), "%.*s: %.*s",
+	    (int)(sizeof(prefix) - 1), prefix,
+	    (int)(sizeof(e->msg) - sizeof(prefix) - 2), old);
 	if (e->code == ERR_OK)
 		e->code = ERR_FAIL;
 	return -1;

@@ -227,7 +227,10 @@ int	store_apply(struct store *s, const struct store_raw *raws, size_t n,
 
 /* ---- history ---------------------------------------------------------- */
 
-/* Each key whose value differs between a and b; old/new NULL when absent. */
+/*
+ * Each key whose value differs between revisions a and b, in key order;
+ * old/new NULL when absent.  Here 0 is the empty store, not the head.
+ */
 typedef int (*store_diff_fn)(void *arg, const char *key,
 	    const struct value *old, const struct value *new);
 int	store_diff(struct store *s, uint64_t a, uint64_t b, store_diff_fn fn,

@@ -1,0 +1,243 @@
+/*
+ * cfgstore.c - the command table and what every command shares.
+ *
+ * `cfgstore help` and `cfgstore CMD --help` are generated from the table,
+ * so a command's synopsis is written once.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define DEFAULT_DIR "/var/db/cfgstore"
+
+static const struct command commands[] = {
+	{ "init", cmd_init, "--node NAME [--primary] [--listen ADDR:PORT]",
+	  "create the store and this node's keys",
+	  "--node NAME        this node's name (e.g. fw1)\n"
+	  "--primary          this node takes writes and pushes them to peers;\n"
+	  "                   loads the shipped templates as the first commit\n"
+	  "--listen ADDR:PORT where the daemon listens for peers" },
+	{ "key", cmd_key, "",
+	  "print this node's public key", "" },
+	{ "peer", cmd_peer, "add NAME ADDR:PORT PUBKEY | list [--json] | del NAME",
+	  "the nodes this one pushes to and trusts", "" },
+	{ "set", cmd_set,
+	  "[-m MSG] [--no-wait] [--list] KEY VALUE [VALUE...]\n"
+	  "       set [-m MSG] [--no-wait] --file KEY PATH",
+	  "set a key in one commit",
+	  "-m MSG      the commit message\n"
+	  "--no-wait   return after the local commit, do not wait for peers\n"
+	  "--list      store a list even for a single VALUE\n"
+	  "--file      store the bytes of PATH as a blob" },
+	{ "del", cmd_del, "[-m MSG] [--no-wait] KEY...",
+	  "delete keys in one commit",
+	  "-m MSG      the commit message\n"
+	  "--no-wait   return after the local commit" },
+	{ "get", cmd_get, "[--rev N] [--host H] [--json] KEY",
+	  "print a value",
+	  "--rev N     as of revision N\n"
+	  "--host H    resolved for host H (KEY@H wins over KEY)\n"
+	  "--json      print JSON" },
+	{ "list", cmd_list, "[--rev N] [--host H] [--json] [PREFIX]",
+	  "print keys and values",
+	  "--rev N     as of revision N\n"
+	  "--host H    as host H sees them (overrides resolved)\n"
+	  "--json      print JSON" },
+	{ "apply", cmd_apply, "[-m MSG] [--no-wait] [FILE|-]",
+	  "apply a batch of set/del lines as one commit",
+	  "-m MSG      the commit message\n"
+	  "--no-wait   return after the local commit\n"
+	  "Lines: set KEY VALUE | set KEY V1 V2... | set --list KEY [V...] |\n"
+	  "       set --blob KEY BASE64 | set --file KEY PATH | del KEY | # comment" },
+	{ "export", cmd_export, "[--rev N]",
+	  "print the state as lines that apply takes",
+	  "--rev N     as of revision N" },
+	{ "log", cmd_log, "[-n N] [--json] [KEY]",
+	  "audit history, newest first",
+	  "-n N        at most N commits\n"
+	  "--json      print JSON" },
+	{ "show", cmd_show, "[--raw] [--json] REV",
+	  "one commit in full",
+	  "--raw       write its exact signed bytes, as they travel\n"
+	  "--json      print JSON" },
+	{ "diff", cmd_diff, "[--json] [REV [REV]]",
+	  "what changed between two revisions (default: the last commit)",
+	  "--json      print JSON" },
+	{ "rollback", cmd_rollback, "[-m MSG] [--no-wait] [REV]",
+	  "a new commit whose state equals REV's (default: the one before head)",
+	  "-m MSG      the commit message\n"
+	  "--no-wait   return after the local commit" },
+	{ "render", cmd_render, "[--dry-run] [--force] [--root DIR] [SERVICE...]",
+	  "render this host's files now",
+	  "--dry-run   show a unified diff, change nothing\n"
+	  "--force     overwrite files edited by hand\n"
+	  "--root DIR  prefix every output path with DIR" },
+	{ "serve", cmd_serve, "[-f] [-v] [--root DIR]",
+	  "the daemon: replication and rendering",
+	  "-f          stay in the foreground, log to stderr\n"
+	  "-v          log debug messages too\n"
+	  "--root DIR  prefix every output path with DIR" },
+	{ "status", cmd_status, "[--json]",
+	  "role, head, peers, last render per service",
+	  "--json      print JSON" },
+	{ "verify", cmd_verify, "",
+	  "check the whole history's hash chain and signatures", "" },
+};
+
+static void
+usage_line(FILE *f, const struct command *cmd)
+{
+	fprintf(f, "usage: cfgstore [-d DIR] %s %s\n", cmd->name, cmd->args);
+}
+
+int
+cli_usage(const struct command *cmd)
+{
+	usage_line(stderr, cmd);
+	return ERR_INPUT;
+}
+
+static void
+help_command(const struct command *cmd)
+{
+	usage_line(stdout, cmd);
+	printf("%s\n", cmd->summary);
+	if (cmd->help[0] != '\0')
+		printf("\n%s\n", cmd->help);
+}
+
+static void
+help_all(FILE *f)
+{
+	fprintf(f, "usage: cfgstore [-d DIR] COMMAND [ARGS]\n\n"
+	    "The store is -d DIR, else $CFGSTORE_DIR, else " DEFAULT_DIR ".\n"
+	    "Exit status: 0 success, 1 failure, 2 bad usage or input,\n"
+	    "3 committed here but not yet applied on every peer.\n\n"
+	    "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'cfgstore COMMAND --help' shows a command's options.\n");
+}
+
+int
+cli_fail(const struct error *err)
+{
+	fprintf(stderr, "cfgstore: %s\n", err->msg[0] ? err->msg : "failed");
+	return err->code != ERR_OK ? err->code : ERR_FAIL;
+}
+
+int
+cli_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cfgstore: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+cli_open(struct cli *cli, int flags, struct store **out)
+{
+	struct error err = { 0 };
+
+	if (store_open(cli->dir, flags, out, &err) == -1)
+		return cli_fail(&err);
+	return 0;
+}
+
+int
+cli_parse_rev(const char *arg, uint64_t *rev)
+{
+	const char *p = arg[0] == 'r' ? arg + 1 : arg;
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (*p < '0' || *p > '9' || *end != '\0' || errno != 0 || v == 0)
+		return cli_error(ERR_INPUT, "invalid revision '%s'", arg);
+	*rev = v;
+	return 0;
+}
+
+static const struct command *
+find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct command *cmd;
+	struct cli cli = { 0 };
+	int ch;
+
+	cli.dir = getenv("CFGSTORE_DIR");
+	while ((ch = getopt_long(argc, argv, "+d:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			cli.dir = optarg;
+			break;
+		case 'h':
+			help_all(stdout);
+			return 0;
+		case 'V':
+			printf("cfgstore %s\n", CFGSTORE_VERSION);
+			return 0;
+		default:
+			help_all(stderr);
+			return ERR_INPUT;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (cli.dir == NULL || cli.dir[0] == '\0')
+		cli.dir = DEFAULT_DIR;
+	if (argc == 0) {
+		help_all(stderr);
+		return ERR_INPUT;
+	}
+	if (strcmp(argv[0], "help") == 0) {
+		if (argc < 2) {
+			help_all(stdout);
+			return 0;
+		}
+		if ((cmd = find_command(argv[1])) == NULL)
+			return cli_error(ERR_INPUT, "unknown command '%s'",
+			    argv[1]);
+		help_command(cmd);
+		return 0;
+	}
+	if ((cmd = find_command(argv[0])) == NULL) {
+		cli_error(ERR_INPUT, "unknown command '%s' (see 'cfgstore help')",
+		    argv[0]);
+		return ERR_INPUT;
+	}
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			help_command(cmd);
+			return 0;
+		}
+	}
+	optind = 0;	/* the command parses its own options afresh */
+	return cmd->fn(&cli, cmd, argc, argv);
+}

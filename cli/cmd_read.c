@@ -1,0 +1,496 @@
+/*
+ * cmd_read.c - the commands that only read: get, list, export, log, show,
+ * diff, verify.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "format.h"
+
+enum { OPT_REV = 256, OPT_HOST, OPT_JSON, OPT_RAW };
+
+static const struct option read_opts[] = {
+	{ "rev", required_argument, NULL, OPT_REV },
+	{ "host", required_argument, NULL, OPT_HOST },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "raw", no_argument, NULL, OPT_RAW },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct read_args {
+	uint64_t	 rev;
+	const char	*host;
+	int		 json;
+	int		 raw;
+	long		 limit;
+};
+
+/* The options a read command takes: `allowed` lists their letters. */
+static int
+parse_read_opts(const struct command *cmd, int argc, char **argv,
+    const char *allowed, struct read_args *r)
+{
+	struct error err = { 0 };
+	char *end;
+	int ch, rc;
+
+	memset(r, 0, sizeof(*r));
+	r->limit = -1;
+	while ((ch = getopt_long(argc, argv, "+n:", read_opts, NULL)) != -1) {
+		int letter = ch == OPT_REV ? 'r' : ch == OPT_HOST ? 'h' :
+		    ch == OPT_JSON ? 'j' : ch == OPT_RAW ? 'R' : ch;
+
+		if (ch == '?' || strchr(allowed, letter) == NULL)
+			return cli_usage(cmd);
+		switch (letter) {
+		case 'r':
+			if ((rc = cli_parse_rev(optarg, &r->rev)) != 0)
+				return rc;
+			break;
+		case 'h':
+			if (node_name_check(optarg, &err) == -1)
+				return cli_fail(&err);
+			r->host = optarg;
+			break;
+		case 'j':
+			r->json = 1;
+			break;
+		case 'R':
+			r->raw = 1;
+			break;
+		case 'n':
+			r->limit = strtol(optarg, &end, 10);
+			if (*end != '\0' || r->limit < 1)
+				return cli_error(ERR_INPUT,
+				    "invalid count '%s'", optarg);
+			break;
+		}
+	}
+	return 0;
+}
+
+static void
+print_value(const struct value *v)
+{
+	const void *p;
+	size_t len;
+
+	switch (value_type(v)) {
+	case VALUE_STRING:
+		p = value_bytes(v, &len);
+		printf("%.*s\n", (int)len, (const char *)p);
+		break;
+	case VALUE_LIST:
+		for (size_t i = 0; i < value_count(v); i++) {
+			p = value_item(v, i, &len);
+			printf("%.*s\n", (int)len, (const char *)p);
+		}
+		break;
+	case VALUE_BLOB:
+		/* Verbatim, so `get dhcpd.key > file` gives the file back. */
+		p = value_bytes(v, &len);
+		fwrite(p, 1, len, stdout);
+		break;
+	}
+}
+
+int
+cmd_get(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct read_args r;
+	struct error err = { 0 };
+	struct value *v = NULL;
+	struct store *s;
+	int rc;
+
+	if ((rc = parse_read_opts(cmd, argc, argv, "rhj", &r)) != 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage(cmd);
+	if (key_check(argv[optind], &err) == -1)
+		return cli_fail(&err);
+	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
+		return rc;
+	if (store_get_for_host(s, argv[optind], r.host, r.rev, &v, &err) == -1)
+		rc = cli_fail(&err);
+	else if (r.json)
+		format_json_print(format_json(v));
+	else
+		print_value(v);
+	value_free(v);
+	store_close(s);
+	return rc;
+}
+
+struct list_arg {
+	json_t	*json;
+	int	 export;
+};
+
+static int
+list_one(void *arg, const char *key, const struct value *v)
+{
+	struct list_arg *la = arg;
+
+	if (la->json != NULL)
+		json_object_set_new(la->json, key, format_json(v));
+	else if (la->export)
+		format_set_line(stdout, key, v);
+	else {
+		printf("%s = ", key);
+		format_value(stdout, v);
+		putchar('\n');
+	}
+	return 0;
+}
+
+static int
+list_or_export(struct cli *cli, const struct read_args *r, const char *prefix,
+    int export)
+{
+	struct list_arg la = { r->json ? json_object() : NULL, export };
+	struct error err = { 0 };
+	struct store *s;
+	int rc;
+
+	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
+		return rc;
+	if ((r->host != NULL ?
+	    store_list_for_host(s, r->host, r->rev, list_one, &la, &err) :
+	    store_list(s, prefix, r->rev, list_one, &la, &err)) == -1)
+		rc = cli_fail(&err);
+	else if (la.json != NULL) {
+		format_json_print(la.json);
+		la.json = NULL;
+	}
+	json_decref(la.json);
+	store_close(s);
+	return rc;
+}
+
+int
+cmd_list(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct read_args r;
+	int rc;
+
+	if ((rc = parse_read_opts(cmd, argc, argv, "rhj", &r)) != 0)
+		return rc;
+	if (argc - optind > 1 || (r.host != NULL && argc - optind == 1))
+		return cli_usage(cmd);
+	return list_or_export(cli, &r, argc > optind ? argv[optind] : NULL, 0);
+}
+
+int
+cmd_export(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct read_args r;
+	int rc;
+
+	if ((rc = parse_read_opts(cmd, argc, argv, "r", &r)) != 0)
+		return rc;
+	if (argc != optind)
+		return cli_usage(cmd);
+	return list_or_export(cli, &r, NULL, 1);
+}
+
+/* ---- log and show ------------------------------------------------------- */
+
+static json_t *
+commit_json(const struct commit *c, int full)
+{
+	char hash[2 * STORE_HASH_LEN + 1], parent[sizeof(hash)], when[32];
+	char signer[STORE_KEYTEXT_LEN];
+	json_t *j, *ops = json_array();
+
+	format_hash(hash, sizeof(hash), commit_hash(c), 1);
+	format_hash(parent, sizeof(parent), commit_parent(c), 1);
+	format_time(when, sizeof(when), commit_time_ms(c));
+	pubkey_to_text(commit_signer(c), signer);
+	j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "rev", (json_int_t)commit_rev(c), "hash", hash, "parent", parent,
+	    "time", when, "author", commit_author(c), "node", commit_node(c),
+	    "message", commit_message(c), "signer", signer);
+	for (size_t i = 0; i < commit_op_count(c); i++) {
+		const struct value *old, *new;
+		enum commit_op op;
+		const char *key;
+		json_t *o;
+
+		commit_op(c, i, &op, &key, &old, &new);
+		o = json_pack("{s:s, s:s}", "op", op == COMMIT_SET ? "set" :
+		    "del", "key", key);
+		if (full) {
+			json_object_set_new(o, "old", old ? format_json(old) :
+			    json_null());
+			json_object_set_new(o, "new", new ? format_json(new) :
+			    json_null());
+		}
+		json_array_append_new(ops, o);
+	}
+	json_object_set_new(j, "ops", ops);
+	return j;
+}
+
+static void
+commit_header(const struct commit *c)
+{
+	char hash[2 * STORE_HASH_LEN + 1], when[32];
+
+	format_hash(hash, sizeof(hash), commit_hash(c), 0);
+	format_time(when, sizeof(when), commit_time_ms(c));
+	printf("r%llu  %s  %s  %s@%s  %s\n", (unsigned long long)commit_rev(c),
+	    hash, when, commit_author(c), commit_node(c),
+	    commit_message(c)[0] ? commit_message(c) : "(no message)");
+}
+
+struct log_arg {
+	struct store	*s;
+	long		 left;
+	json_t		*json;
+	struct error	*err;
+	int		 failed;
+};
+
+static int
+log_one(void *arg, uint64_t rev)
+{
+	struct log_arg *la = arg;
+	struct commit *c;
+	size_t n;
+
+	if (la->left == 0)
+		return 1;
+	if (store_commit_load(la->s, rev, &c, la->err) == -1) {
+		la->failed = 1;
+		return -1;
+	}
+	if (la->json != NULL)
+		json_array_append_new(la->json, commit_json(c, 0));
+	else {
+		commit_header(c);
+		n = commit_op_count(c);
+		for (size_t i = 0; i < n && i < 8; i++) {
+			enum commit_op op;
+			const char *key;
+
+			commit_op(c, i, &op, &key, NULL, NULL);
+			printf("    %s %s\n", op == COMMIT_SET ? "set" : "del",
+			    key);
+		}
+		if (n > 8)
+			printf("    ... and %zu more\n", n - 8);
+	}
+	commit_free(c);
+	if (la->left > 0)
+		la->left--;
+	return 0;
+}
+
+int
+cmd_log(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct read_args r;
+	struct error err = { 0 };
+	struct log_arg la = { 0 };
+	struct store *s;
+	uint64_t head;
+	int rc;
+
+	if ((rc = parse_read_opts(cmd, argc, argv, "nj", &r)) != 0)
+		return rc;
+	if (argc - optind > 1)
+		return cli_usage(cmd);
+	if (optind < argc && key_check(argv[optind], &err) == -1)
+		return cli_fail(&err);
+	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
+		return rc;
+	la.s = s;
+	la.left = r.limit;
+	la.json = r.json ? json_array() : NULL;
+	la.err = &err;
+	if (optind < argc) {
+		if (store_key_revisions(s, argv[optind], log_one, &la, &err) == -1)
+			la.failed = 1;
+	} else if (store_head(s, &head, NULL, &err) == -1)
+		la.failed = 1;
+	else
+		for (uint64_t rev = head; rev > 0 && !la.failed; rev--)
+			if (log_one(&la, rev) != 0)
+				break;
+	if (la.failed)
+		rc = cli_fail(&err);
+	else if (la.json != NULL) {
+		format_json_print(la.json);
+		la.json = NULL;
+	}
+	json_decref(la.json);
+	store_close(s);
+	return rc;
+}
+
+static void
+print_change(const char *key, const struct value *old, const struct value *new)
+{
+	if (old != NULL) {
+		printf("- %s = ", key);
+		format_value(stdout, old);
+		putchar('\n');
+	}
+	if (new != NULL) {
+		printf("+ %s = ", key);
+		format_value(stdout, new);
+		putchar('\n');
+	}
+}
+
+int
+cmd_show(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct read_args r;
+	struct error err = { 0 };
+	struct commit *c = NULL;
+	struct buf raw = { 0 };
+	struct store *s;
+	char hash[2 * STORE_HASH_LEN + 1], key[STORE_KEYTEXT_LEN];
+	uint64_t rev;
+	int rc;
+
+	if ((rc = parse_read_opts(cmd, argc, argv, "jR", &r)) != 0)
+		return rc;
+	if (argc - optind != 1 || (r.raw && r.json))
+		return cli_usage(cmd);
+	if ((rc = cli_parse_rev(argv[optind], &rev)) != 0)
+		return rc;
+	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
+		return rc;
+	if (store_commit_raw(s, rev, &raw, &err) == -1 ||
+	    commit_parse(raw.data, raw.len, &c, &err) == -1) {
+		rc = cli_fail(&err);
+		goto done;
+	}
+	if (r.raw) {
+		fwrite(raw.data, 1, raw.len, stdout);
+		goto done;
+	}
+	if (r.json) {
+		format_json_print(commit_json(c, 1));
+		goto done;
+	}
+	commit_header(c);
+	format_hash(hash, sizeof(hash), commit_hash(c), 1);
+	printf("hash    %s\n", hash);
+	format_hash(hash, sizeof(hash), commit_parent(c), 1);
+	printf("parent  %s\n", hash);
+	pubkey_to_text(commit_signer(c), key);
+	printf("signer  %s\n", key);
+	for (size_t i = 0; i < commit_op_count(c); i++) {
+		const struct value *old, *new;
+		const char *k;
+
+		commit_op(c, i, NULL, &k, &old, &new);
+		print_change(k, old, new);
+	}
+done:
+	commit_free(c);
+	buf_free(&raw);
+	store_close(s);
+	return rc;
+}
+
+/* ---- diff and verify ---------------------------------------------------- */
+
+static int
+diff_one(void *arg, const char *key, const struct value *old,
+    const struct value *new)
+{
+	json_t *json = arg;
+
+	if (json != NULL)
+		json_array_append_new(json, json_pack("{s:s, s:o, s:o}",
+		    "key", key, "old", old ? format_json(old) : json_null(),
+		    "new", new ? format_json(new) : json_null()));
+	else
+		print_change(key, old, new);
+	return 0;
+}
+
+int
+cmd_diff(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct read_args r;
+	struct error err = { 0 };
+	struct store *s;
+	json_t *json = NULL;
+	uint64_t a = 0, b = 0, head;
+	int rc;
+
+	if ((rc = parse_read_opts(cmd, argc, argv, "j", &r)) != 0)
+		return rc;
+	if (argc - optind > 2)
+		return cli_usage(cmd);
+	if (argc - optind >= 1 && (rc = cli_parse_rev(argv[optind], &a)) != 0)
+		return rc;
+	if (argc - optind == 2 &&
+	    (rc = cli_parse_rev(argv[optind + 1], &b)) != 0)
+		return rc;
+	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
+		return rc;
+	if (store_head(s, &head, NULL, &err) == -1) {
+		rc = cli_fail(&err);
+		goto done;
+	}
+	if (b == 0)
+		b = head;
+	if (argc == optind)
+		a = head > 0 ? head - 1 : 0;
+	if (r.json)
+		json = json_array();
+	/* a may be 0 (the empty store) only as the default. */
+	if ((a > head || b > head) ? (rc = cli_error(ERR_FAIL,
+	    "no revision %llu (head is r%llu)",
+	    (unsigned long long)(a > head ? a : b),
+	    (unsigned long long)head)) : 0)
+		goto done;
+	if (store_diff(s, a, b, diff_one, json, &err) == -1)
+		rc = cli_fail(&err);
+	else if (json != NULL) {
+		format_json_print(json);
+		json = NULL;
+	}
+done:
+	json_decref(json);
+	store_close(s);
+	return rc;
+}
+
+int
+cmd_verify(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct error err = { 0 };
+	struct store *s;
+	uint64_t bad, head;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return cli_usage(cmd);
+	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
+		return rc;
+	if (store_verify(s, &bad, &err) == -1) {
+		if (bad != 0)
+			rc = cli_error(ERR_FAIL, "verify failed at r%llu: %s",
+			    (unsigned long long)bad, err.msg);
+		else
+			rc = cli_error(ERR_FAIL, "verify failed: %s", err.msg);
+	} else if (store_head(s, &head, NULL, &err) == -1)
+		rc = cli_fail(&err);
+	else
+		printf("verified r1..r%llu: hash chain, signatures and state "
+		    "good\n", (unsigned long long)head);
+	store_close(s);
+	return rc;
+}

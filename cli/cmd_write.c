@@ -1,0 +1,336 @@
+/*
+ * cmd_write.c - the commands that make a commit: set, del, apply, rollback.
+ *
+ * Each builds one change, checks all of it before anything is written
+ * (bad input: exit 2, nothing changed), commits it, and hands over to
+ * cli_after_commit, which tells the daemon and reports per node.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "format.h"
+
+#define APPLY_LINE_MAX	(STORE_VALUE_MAX * 2)
+#define APPLY_TOKENS	(STORE_LIST_MAX + 4)
+
+enum { OPT_NOWAIT = 256, OPT_LIST, OPT_FILE };
+
+static const struct option write_opts[] = {
+	{ "no-wait", no_argument, NULL, OPT_NOWAIT },
+	{ "list", no_argument, NULL, OPT_LIST },
+	{ "file", no_argument, NULL, OPT_FILE },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct write_args {
+	const char	*message;
+	int		 nowait;
+	int		 list;
+	int		 file;
+};
+
+/* Parses -m and the flags; returns 0 or the exit status for bad usage. */
+static int
+parse_write_opts(const struct command *cmd, int argc, char **argv,
+    struct write_args *w, int allow_value_flags)
+{
+	int ch;
+
+	memset(w, 0, sizeof(*w));
+	while ((ch = getopt_long(argc, argv, "+m:", write_opts, NULL)) != -1) {
+		switch (ch) {
+		case 'm':
+			w->message = optarg;
+			break;
+		case OPT_NOWAIT:
+			w->nowait = 1;
+			break;
+		case OPT_LIST:
+		case OPT_FILE:
+			if (!allow_value_flags)
+				return cli_usage(cmd);
+			*(ch == OPT_LIST ? &w->list : &w->file) = 1;
+			break;
+		default:
+			return cli_usage(cmd);
+		}
+	}
+	return 0;
+}
+
+/* Commits c and reports; the exit status. */
+static int
+commit_and_report(struct cli *cli, struct store *s, const struct change *c,
+    const struct write_args *w)
+{
+	struct error err = { 0 };
+	uint64_t rev, head;
+
+	if (store_commit(s, c, w->message, &rev, &err) == -1)
+		return cli_fail(&err);
+	if (rev == 0) {
+		if (store_head(s, &head, NULL, &err) == -1)
+			return cli_fail(&err);
+		printf("%s: unchanged, head r%llu\n", store_node(s),
+		    (unsigned long long)head);
+		return 0;
+	}
+	return cli_after_commit(cli, s, rev, w->nowait);
+}
+
+static int
+value_from_file(const char *path, struct value **v, struct error *err)
+{
+	struct buf b = { 0 };
+	int rc;
+
+	if (buf_read_file(&b, path, STORE_VALUE_MAX) == -1)
+		return error_errno(err, ERR_INPUT, "%s", path);
+	rc = value_blob(b.data, b.len, v, err);
+	buf_free_secret(&b);	/* it may be a key */
+	return rc;
+}
+
+/* The value of `set` arguments: one string, else a list. */
+static int
+value_from_args(char **args, int n, int list, struct value **v,
+    struct error *err)
+{
+	if (n == 1 && !list)
+		return value_string(args[0], strlen(args[0]), v, err);
+	return value_list((const char *const *)args, (size_t)n, v, err);
+}
+
+int
+cmd_set(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct write_args w;
+	struct error err = { 0 };
+	struct value *v = NULL;
+	struct change *c = NULL;
+	struct store *s = NULL;
+	int rc;
+
+	if ((rc = parse_write_opts(cmd, argc, argv, &w, 1)) != 0)
+		return rc;
+	argc -= optind;
+	argv += optind;
+	if (argc < 2 || (w.file && (argc != 2 || w.list)))
+		return cli_usage(cmd);
+	if (key_check(argv[0], &err) == -1 ||
+	    (w.file ? value_from_file(argv[1], &v, &err) :
+	    value_from_args(argv + 1, argc - 1, w.list, &v, &err)) == -1)
+		return cli_fail(&err);
+	if ((c = change_new()) == NULL || change_set(c, argv[0], v, &err) == -1) {
+		rc = cli_fail(&err);
+		goto done;
+	}
+	if ((rc = cli_open(cli, 0, &s)) != 0)
+		goto done;
+	rc = commit_and_report(cli, s, c, &w);
+done:
+	value_free(v);
+	change_free(c);
+	store_close(s);
+	return rc;
+}
+
+int
+cmd_del(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct write_args w;
+	struct error err = { 0 };
+	struct change *c;
+	struct store *s = NULL;
+	int rc;
+
+	if ((rc = parse_write_opts(cmd, argc, argv, &w, 0)) != 0)
+		return rc;
+	if (optind == argc)
+		return cli_usage(cmd);
+	if ((c = change_new()) == NULL)
+		return cli_error(ERR_FAIL, "out of memory");
+	for (int i = optind; i < argc; i++)
+		if (change_del(c, argv[i], &err) == -1) {
+			rc = cli_fail(&err);
+			goto done;
+		}
+	if ((rc = cli_open(cli, 0, &s)) != 0)
+		goto done;
+	rc = commit_and_report(cli, s, c, &w);
+done:
+	change_free(c);
+	store_close(s);
+	return rc;
+}
+
+/* One line of a batch into c; 0, or -1 with err saying why. */
+static int
+apply_line(struct change *c, char *line, char **tok, struct error *err)
+{
+	const char *why = NULL;
+	struct value *v = NULL;
+	int n, rc, i = 1, list = 0, blob = 0, file = 0;
+
+	if ((n = format_split(line, tok, APPLY_TOKENS, &why)) == -1)
+		return error_set(err, ERR_INPUT, "%s", why);
+	if (n == 0)
+		return 0;
+	if (strcmp(tok[0], "del") == 0) {
+		if (n != 2)
+			return error_set(err, ERR_INPUT, "want: del KEY");
+		return change_del(c, tok[1], err);
+	}
+	if (strcmp(tok[0], "set") != 0)
+		return error_set(err, ERR_INPUT, "unknown operation '%.40s' "
+		    "(want set or del)", tok[0]);
+	if (i < n && strcmp(tok[i], "--list") == 0)
+		list = 1, i++;
+	else if (i < n && strcmp(tok[i], "--blob") == 0)
+		blob = 1, i++;
+	else if (i < n && strcmp(tok[i], "--file") == 0)
+		file = 1, i++;
+	if (n - i < (list ? 1 : 2) || ((blob || file) && n - i != 2))
+		return error_set(err, ERR_INPUT, "want: set KEY VALUE...");
+	if (key_check(tok[i], err) == -1)
+		return -1;
+	if (blob) {
+		unsigned char *bin;
+		size_t len, cap = strlen(tok[i + 1]);
+
+		if ((bin = malloc(cap + 1)) == NULL)
+			return error_errno(err, ERR_FAIL, "apply");
+		if (sodium_base642bin(bin, cap + 1, tok[i + 1], cap, NULL, &len,
+		    NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+			free(bin);
+			return error_set(err, ERR_INPUT, "invalid base64");
+		}
+		rc = value_blob(bin, len, &v, err);
+		sodium_memzero(bin, cap + 1);
+		free(bin);
+	} else if (file)
+		rc = value_from_file(tok[i + 1], &v, err);
+	else
+		rc = value_from_args(tok + i + 1, n - i - 1, list, &v, err);
+	if (rc == 0)
+		rc = change_set(c, tok[i], v, err);
+	value_free(v);
+	return rc;
+}
+
+/*
+ * The whole batch is read and checked before the store is touched, so a
+ * bad line anywhere writes nothing.
+ */
+static int
+read_batch(FILE *f, const char *name, struct change *c, struct error *err)
+{
+	char *line = NULL, **tok;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned long lineno = 0;
+	int rc = 0;
+
+	if ((tok = calloc(APPLY_TOKENS, sizeof(*tok))) == NULL)
+		return error_errno(err, ERR_FAIL, "apply");
+	while (rc == 0 && (len = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if ((size_t)len > APPLY_LINE_MAX || strlen(line) != (size_t)len)
+			rc = error_set(err, ERR_INPUT, "line too long or binary");
+		else
+			rc = apply_line(c, line, tok, err);
+		if (rc == -1)
+			error_wrap(err, "%s:%lu", name, lineno);
+	}
+	if (rc == 0 && ferror(f))
+		rc = error_errno(err, ERR_FAIL, "%s", name);
+	free(line);
+	free(tok);
+	return rc;
+}
+
+int
+cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct write_args w;
+	struct error err = { 0 };
+	struct change *c = NULL;
+	struct store *s = NULL;
+	const char *path = "-";
+	FILE *f = stdin;
+	int rc;
+
+	if ((rc = parse_write_opts(cmd, argc, argv, &w, 0)) != 0)
+		return rc;
+	if (argc - optind > 1)
+		return cli_usage(cmd);
+	if (optind < argc)
+		path = argv[optind];
+	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL)
+		return error_errno(&err, ERR_INPUT, "%s", path), cli_fail(&err);
+	if ((c = change_new()) == NULL)
+		rc = cli_error(ERR_FAIL, "out of memory");
+	else if (read_batch(f, strcmp(path, "-") ? path : "stdin", c,
+	    &err) == -1)
+		rc = cli_fail(&err);
+	else if (change_count(c) == 0)
+		rc = cli_error(ERR_INPUT, "%s: no set or del lines", path);
+	else if ((rc = cli_open(cli, 0, &s)) == 0)
+		rc = commit_and_report(cli, s, c, &w);
+	if (f != stdin)
+		fclose(f);
+	change_free(c);
+	store_close(s);
+	return rc;
+}
+
+int
+cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
+    char **argv)
+{
+	struct write_args w;
+	struct error err = { 0 };
+	struct store *s = NULL;
+	uint64_t to = 0, rev, head;
+	int rc;
+
+	if ((rc = parse_write_opts(cmd, argc, argv, &w, 0)) != 0)
+		return rc;
+	if (argc - optind > 1)
+		return cli_usage(cmd);
+	if (optind < argc && (rc = cli_parse_rev(argv[optind], &to)) != 0)
+		return rc;
+	if ((rc = cli_open(cli, 0, &s)) != 0)
+		return rc;
+	if (to == 0) {
+		if (store_head(s, &head, NULL, &err) == -1) {
+			rc = cli_fail(&err);
+			goto done;
+		}
+		if (head < 2) {
+			rc = cli_error(ERR_FAIL, "nothing to roll back to "
+			    "(head is r%llu)", (unsigned long long)head);
+			goto done;
+		}
+		to = head - 1;
+	}
+	if (store_rollback(s, to, w.message, &rev, &err) == -1)
+		rc = cli_fail(&err);
+	else if (rev == 0)
+		printf("%s: state already equals r%llu\n", store_node(s),
+		    (unsigned long long)to);
+	else
+		rc = cli_after_commit(cli, s, rev, w.nowait);
+done:
+	store_close(s);
+	return rc;
+}

@@ -1,0 +1,54 @@
+/*
+ * store_int.h - what the files of store/ share and nobody else sees.
+ */
+#ifndef CFGSTORE_STORE_INT_H
+#define CFGSTORE_STORE_INT_H
+
+#include "store.h"
+
+#define KEY_FILE	"node.key"	/* Ed25519 secret key, 64 bytes, 0600 */
+#define PUB_FILE	"node.pub"	/* public key, base64, one line */
+
+/* Context prefixed to a commit's hash before it is signed. */
+#define COMMIT_SIG_CONTEXT	"cfgstore commit v1"
+
+/* identity.c */
+int	identity_create(const char *dir, unsigned char pk[STORE_PUBKEY_LEN],
+	    struct error *err);
+int	identity_load_dir(const char *dir, struct identity **out,
+	    struct error *err);
+
+/* commit.c: the fields of a commit being made. */
+struct commit_op_in {
+	enum commit_op		 op;
+	const char		*key;
+	const struct value	*old;	/* NULL: absent */
+	const struct value	*new;	/* NULL: absent */
+};
+
+struct commit_in {
+	uint64_t			 rev;
+	const unsigned char		*parent;
+	const char			*author;
+	const char			*node;
+	uint64_t			 time_ms;
+	const char			*message;
+	const struct commit_op_in	*ops;
+	size_t				 nops;
+};
+
+/* Encodes, hashes and signs: out gets the signed bytes. */
+int	commit_make(const struct commit_in *in, const struct identity *id,
+	    struct buf *out, unsigned char hash[STORE_HASH_LEN],
+	    struct error *err);
+
+/*
+ * Opens the envelope of signed bytes without decoding the body: the signer
+ * and whether the signature over the body's hash verifies.  Callers check
+ * that the signer is trusted before calling commit_parse on the bytes.
+ */
+int	commit_envelope(const void *raw, size_t len,
+	    unsigned char signer[STORE_PUBKEY_LEN],
+	    unsigned char hash[STORE_HASH_LEN], struct error *err);
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * value.c - typed values, kept in their canonical msgpack encoding.
+ *
+ * The encoding is what gets hashed into commits and what the state and
+ * history tables hold, so a value is its encoding plus a small index for
+ * the accessors.  Canonical means msgpack-c's smallest forms; value_decode
+ * rebuilds the value and insists the bytes come out the same.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "mpread.h"
+#include "store.h"
+
+struct item {
+	const char	*p;
+	size_t		 len;
+};
+
+struct value {
+	enum value_type	 type;
+	unsigned char	*enc;
+	size_t		 enc_len;
+	const void	*payload;	/* string or blob bytes, inside enc */
+	size_t		 payload_len;
+	size_t		 nitems;
+	struct item	*items;		/* list items, inside enc */
+};
+
+const char *
+value_type_name(enum value_type t)
+{
+	switch (t) {
+	case VALUE_STRING:
+		return "string";
+	case VALUE_LIST:
+		return "list";
+	case VALUE_BLOB:
+		return "blob";
+	}
+	return "?";
+}
+
+/*
+ * Strings end up inside config files, one per line or word, so they are
+ * valid UTF-8 without control characters: a newline in a value would let
+ * it write arbitrary lines into a config.  Multi-line text is a blob.
+ */
+static int
+text_check(const char *s, size_t len, struct error *err)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned char c = *p;
+		size_t n;
+
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return error_set(err, ERR_INPUT,
+				    "string value contains control character "
+				    "0x%02x (use --file for multi-line values)", c);
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return error_set(err, ERR_INPUT,
+			    "string value is not valid UTF-8");
+		if ((size_t)(end - p) <= n)
+			return error_set(err, ERR_INPUT,
+			    "string value is not valid UTF-8");
+		for (size_t i = 1; i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return error_set(err, ERR_INPUT,
+				    "string value is not valid UTF-8");
+		p += n + 1;
+	}
+	return 0;
+}
+
+/* Takes the packed bytes and indexes them with the bounded reader. */
+static int
+finish(msgpack_sbuffer *sb, enum value_type type, struct value **out,
+    struct error *err)
+{
+	struct value *v;
+	struct mpr r;
+	uint32_t n, len;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		msgpack_sbuffer_destroy(sb);
+		return error_errno(err, ERR_FAIL, "value");
+	}
+	v->type = type;
+	v->enc = (unsigned char *)sb->data;
+	v->enc_len = sb->size;
+	mpr_init(&r, v->enc, v->enc_len);
+	switch (type) {
+	case VALUE_STRING:
+		mpr_str(&r, (const char **)&v->payload, &len);
+		v->payload_len = len;
+		break;
+	case VALUE_BLOB:
+		mpr_bin(&r, &v->payload, &len);
+		v->payload_len = len;
+		break;
+	case VALUE_LIST:
+		mpr_array(&r, &n);
+		if (n > 0 && (v->items = calloc(n, sizeof(*v->items))) == NULL) {
+			value_free(v);
+			return error_errno(err, ERR_FAIL, "value");
+		}
+		v->nitems = n;
+		for (uint32_t i = 0; i < n; i++) {
+			mpr_str(&r, &v->items[i].p, &len);
+			v->items[i].len = len;
+		}
+		break;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+size_check(size_t len, struct error *err)
+{
+	if (len > STORE_VALUE_MAX)
+		return error_set(err, ERR_INPUT,
+		    "value too large: %zu bytes (limit %u)", len,
+		    STORE_VALUE_MAX);
+	return 0;
+}
+
+int
+value_string(const char *s, size_t len, struct value **out, struct error *err)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	if (size_check(len, err) == -1 || text_check(s, len, err) == -1)
+		return -1;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_str_with_body(&pk, s, len);
+	return finish(&sb, VALUE_STRING, out, err);
+}
+
+int
+value_list(const char *const *items, size_t n, struct value **out,
+    struct error *err)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t total = 0;
+
+	if (n > STORE_LIST_MAX)
+		return error_set(err, ERR_INPUT,
+		    "list too long: %zu items (limit %u)", n, STORE_LIST_MAX);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(items[i]);
+
+		if (text_check(items[i], len, err) == -1)
+			return -1;
+		total += len + 5;
+	}
+	if (size_check(total, err) == -1)
+		return -1;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, n);
+	for (size_t i = 0; i < n; i++)
+		msgpack_pack_str_with_body(&pk, items[i], strlen(items[i]));
+	return finish(&sb, VALUE_LIST, out, err);
+}
+
+int
+value_blob(const void *p, size_t len, struct value **out, struct error *err)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	if (size_check(len, err) == -1)
+		return -1;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_bin_with_body(&pk, p, len);
+	return finish(&sb, VALUE_BLOB, out, err);
+}
+
+int
+value_decode(const void *p, size_t len, struct value **out, struct error *err)
+{
+	struct value *v = NULL;
+	char **items = NULL;
+	struct mpr r;
+	const char *s;
+	const void *b;
+	uint32_t n = 0, slen;
+	int rc = -1, built = 0;	/* a constructor ran and set err */
+
+	/* The constructors re-validate; then the bytes must round-trip. */
+	mpr_init(&r, p, len);
+	switch (mpr_peek(&r)) {
+	case MPR_STR:
+		if (mpr_str(&r, &s, &slen) == 0)
+			rc = value_string(s, slen, &v, err), built = 1;
+		break;
+	case MPR_BIN:
+		if (mpr_bin(&r, &b, &slen) == 0)
+			rc = value_blob(b, slen, &v, err), built = 1;
+		break;
+	case MPR_ARRAY:
+		if (mpr_array(&r, &n) == -1 || n > STORE_LIST_MAX)
+			break;
+		if ((items = calloc(n + 1, sizeof(*items))) == NULL)
+			return error_errno(err, ERR_FAIL, "value");
+		for (uint32_t i = 0; i < n; i++)
+			if (mpr_str(&r, &s, &slen) == -1 ||
+			    memchr(s, '\0', slen) != NULL ||
+			    (items[i] = strndup(s, slen)) == NULL)
+				goto done;
+		rc = value_list((const char *const *)items, n, &v, err);
+		built = 1;
+		break;
+	default:
+		break;
+	}
+done:
+	if (items != NULL)
+		for (uint32_t i = 0; i < n; i++)
+			free(items[i]);
+	free(items);
+	if (rc == -1)
+		return built ? -1 : error_set(err, ERR_INPUT, "malformed value");
+	if (mpr_left(&r) != 0 || v->enc_len != len ||
+	    memcmp(v->enc, p, len) != 0) {
+		value_free(v);
+		return error_set(err, ERR_INPUT, "value not in canonical form");
+	}
+	*out = v;
+	return 0;
+}
+
+enum value_type
+value_type(const struct value *v)
+{
+	return v->type;
+}
+
+const void *
+value_bytes(const struct value *v, size_t *len)
+{
+	*len = v->payload_len;
+	return v->payload;
+}
+
+size_t
+value_count(const struct value *v)
+{
+	return v->nitems;
+}
+
+const char *
+value_item(const struct value *v, size_t i, size_t *len)
+{
+	*len = v->items[i].len;
+	return v->items[i].p;
+}
+
+const void *
+value_encoded(const struct value *v, size_t *len)
+{
+	*len = v->enc_len;
+	return v->enc;
+}
+
+int
+value_equal(const struct value *a, const struct value *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return a->enc_len == b->enc_len &&
+	    memcmp(a->enc, b->enc, a->enc_len) == 0;
+}
+
+struct value *
+value_dup(const struct value *v)
+{
+	struct value *d = NULL;
+
+	if (value_decode(v->enc, v->enc_len, &d, NULL) == -1)
+		return NULL;
+	return d;
+}
+
+void
+value_free(struct value *v)
+{
+	if (v == NULL)
+		return;
+	free(v->enc);
+	free(v->items);
+	free(v);
+}
