@@ -96,10 +96,14 @@ usage_line(FILE *f, const struct command *cmd)
 	fprintf(f, "usage: cfgstore [-d DIR] %s %s\n", cmd->name, cmd->args);
 }
 
+/* Bad usage is one error line like any other; --help has the rest. */
 int
 cli_usage(const struct command *cmd)
 {
-	usage_line(stderr, cmd);
+	size_t len = strcspn(cmd->args, "\n");
+
+	fprintf(stderr, "cfgstore: usage: cfgstore %s %.*s (see 'cfgstore %s "
+	    "--help')\n", cmd->name, (int)len, cmd->args, cmd->name);
 	return ERR_INPUT;
 }
 
@@ -239,5 +243,6 @@ main(int argc, char **argv)
 		}
 	}
 	optind = 0;	/* the command parses its own options afresh */
+	opterr = 0;	/* and reports bad usage in one line of its own */
 	return cmd->fn(&cli, cmd, argc, argv);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -87,8 +88,14 @@ static int
 value_from_file(const char *path, struct value **v, struct error *err)
 {
 	struct buf b = { 0 };
+	struct stat st;
 	int rc;
 
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size > STORE_VALUE_MAX)
+		return error_set(err, ERR_INPUT, "value too large: %lld bytes "
+		    "(limit %u) in %s", (long long)st.st_size, STORE_VALUE_MAX,
+		    path);
 	if (buf_read_file(&b, path, STORE_VALUE_MAX) == -1)
 		return error_errno(err, ERR_INPUT, "%s", path);
 	rc = value_blob(b.data, b.len, v, err);

@@ -11,7 +11,6 @@ fn(struct cli *cli, const struct command *cmd, int argc, char **argv) \
 PENDING(cmd_render)
 PENDING(cmd_serve)
 PENDING(cmd_status)
-PENDING(cmd_peer)
 
 __attribute__((weak)) int
 cli_after_commit(struct cli *cli, struct store *s, uint64_t rev, int nowait)

@@ -1151,23 +1151,32 @@ done:
 	return rc;
 }
 
+/* Only the primary writes; a replica's refusal names the primary. */
+static int
+writable(struct store *s, struct error *err)
+{
+	char primary[STORE_NODE_MAX + 1];
+
+	if (s->primary)
+		return 0;
+	if (store_primary_name(s, primary, sizeof(primary), NULL) == 0)
+		return error_set(err, ERR_FAIL,
+		    "%s is a replica: write on the primary, %s", s->node,
+		    primary);
+	return error_set(err, ERR_FAIL,
+	    "%s is a replica: write on the primary (no primary known)",
+	    s->node);
+}
+
 static int
 commit_common(struct store *s, struct commit_arg *ca, uint64_t *rev,
     struct error *err)
 {
 	struct identity *id = NULL;
-	char primary[STORE_NODE_MAX + 1];
 	int rc;
 
-	if (!s->primary) {
-		if (store_primary_name(s, primary, sizeof(primary), NULL) == 0)
-			return error_set(err, ERR_FAIL,
-			    "%s is a replica: write on the primary, %s", s->node,
-			    primary);
-		return error_set(err, ERR_FAIL,
-		    "%s is a replica: write on the primary (no primary known)",
-		    s->node);
-	}
+	if (writable(s, err) == -1)
+		return -1;
 	if (ca->message != NULL && strlen(ca->message) > STORE_MESSAGE_MAX)
 		return error_set(err, ERR_INPUT,
 		    "message too long (limit %d bytes)", STORE_MESSAGE_MAX);
@@ -1200,7 +1209,7 @@ store_rollback(struct store *s, uint64_t to_rev, const char *message,
 	char msg[64];
 	uint64_t head;
 
-	if (store_head(s, &head, NULL, err) == -1)
+	if (writable(s, err) == -1 || store_head(s, &head, NULL, err) == -1)
 		return -1;
 	if (to_rev == 0 || to_rev > head)
 		return error_set(err, ERR_INPUT,

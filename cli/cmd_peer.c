@@ -1,0 +1,97 @@
+/*
+ * cmd_peer.c - peer add | list | del: the nodes this one pushes to and
+ * whose keys it trusts.  Peers are this node's own business: they are
+ * kept in the store's local tables and never replicated.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "format.h"
+
+/* ADDR:PORT with a port of 1 to 65535; [v6]:PORT allowed. */
+static int
+addr_check(const char *addr, struct error *err)
+{
+	const char *colon = strrchr(addr, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == addr || strlen(addr) >= 128)
+		goto bad;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
+		goto bad;
+	return 0;
+bad:
+	return error_set(err, ERR_INPUT,
+	    "invalid peer address '%.128s' (want ADDR:PORT)", addr);
+}
+
+static int
+peer_add(struct store *s, char **argv, struct error *err)
+{
+	struct peer_info p;
+
+	memset(&p, 0, sizeof(p));
+	if (node_name_check(argv[0], err) == -1 ||
+	    addr_check(argv[1], err) == -1 ||
+	    pubkey_from_text(argv[2], p.pubkey, err) == -1)
+		return -1;
+	snprintf(p.name, sizeof(p.name), "%s", argv[0]);
+	snprintf(p.addr, sizeof(p.addr), "%s", argv[1]);
+	return store_peer_add(s, &p, err);
+}
+
+static int
+peer_list(struct store *s, int json, struct error *err)
+{
+	struct peer_info *peers;
+	char key[STORE_KEYTEXT_LEN];
+	json_t *j = json ? json_array() : NULL;
+	size_t n;
+
+	if (store_peers(s, &peers, &n, err) == -1) {
+		json_decref(j);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pubkey_to_text(peers[i].pubkey, key);
+		if (j != NULL)
+			json_array_append_new(j, json_pack("{s:s, s:s, s:s}",
+			    "name", peers[i].name, "address", peers[i].addr,
+			    "key", key));
+		else
+			printf("%s %s %s\n", peers[i].name, peers[i].addr, key);
+	}
+	free(peers);
+	if (j != NULL)
+		format_json_print(j);
+	return 0;
+}
+
+int
+cmd_peer(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	struct error err = { 0 };
+	struct store *s;
+	const char *sub = argc > 1 ? argv[1] : "";
+	int json = argc == 3 && strcmp(argv[2], "--json") == 0, rc;
+
+	if (!((strcmp(sub, "add") == 0 && argc == 5) ||
+	    (strcmp(sub, "list") == 0 && (argc == 2 || json)) ||
+	    (strcmp(sub, "del") == 0 && argc == 3)))
+		return cli_usage(cmd);
+	if ((rc = cli_open(cli, 0, &s)) != 0)
+		return rc;
+	if (strcmp(sub, "add") == 0)
+		rc = peer_add(s, argv + 2, &err);
+	else if (strcmp(sub, "del") == 0)
+		rc = store_peer_del(s, argv[2], &err);
+	else
+		rc = peer_list(s, json, &err);
+	store_close(s);
+	return rc == -1 ? cli_fail(&err) : 0;
+}

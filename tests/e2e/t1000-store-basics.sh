@@ -1,0 +1,118 @@
+#!/bin/sh
+# The store from the command line: set, get, list, log, diff, show,
+# rollback, verify, on one primary node, as an admin would use them.
+. "$(dirname "$0")/lib.sh"
+
+step "init makes a 0700 store, 0600 files and a key"
+expect 0 "$CFGSTORE" init --node fw1 --primary
+assert_grep '^public key: ' "$SCRATCH/out"
+assert_eq "$(stat -c %a "$CFGSTORE_DIR")" 700 "store dir mode"
+for f in "$CFGSTORE_DIR"/*.mdb "$CFGSTORE_DIR/node.key"; do
+	assert_eq "$(stat -c %a "$f")" 600 "mode of $f"
+done
+assert_eq "$(stat -c %s "$CFGSTORE_DIR/node.key")" 64 "secret key size"
+expect 0 "$CFGSTORE" key
+[ "$(out | wc -c)" -eq 45 ] || fail "key is not one line of 44 characters"
+expect 1 "$CFGSTORE" init --node fw1 --primary
+assert_err_line 'exists already'
+
+base=$("$CFGSTORE" log -n 1 --json | python3 -c 'import json,sys; l=json.load(sys.stdin); print(l[0]["rev"] if l else 0)')
+
+step "a peer makes fw2 a known host for overrides"
+fw2key=$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')
+expect 0 "$CFGSTORE" peer add fw2 127.0.0.1:7369 "$fw2key"
+
+step "set: strings, overrides, lists, blobs"
+expect 0 "$CFGSTORE" set -m "ntp on the inside" ntpd.listen 10.0.0.2
+expect 0 "$CFGSTORE" set ntpd.listen@fw2 10.0.0.3
+expect 0 "$CFGSTORE" set unbound.interface 10.0.0.53 10.0.0.54
+head -c 128 /dev/urandom > "$SCRATCH/dhcpd.key"
+printf 'with\0nul\nbytes' >> "$SCRATCH/dhcpd.key"
+expect 0 "$CFGSTORE" set --file dhcpd.key "$SCRATCH/dhcpd.key"
+expect 0 "$CFGSTORE" set --list unbound.access-control "10.0.0.0/8 allow"
+expect 0 "$CFGSTORE" set dhcpd.flags "-Y em2 -y em2 em0"
+r=$((base + 6))
+
+step "get resolves overrides per host, and at old revisions"
+expect 0 "$CFGSTORE" get ntpd.listen; assert_out 10.0.0.2
+expect 0 "$CFGSTORE" get --host fw2 ntpd.listen; assert_out 10.0.0.3
+expect 0 "$CFGSTORE" get --host fw1 ntpd.listen; assert_out 10.0.0.2
+expect 0 "$CFGSTORE" get unbound.interface
+assert_out "10.0.0.53
+10.0.0.54"
+expect 0 "$CFGSTORE" get dhcpd.key
+cmp -s "$SCRATCH/out" "$SCRATCH/dhcpd.key" || fail "blob does not come back byte for byte"
+expect 0 "$CFGSTORE" get dhcpd.flags; assert_out "-Y em2 -y em2 em0"
+expect 0 "$CFGSTORE" set ntpd.listen 10.0.0.7
+expect 0 "$CFGSTORE" get --rev $((base + 1)) ntpd.listen; assert_out 10.0.0.2
+expect 0 "$CFGSTORE" get ntpd.listen; assert_out 10.0.0.7
+expect 1 "$CFGSTORE" get --rev $((base + 1)) dhcpd.key
+assert_err_line 'dhcpd.key: not found'
+expect 0 "$CFGSTORE" get --json unbound.interface
+assert_out '[
+  "10.0.0.53",
+  "10.0.0.54"
+]'
+
+step "setting a key to its value makes no commit"
+expect 0 "$CFGSTORE" set ntpd.listen 10.0.0.7
+assert_grep 'unchanged' "$SCRATCH/out"
+expect 0 "$CFGSTORE" log -n 1 --json
+assert_grep "\"rev\": $((r + 1))," "$SCRATCH/out"
+
+step "list, list --rev and list --host"
+expect 0 "$CFGSTORE" list ntpd
+assert_out "ntpd.listen = 10.0.0.7
+ntpd.listen@fw2 = 10.0.0.3"
+expect 0 "$CFGSTORE" list --rev $((base + 1)) ntpd
+assert_out "ntpd.listen = 10.0.0.2"
+expect 0 "$CFGSTORE" list --host fw2
+assert_grep '^ntpd.listen = 10.0.0.3$' "$SCRATCH/out"
+assert_no_grep '@' "$SCRATCH/out"
+
+step "log says who, when, where, what and why"
+expect 0 "$CFGSTORE" log -n 2
+assert_grep "^r$((r + 1))  [0-9a-f]{12}  [0-9T:-]+Z  [^ ]+@fw1  \(no message\)$" "$SCRATCH/out"
+assert_grep '^    set ntpd.listen$' "$SCRATCH/out"
+expect 0 "$CFGSTORE" log ntpd.listen
+[ "$(grep -c '^r' "$SCRATCH/out")" -eq 2 ] || fail "log KEY lists 2 commits"
+assert_grep 'ntp on the inside' "$SCRATCH/out"
+expect 0 env SUDO_USER=alice "$CFGSTORE" set -m "by alice" ntpd.servers pool.ntp.org
+expect 0 "$CFGSTORE" log -n 1
+assert_grep ' alice@fw1  by alice$' "$SCRATCH/out"
+
+step "diff between revisions"
+expect 0 "$CFGSTORE" diff $((base + 1)) $((r + 1))
+assert_grep '^- ntpd.listen = 10.0.0.2$' "$SCRATCH/out"
+assert_grep '^\+ ntpd.listen = 10.0.0.7$' "$SCRATCH/out"
+assert_grep '^\+ dhcpd.key = <blob 142 bytes' "$SCRATCH/out"
+expect 0 "$CFGSTORE" diff
+assert_out "+ ntpd.servers = pool.ntp.org"
+
+step "show and show --raw"
+expect 0 "$CFGSTORE" show $((base + 1))
+assert_grep '^\+ ntpd.listen = 10.0.0.2$' "$SCRATCH/out"
+assert_grep '^signer  ' "$SCRATCH/out"
+expect 0 "$CFGSTORE" show --raw $((base + 1))
+[ "$(od -An -tx1 -N1 "$SCRATCH/out" | tr -d ' ')" = 93 ] || fail "raw commit is not a 3-element msgpack array"
+
+step "rollback makes a new commit with the old state; history is kept"
+before=$("$CFGSTORE" export)
+expect 0 "$CFGSTORE" set ntpd.listen 10.9.9.9
+expect 0 "$CFGSTORE" del dhcpd.flags
+expect 0 "$CFGSTORE" rollback $((r + 2))
+expect 0 "$CFGSTORE" export
+[ "$(out)" = "$before" ] || fail "state after rollback differs"
+expect 0 "$CFGSTORE" log -n 1
+assert_grep "rollback to r$((r + 2))" "$SCRATCH/out"
+expect 0 "$CFGSTORE" get --rev $((r + 3)) ntpd.listen; assert_out 10.9.9.9
+# The default target is the revision before head: this undoes the rollback.
+expect 0 "$CFGSTORE" rollback
+expect 1 "$CFGSTORE" get dhcpd.flags
+assert_err_line 'dhcpd.flags: not found'
+expect 0 "$CFGSTORE" get ntpd.listen; assert_out 10.9.9.9
+
+step "verify checks the whole history"
+expect 0 "$CFGSTORE" verify
+assert_grep '^verified r1\.\.r' "$SCRATCH/out"
+ok "store basics"

@@ -1,0 +1,99 @@
+#!/bin/sh
+# Every bad input gets one clear line, its exit status, and changes
+# nothing: the state, the history and the head stay as they were.
+. "$(dirname "$0")/lib.sh"
+
+expect 0 "$CFGSTORE" init --node fw1 --primary
+expect 0 "$CFGSTORE" set ntpd.listen 10.0.0.2
+expect 0 "$CFGSTORE" set unbound.interface 10.0.0.53 10.0.0.54
+snapshot() { "$CFGSTORE" export; "$CFGSTORE" log; }
+snapshot > "$SCRATCH/before"
+
+# refused STATUS PATTERN CMD...: exits STATUS with one matching error
+# line, and the store is untouched.
+refused() {
+	status=$1 pattern=$2; shift 2
+	expect "$status" "$@"
+	assert_err_line "$pattern"
+	snapshot > "$SCRATCH/after"
+	cmp -s "$SCRATCH/before" "$SCRATCH/after" || {
+		diff "$SCRATCH/before" "$SCRATCH/after"; fail "store changed by: $*"; }
+	ok "$*"
+}
+
+step "invalid keys"
+refused 2 "invalid key 'bad key'" "$CFGSTORE" set "bad key" x
+refused 2 "invalid key '\.ntpd'" "$CFGSTORE" set .ntpd x
+refused 2 "invalid key 'ntpd\.\.listen'" "$CFGSTORE" set ntpd..listen x
+refused 2 "invalid key 'ntpd\.'" "$CFGSTORE" del ntpd.
+refused 2 "invalid host in key" "$CFGSTORE" set ntpd.listen@ x
+refused 2 "invalid host in key" "$CFGSTORE" set "ntpd.listen@fw 2" x
+long=$(python3 -c 'print("k" * 300)')
+refused 2 "key too long: 300 bytes \(limit 255\)" "$CFGSTORE" set "$long" x
+refused 2 "invalid key" "$CFGSTORE" get "a b"
+
+step "values too large or not text"
+python3 -c 'import sys; sys.stdout.buffer.write(b"x" * (8 * 1024 * 1024 + 1))' > "$SCRATCH/big"
+refused 2 "value too large: 8388609 bytes \(limit 8388608\)" "$CFGSTORE" set --file zone.big "$SCRATCH/big"
+refused 2 "control character 0x0a" "$CFGSTORE" set ntpd.listen "$(printf '10.0.0.2\ninclude /etc/evil')"
+refused 2 "not valid UTF-8" "$CFGSTORE" set ntpd.listen "$(printf '\377')"
+refused 2 "No such file" "$CFGSTORE" set --file dhcpd.key "$SCRATCH/missing"
+python3 -c 'print("set --list many " + " ".join(["a"] * 65536))' > "$SCRATCH/many"
+refused 2 "list too long: 65536 items" "$CFGSTORE" apply "$SCRATCH/many"
+msg=$(python3 -c 'print("m" * 5000)')
+refused 2 "message too long" "$CFGSTORE" set -m "$msg" ntpd.listen 10.0.0.9
+
+step "overrides for unknown hosts"
+refused 2 "unknown host 'fw9' in key 'ntpd.listen@fw9' \(known: fw1\)" "$CFGSTORE" set ntpd.listen@fw9 10.0.0.3
+
+step "bad usage"
+refused 2 "usage: cfgstore" "$CFGSTORE" set ntpd.listen
+refused 2 "unknown command 'frobnicate'" "$CFGSTORE" frobnicate
+refused 2 "invalid revision 'abc'" "$CFGSTORE" get --rev abc ntpd.listen
+refused 2 "invalid revision '0'" "$CFGSTORE" show 0
+refused 2 "usage: cfgstore" "$CFGSTORE" set --bogus k v
+refused 2 "invalid count" "$CFGSTORE" log -n 0
+refused 2 "invalid public key" "$CFGSTORE" peer add fw2 10.0.99.2:7369 notakey
+refused 2 "invalid peer address" "$CFGSTORE" peer add fw2 10.0.99.2 "$("$CFGSTORE" key)"
+refused 2 "invalid node name" "$CFGSTORE" peer add "fw 2" 10.0.99.2:7369 "$("$CFGSTORE" key)"
+refused 2 "own name" "$CFGSTORE" peer add fw1 10.0.99.2:7369 "$("$CFGSTORE" key)"
+
+step "failures: not found, no such revision"
+refused 1 "nope.key: not found" "$CFGSTORE" del ntpd.listen nope.key
+refused 1 "nope.key: not found" "$CFGSTORE" get nope.key
+refused 1 "no revision 99" "$CFGSTORE" show 99
+refused 2 "cannot roll back to r99" "$CFGSTORE" rollback 99
+refused 1 "no store in" "$CFGSTORE" -d "$SCRATCH/nowhere" get ntpd.listen
+
+step "a bad line anywhere in a batch writes nothing and names the line"
+cat > "$SCRATCH/batch" <<'BATCH'
+# a batch with one bad line
+set ntpd.listen 10.0.0.9
+set unbound.interface 10.0.0.1 10.0.0.2
+set "bad key" x
+del ntpd.listen
+BATCH
+refused 2 "batch:4: invalid key 'bad key'" "$CFGSTORE" apply "$SCRATCH/batch"
+printf 'set a.b "unterminated\n' > "$SCRATCH/batch2"
+refused 2 "batch2:1: unterminated quote" "$CFGSTORE" apply "$SCRATCH/batch2"
+printf 'set a.b x\nfrob a.b\n' > "$SCRATCH/batch3"
+refused 2 "batch3:2: unknown operation 'frob'" "$CFGSTORE" apply "$SCRATCH/batch3"
+printf 'set a.b x\nset --blob c.d !!!\n' > "$SCRATCH/batch4"
+refused 2 "batch4:2: invalid base64" "$CFGSTORE" apply "$SCRATCH/batch4"
+printf 'set a.b x\ndel nope.key\n' > "$SCRATCH/batch5"
+refused 1 "nope.key: not found" "$CFGSTORE" apply "$SCRATCH/batch5"
+
+step "a replica refuses writes and names the primary"
+R="$SCRATCH/fw2"
+expect 0 "$CFGSTORE" -d "$R" init --node fw2
+expect 1 "$CFGSTORE" -d "$R" set ntpd.listen 10.0.0.3
+assert_err_line 'fw2 is a replica: write on the primary \(no primary known\)'
+expect 0 "$CFGSTORE" -d "$R" peer add fw1 127.0.0.1:7369 "$("$CFGSTORE" key)"
+expect 1 "$CFGSTORE" -d "$R" set ntpd.listen 10.0.0.3
+assert_err_line 'fw2 is a replica: write on the primary, fw1$'
+expect 1 "$CFGSTORE" -d "$R" rollback 1
+assert_err_line 'write on the primary, fw1$'
+
+step "the store is intact after all that"
+expect 0 "$CFGSTORE" verify
+ok "bad input"
