@@ -192,17 +192,37 @@ add_text(struct parser *p, size_t from, size_t to)
 	return 0;
 }
 
+/*
+ * Sets "NAME:LINE: message" as the error.  Names and tags quoted in it
+ * come from the template, so control characters become '?': the message
+ * stays one line.
+ */
+static int
+verr(struct error *err, const char *name, size_t line, const char *fmt,
+    va_list ap)
+{
+	char msg[ERROR_MSG_MAX];
+	size_t i;
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "%s:%zu: ", name, line);
+	if (n >= 0 && (size_t)n < sizeof(msg))
+		vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	for (i = 0; msg[i] != '\0'; i++)
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+			msg[i] = '?';
+	return error_set(err, ERR_INPUT, "%s", msg);
+}
+
 static int
 perr(struct parser *p, size_t line, const char *fmt, ...)
 {
-	char what[ERROR_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	verr(p->err, p->t->name, line, fmt, ap);
 	va_end(ap);
-	return error_set(p->err, ERR_INPUT, "%s:%zu: %s", p->t->name, line,
-	    what);
+	return -1;
 }
 
 /*
@@ -223,6 +243,9 @@ parse_name(struct parser *p, struct node *nd)
 			return perr(p, nd->line, "bad name '%.*s'", (int)len, s);
 	if (len == 0)
 		return perr(p, nd->line, "empty tag");
+	if (nd->type == N_PARTIAL && s[0] == '*')	/* dynamic names */
+		return perr(p, nd->line, "unsupported tag '{{>%.*s}}'",
+		    (int)len, s);
 	if (nd->type == N_PARTIAL)
 		return 0;
 	if (s[0] == '@') {
@@ -347,19 +370,15 @@ static int
 close_section(struct parser *p, const char *s, size_t len, size_t line)
 {
 	struct node *o;
-	char what[ERROR_MSG_MAX];
 
 	if (p->nopen == 0)
 		return perr(p, line, "unexpected close tag '%.*s'",
 		    (int)len, s);
 	o = &p->t->v[p->open[--p->nopen]];
-	if (o->len != len || memcmp(o->s, s, len) != 0) {
-		snprintf(what, sizeof(what), "mismatched close tag '%.*s' "
-		    "for section '%.*s' (line %zu)", (int)len, s, (int)o->len,
-		    o->s, o->line);
-		return error_set(p->err, ERR_INPUT, "%s:%zu: %s", p->t->name,
-		    line, what);
-	}
+	if (o->len != len || memcmp(o->s, s, len) != 0)
+		return perr(p, line, "mismatched close tag '%.*s' for section "
+		    "'%.*s' (line %zu)", (int)len, s, (int)o->len, o->s,
+		    o->line);
 	o->end = p->t->n;
 	return 0;
 }
@@ -645,14 +664,12 @@ static int
 rerr(struct render *r, const struct tmpl *t, const struct node *nd,
     const char *fmt, ...)
 {
-	char what[ERROR_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	verr(r->err, t->name, nd->line, fmt, ap);
 	va_end(ap);
-	return error_set(r->err, ERR_INPUT, "%s:%zu: %s", t->name, nd->line,
-	    what);
+	return -1;
 }
 
 static int

@@ -531,6 +531,10 @@ test_errors(void)
 	CHECK_STR(run("{{ }}", "{}", 0), "ERROR: t:1: empty tag");
 	CHECK_STR(run("{{a b}}", "{}", 0), "ERROR: t:1: bad name 'a b'");
 	CHECK_STR(run("{{a..b}}", "{}", 0), "ERROR: t:1: bad name 'a..b'");
+	CHECK_STR(run("{{a\nb}}\n{{<x\n}}", "{}", 0),
+	    "ERROR: t:1: bad name 'a?b'");
+	CHECK_STR(run("x\n{{<x\n}}", "{}", 0),
+	    "ERROR: t:2: unsupported tag '{{<x?}}'");
 	CHECK_STR(run("{{a.}}", "{}", 0), "ERROR: t:1: bad name 'a.'");
 	CHECK_STR(run("{{a.*.b}}", "{}", 0), "ERROR: t:1: bad name 'a.*.b'");
 	CHECK_STR(run("{{a.*}}", "{}", 0),
@@ -543,6 +547,8 @@ test_errors(void)
 	    "ERROR: t:1: bad set-delimiters tag");
 	CHECK_STR(run("{{<parent}}{{/parent}}", "{}", 0),
 	    "ERROR: t:1: unsupported tag '{{<parent}}'");
+	CHECK_STR(run("{{>*dyn}}", "{}", 0),
+	    "ERROR: t:1: unsupported tag '{{>*dyn}}'");
 	CHECK_STR(run("{{#s.*}}{{/s.*}}", "{'s':'text'}", 0),
 	    "ERROR: t:1: 's.*' is a string, not a map");
 	/* Partials: depth cap, missing in strict mode, errors inside. */
