@@ -39,7 +39,8 @@ parse_read_opts(const struct command *cmd, int argc, char **argv,
 
 	memset(r, 0, sizeof(*r));
 	r->limit = -1;
-	while ((ch = getopt_long(argc, argv, "+n:", read_opts, NULL)) != -1) {
+	/* Read commands take options after their arguments too. */
+	while ((ch = getopt_long(argc, argv, "n:", read_opts, NULL)) != -1) {
 		int letter = ch == OPT_REV ? 'r' : ch == OPT_HOST ? 'h' :
 		    ch == OPT_JSON ? 'j' : ch == OPT_RAW ? 'R' : ch;
 

@@ -127,7 +127,7 @@ cmd_set(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		return rc;
 	argc -= optind;
 	argv += optind;
-	if (argc < 2 || (w.file && (argc != 2 || w.list)))
+	if (argc < (w.list ? 1 : 2) || (w.file && (argc != 2 || w.list)))
 		return cli_usage(cmd);
 	if (key_check(argv[0], &err) == -1 ||
 	    (w.file ? value_from_file(argv[1], &v, &err) :
