@@ -1,0 +1,290 @@
+/*
+ * test_store.c - the store's API: values, keys, commits, reads at old
+ * revisions, and store_apply against every kind of bad change set.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "store.h"
+
+static char scratch[] = "/tmp/cfgstore-unit.XXXXXX";
+
+static struct store *
+new_store(const char *name, int primary)
+{
+	struct store_init_opts o = { name, primary, NULL };
+	struct error err = { 0 };
+	struct store *s = NULL;
+	char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s/%s", scratch, name);
+	if (store_init(dir, &o, &err) == -1 || store_open(dir, 0, &s, &err) == -1)
+		printf("not ok: %s: %s\n", name, err.msg);
+	return s;
+}
+
+static uint64_t
+set(struct store *s, const char *key, const char *val)
+{
+	struct error err = { 0 };
+	struct change *c = change_new();
+	struct value *v = NULL;
+	uint64_t rev = 0;
+
+	if (value_string(val, strlen(val), &v, &err) == -1 ||
+	    change_set(c, key, v, &err) == -1 ||
+	    store_commit(s, c, "test", &rev, &err) == -1)
+		printf("  set %s: %s\n", key, err.msg);
+	value_free(v);
+	change_free(c);
+	return rev;
+}
+
+static void
+trust(struct store *s, const char *name, struct store *other)
+{
+	struct peer_info p;
+	struct error err = { 0 };
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	snprintf(p.addr, sizeof(p.addr), "127.0.0.1:1");
+	store_public_key(other, p.pubkey);
+	CHECK(store_peer_add(s, &p, &err) == 0);
+}
+
+static const char *
+get_text(struct store *s, const char *key, uint64_t rev, char *out, size_t len)
+{
+	struct error err = { 0 };
+	struct value *v = NULL;
+	const void *p;
+	size_t n;
+
+	if (store_get(s, key, rev, &v, &err) == -1)
+		return NULL;
+	p = value_bytes(v, &n);
+	snprintf(out, len, "%.*s", (int)n, (const char *)p);
+	value_free(v);
+	return out;
+}
+
+/* Applies rev of `from` to `to`; returns the result. */
+static enum store_apply_result
+ship(struct store *from, uint64_t rev, struct store *to, struct error *err)
+{
+	struct buf raw = { 0 };
+	struct store_raw r;
+	enum store_apply_result res = APPLY_REJECTED;
+	size_t applied;
+
+	if (store_commit_raw(from, rev, &raw, err) == 0) {
+		r.data = raw.data;
+		r.len = raw.len;
+		if (store_apply(to, &r, 1, &applied, &res, err) == -1)
+			res = APPLY_REJECTED;
+	}
+	buf_free(&raw);
+	return res;
+}
+
+static void
+test_values(void)
+{
+	struct error err = { 0 };
+	struct value *v = NULL, *w = NULL;
+	const char *items[] = { "10.0.0.53", "10.0.0.54" };
+	const void *enc;
+	size_t len;
+
+	CHECK(value_string("a\nb", 3, &v, &err) == -1 && err.code == ERR_INPUT);
+	CHECK(value_string("a\tb", 3, &v, &err) == 0);
+	enc = value_encoded(v, &len);
+	CHECK(len == 4 && memcmp(enc, "\xa3" "a\tb", 4) == 0);
+	value_free(v);
+	CHECK(value_string("\xc3\x28", 2, &v, &err) == -1);
+	CHECK(value_list(items, 2, &v, &err) == 0);
+	CHECK(value_count(v) == 2);
+	w = value_dup(v);
+	CHECK(value_equal(v, w));
+	value_free(w);
+	value_free(v);
+	CHECK(value_blob("\0\1\2", 3, &v, &err) == 0);
+	enc = value_encoded(v, &len);
+	CHECK(len == 5 && memcmp(enc, "\xc4\x03\0\1\2", 5) == 0);
+	value_free(v);
+	/* Not canonical: "ab" as str8 instead of fixstr. */
+	CHECK(value_decode("\xd9\x02" "ab", 4, &v, &err) == -1);
+	CHECK(strstr(err.msg, "canonical") != NULL);
+	/* An array32 header claiming 2^32-1 items, and nothing behind it. */
+	CHECK(value_decode("\xdd\xff\xff\xff\xff", 5, &v, &err) == -1);
+	CHECK(value_decode("\xc0", 1, &v, &err) == -1);
+	CHECK(value_decode("\xa5" "ab", 3, &v, &err) == -1);
+}
+
+static void
+test_keys(void)
+{
+	const char *good[] = { "a", "unbound.interface", "carp.carp1.advskew",
+	    "ntpd.listen@fw2", "template.unbound.conf", "x-y_z.0@fw.example",
+	    NULL };
+	const char *bad[] = { "", ".a", "a.", "a..b", "a b", "a@", "a@b c",
+	    "a@@b", "a/b", "@fw2", "a@.fw", NULL };
+	const char *host;
+
+	for (int i = 0; good[i]; i++)
+		CHECK(key_check(good[i], NULL) == 0);
+	for (int i = 0; bad[i]; i++)
+		CHECK(key_check(bad[i], NULL) == -1);
+	CHECK(key_base("ntpd.listen@fw2", &host) == 11 && strcmp(host, "fw2") == 0);
+	CHECK(key_base("ntpd.listen", &host) == 11 && host == NULL);
+}
+
+static void
+test_history_reads(struct store *s)
+{
+	char buf[64], want[64];
+	uint64_t first = 0, rev = 0;
+	int ok = 1;
+
+	for (int i = 0; i < 200; i++) {
+		snprintf(want, sizeof(want), "v%d", i);
+		rev = set(s, "hist.key", want);
+		if (i == 0)
+			first = rev;
+		set(s, "other.key", want);
+	}
+	for (int i = 0; i < 200; i++) {
+		snprintf(want, sizeof(want), "v%d", i);
+		if (get_text(s, "hist.key", first + 2 * i, buf, sizeof(buf)) ==
+		    NULL || strcmp(buf, want) != 0)
+			ok = 0;
+	}
+	CHECK(ok);
+	CHECK(get_text(s, "hist.key", first - 1, buf, sizeof(buf)) == NULL);
+	CHECK_STR(get_text(s, "hist.key", 0, buf, sizeof(buf)), "v199");
+	CHECK(rev == first + 398);
+}
+
+static void
+test_apply(void)
+{
+	struct store *a = new_store("fw1", 1), *b = new_store("fw2", 0);
+	struct store *c = new_store("rogue", 1), *d = new_store("fw3", 1);
+	struct error err = { 0 };
+	struct buf raw = { 0 };
+	struct store_raw r;
+	enum store_apply_result res;
+	char buf[64];
+	size_t applied;
+
+	trust(b, "fw1", a);
+	trust(b, "fw3", d);
+	set(a, "k.one", "1");
+	set(a, "k.two", "2");
+	set(a, "k.three", "3");
+
+	CHECK(ship(a, 1, b, &err) == APPLY_OK);
+	CHECK(ship(a, 1, b, &err) == APPLY_DUPLICATE);
+	CHECK(ship(a, 3, b, &err) == APPLY_GAP);
+	CHECK(strstr(err.msg, "got r3, head is r1") != NULL);
+
+	/* A batch: r2 and r3 in one transaction. */
+	{
+		struct buf r2 = { 0 }, r3 = { 0 };
+		struct store_raw rs[2];
+
+		store_commit_raw(a, 2, &r2, &err);
+		store_commit_raw(a, 3, &r3, &err);
+		rs[0].data = r2.data, rs[0].len = r2.len;
+		rs[1].data = r3.data, rs[1].len = r3.len;
+		CHECK(store_apply(b, rs, 2, &applied, &res, &err) == 0);
+		CHECK(res == APPLY_OK && applied == 2);
+		buf_free(&r2);
+		buf_free(&r3);
+	}
+	CHECK_STR(get_text(b, "k.three", 0, buf, sizeof(buf)), "3");
+
+	/* Untrusted signer: a primary b has never heard of. */
+	set(c, "k.one", "evil");
+	CHECK(ship(c, 1, b, &err) == APPLY_REJECTED);
+	CHECK(strstr(err.msg, "untrusted") != NULL);
+
+	/* Forged: one byte of a real commit changed. */
+	set(a, "k.four", "4");
+	store_commit_raw(a, 4, &raw, &err);
+	raw.data[raw.len - 70] ^= 1;
+	r.data = raw.data, r.len = raw.len;
+	CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0);
+	CHECK(res == APPLY_REJECTED && applied == 0);
+	CHECK(strstr(err.msg, "bad signature") != NULL);
+	/* Truncated. */
+	r.len = raw.len / 2;
+	CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0);
+	CHECK(res == APPLY_REJECTED);
+	buf_free(&raw);
+
+	/* Diverged: trusted fw3's own r4 does not extend fw1's r3. */
+	for (int i = 0; i < 4; i++)
+		set(d, "k.x", i % 2 ? "a" : "b");
+	CHECK(ship(d, 4, b, &err) == APPLY_DIVERGED);
+	CHECK(ship(d, 1, b, &err) == APPLY_DIVERGED);
+
+	/* The real next commit still goes in, and the replica verifies. */
+	CHECK(ship(a, 4, b, &err) == APPLY_OK);
+	{
+		uint64_t bad;
+
+		CHECK(store_verify(b, &bad, &err) == 0);
+		CHECK(store_verify(a, &bad, &err) == 0);
+	}
+	/* The primary takes no commits from anyone. */
+	CHECK(ship(b, 1, a, &err) == APPLY_REJECTED);
+	test_history_reads(a);
+	store_close(a);
+	store_close(b);
+	store_close(c);
+	store_close(d);
+}
+
+static void
+test_commit_parse_hostile(void)
+{
+	struct error err = { 0 };
+	struct commit *c = NULL;
+	unsigned char junk[256];
+
+	CHECK(commit_parse("\xdd\xff\xff\xff\xff", 5, &c, &err) == -1);
+	CHECK(commit_parse("\x93\xc4\x20", 3, &c, &err) == -1);
+	CHECK(commit_parse("", 0, &c, &err) == -1);
+	for (int i = 0; i < 200; i++) {
+		for (size_t j = 0; j < sizeof(junk); j++)
+			junk[j] = (unsigned char)rand();
+		junk[0] = 0x93;
+		if (commit_parse(junk, sizeof(junk), &c, &err) == 0) {
+			commit_free(c);
+			CHECK(!"random bytes parsed as a commit");
+		}
+	}
+	CHECK(c == NULL);
+}
+
+int
+main(void)
+{
+	char cmd[300];
+
+	if (mkdtemp(scratch) == NULL)
+		return 1;
+	test_values();
+	test_keys();
+	test_apply();
+	test_commit_parse_hostile();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
+	if (system(cmd) != 0)
+		printf("could not remove %s\n", scratch);
+	return check_done();
+}
