@@ -1,0 +1,1046 @@
+/*
+ * render.c - one render: every service of the manifest, each on its own.
+ *
+ * For one service the order is: render all its files in memory; compare
+ * each with what is installed (bytes, mode, owner); if none differs,
+ * stop.  Otherwise write a candidate per changed file, put the files
+ * without a checker in place (the config a checker reads may refer to
+ * them: root.hints, a zone), run the checkers, put the checked files in
+ * place, restart once.  A failed check or restart puts every file back
+ * as it was, from the copy kept in memory.
+ *
+ * Local records (store_local_*, never replicated):
+ *	render.file:PATH	"REV HASH"	what was installed at PATH
+ *	render.pending:NAME	"REV"		files installed, restart not
+ *						yet done: a render killed then
+ *						restarts NAME the next time
+ *	render.service:NAME	"REV MS OUTCOME MESSAGE"  the last render
+ */
+#include <sys/file.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "install.h"
+#include "manifest.h"
+#include "render.h"
+#include "run.h"
+#include "shipped.h"
+
+#define REC_FILE	"render.file:"
+#define REC_PENDING	"render.pending:"
+#define REC_SERVICE	"render.service:"
+
+struct entry {
+	char			*service;
+	enum render_outcome	 outcome;
+	int			 restarts;	/* has a restart command */
+	char			*message;
+};
+
+struct render_report {
+	uint64_t	 rev;
+	struct entry	*v;
+	size_t		 n;
+	char		*warning;
+};
+
+/* One render in progress. */
+struct ctx {
+	struct store		*s;
+	const char		*node;
+	uint64_t		 rev;
+	const struct render_opts *o;
+	const struct tree	*data;
+	char			**swept;	/* directories already swept */
+	size_t			 nswept;
+};
+
+/* One file of the service being rendered. */
+struct work {
+	const struct mfile	*f;
+	char			*dest;		/* root + path */
+	struct fstate		 old;		/* what was there */
+	char			 hash[INSTALL_HASH_HEX];
+	int			 changed;
+	char			*cand;		/* candidate, while there is one */
+	int			 placed;	/* renamed into place */
+};
+
+static const char *const outcome_names[] = {
+	[RENDER_UNCHANGED] = "unchanged",
+	[RENDER_INSTALLED] = "installed",
+	[RENDER_WOULD_INSTALL] = "would-install",
+	[RENDER_DRIFT] = "drift",
+	[RENDER_CHECK_FAILED] = "check-failed",
+	[RENDER_RESTART_FAILED] = "restart-failed",
+	[RENDER_ERROR] = "error",
+};
+
+const char *
+render_outcome_name(enum render_outcome o)
+{
+	if ((size_t)o < sizeof(outcome_names) / sizeof(outcome_names[0]))
+		return outcome_names[o];
+	return "?";
+}
+
+static int
+outcome_parse(const char *s, enum render_outcome *o)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(outcome_names) / sizeof(outcome_names[0]); i++)
+		if (strcmp(s, outcome_names[i]) == 0) {
+			*o = (enum render_outcome)i;
+			return 0;
+		}
+	return -1;
+}
+
+int
+render_outcome_failed(enum render_outcome o)
+{
+	return o == RENDER_DRIFT || o == RENDER_CHECK_FAILED ||
+	    o == RENDER_RESTART_FAILED || o == RENDER_ERROR;
+}
+
+/* ---- local records ----------------------------------------------------- */
+
+static int
+rec_name(char *name, size_t len, const char *prefix, const char *what)
+{
+	return (size_t)snprintf(name, len, "%s%s", prefix, what) < len ? 0 : -1;
+}
+
+/* The hash recorded for dest; 0 found, 1 none. */
+static int
+rec_file_get(struct ctx *x, const char *dest, uint64_t *rev,
+    char hash[INSTALL_HASH_HEX])
+{
+	char name[PATH_MAX + 32];
+	struct buf b = { 0 };
+	struct error e;
+	unsigned long long r;
+	int rc = 1;
+
+	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1 ||
+	    store_local_get(x->s, name, &b, &e) == -1)
+		return 1;
+	if (b.data != NULL && sscanf(b.data, "%llu %64s", &r, hash) == 2 &&
+	    strlen(hash) == INSTALL_HASH_HEX - 1) {
+		*rev = r;
+		rc = 0;
+	}
+	buf_free(&b);
+	return rc;
+}
+
+static int
+rec_file_put(struct ctx *x, const char *dest, const char *hash,
+    struct error *err)
+{
+	char name[PATH_MAX + 32], val[INSTALL_HASH_HEX + 32];
+
+	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1)
+		return error_set(err, ERR_FAIL, "path too long: %s", dest);
+	snprintf(val, sizeof(val), "%llu %s", (unsigned long long)x->rev,
+	    hash);
+	return store_local_put(x->s, name, val, strlen(val), err);
+}
+
+static int
+rec_pending(struct ctx *x, const char *service)
+{
+	char name[STORE_KEY_MAX + 32];
+	struct buf b = { 0 };
+	struct error e;
+	int rc;
+
+	rec_name(name, sizeof(name), REC_PENDING, service);
+	rc = store_local_get(x->s, name, &b, &e) == 0;
+	buf_free(&b);
+	return rc;
+}
+
+static int
+rec_pending_set(struct ctx *x, const char *service, int on,
+    struct error *err)
+{
+	char name[STORE_KEY_MAX + 32], val[32];
+
+	rec_name(name, sizeof(name), REC_PENDING, service);
+	if (!on)
+		return store_local_del(x->s, name, err) == -1 &&
+		    rec_pending(x, service) ? -1 : 0;
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)x->rev);
+	return store_local_put(x->s, name, val, strlen(val), err);
+}
+
+static void
+rec_service_put(struct ctx *x, const struct entry *en)
+{
+	char name[STORE_KEY_MAX + 32];
+	struct buf b = { 0 };
+	struct timespec ts;
+	struct error e;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec_name(name, sizeof(name), REC_SERVICE, en->service);
+	if (buf_printf(&b, "%llu %llu %s %s", (unsigned long long)x->rev,
+	    (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	    render_outcome_name(en->outcome), en->message) == 0)
+		store_local_put(x->s, name, b.data, b.len, &e);
+	buf_free(&b);
+}
+
+/* ---- the report -------------------------------------------------------- */
+
+static struct entry *
+report_add(struct render_report *r, const char *service)
+{
+	struct entry *en;
+
+	en = reallocarray(r->v, r->n + 1, sizeof(*en));
+	if (en == NULL)
+		return NULL;
+	r->v = en;
+	en = &r->v[r->n];
+	memset(en, 0, sizeof(*en));
+	if ((en->service = strdup(service)) == NULL)
+		return NULL;
+	r->n++;
+	return en;
+}
+
+/* Sets the outcome and its one-line message (a copy of what buf says). */
+static void
+entry_set(struct entry *en, enum render_outcome o, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+entry_set(struct entry *en, enum render_outcome o, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	en->outcome = o;
+	free(en->message);
+	va_start(ap, fmt);
+	if (vasprintf(&en->message, fmt, ap) == -1)
+		en->message = NULL;
+	va_end(ap);
+	/* Messages are one line: a checker's output is cut at its first. */
+	if (en->message != NULL && (p = strchr(en->message, '\n')) != NULL)
+		*p = '\0';
+}
+
+uint64_t
+render_report_rev(const struct render_report *r)
+{
+	return r->rev;
+}
+
+size_t
+render_report_count(const struct render_report *r)
+{
+	return r->n;
+}
+
+const char *
+render_report_service(const struct render_report *r, size_t i)
+{
+	return r->v[i].service;
+}
+
+enum render_outcome
+render_report_outcome(const struct render_report *r, size_t i)
+{
+	return r->v[i].outcome;
+}
+
+const char *
+render_report_message(const struct render_report *r, size_t i)
+{
+	return r->v[i].message != NULL ? r->v[i].message : "";
+}
+
+const char *
+render_report_warning(const struct render_report *r)
+{
+	return r->warning;
+}
+
+size_t
+render_report_failures(const struct render_report *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->n; i++)
+		n += render_outcome_failed(r->v[i].outcome);
+	return n;
+}
+
+/* Appends "LABEL a, b" for the entries that match; returns how many. */
+static size_t
+summary_part(const struct render_report *r, struct buf *b, const char *label,
+    int (*match)(const struct entry *))
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->n; i++) {
+		if (!match(&r->v[i]))
+			continue;
+		buf_printf(b, "%s%s", n == 0 ? label : ", ", r->v[i].service);
+		n++;
+	}
+	return n;
+}
+
+static int
+is_restarted(const struct entry *en)
+{
+	return en->outcome == RENDER_INSTALLED && en->restarts;
+}
+
+static int
+is_installed(const struct entry *en)
+{
+	return en->outcome == RENDER_INSTALLED && !en->restarts;
+}
+
+static int
+is_would_restart(const struct entry *en)
+{
+	return en->outcome == RENDER_WOULD_INSTALL && en->restarts;
+}
+
+static int
+is_would_install(const struct entry *en)
+{
+	return en->outcome == RENDER_WOULD_INSTALL && !en->restarts;
+}
+
+static int
+is_failed(const struct entry *en)
+{
+	return render_outcome_failed(en->outcome);
+}
+
+const char *
+render_report_summary(const struct render_report *r, char *out, size_t len)
+{
+	static const struct {
+		const char	*label;
+		int		(*match)(const struct entry *);
+	} parts[] = {
+		{ "restarted ", is_restarted },
+		{ "installed ", is_installed },
+		{ "would restart ", is_would_restart },
+		{ "would install ", is_would_install },
+		{ "failed: ", is_failed },
+	};
+	struct buf b = { 0 };
+	size_t i, mark;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		mark = b.len;
+		if (b.len > 0)
+			buf_puts(&b, "; ");
+		if (summary_part(r, &b, parts[i].label, parts[i].match) == 0 &&
+		    b.data != NULL)
+			b.data[b.len = mark] = '\0';
+	}
+	snprintf(out, len, "%s", b.len > 0 ? b.data : "no change");
+	buf_free(&b);
+	return out;
+}
+
+void
+render_report_free(struct render_report *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n; i++) {
+		free(r->v[i].service);
+		free(r->v[i].message);
+	}
+	free(r->v);
+	free(r->warning);
+	free(r);
+}
+
+/* ---- one service ------------------------------------------------------- */
+
+/* The first line of what a command printed, or how it ended. */
+static const char *
+run_first_line(const struct run_result *res, char *buf, size_t len)
+{
+	const char *p = res->output.data;
+	size_t n;
+
+	if (p != NULL) {
+		while (*p == '\n' || *p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, "\n");
+		if (n > 0) {
+			snprintf(buf, len, "%.*s", (int)n, p);
+			return buf;
+		}
+	}
+	return run_describe(res, buf, len);
+}
+
+/* Sweeps each directory once per render: candidates of killed renders. */
+static int
+sweep_once(struct ctx *x, const char *dest, struct error *err)
+{
+	const char *slash = strrchr(dest, '/');
+	char *dir, **v;
+	size_t i;
+
+	if ((dir = strndup(dest, slash > dest ? (size_t)(slash - dest) : 1))
+	    == NULL)
+		return error_set(err, ERR_FAIL, "out of memory");
+	for (i = 0; i < x->nswept; i++)
+		if (strcmp(x->swept[i], dir) == 0) {
+			free(dir);
+			return 0;
+		}
+	if ((v = reallocarray(x->swept, x->nswept + 1, sizeof(*v))) == NULL) {
+		free(dir);
+		return error_set(err, ERR_FAIL, "out of memory");
+	}
+	x->swept = v;
+	x->swept[x->nswept++] = dir;
+	return install_sweep(dir, err);
+}
+
+static int
+same_file(const struct work *w)
+{
+	const struct mfile *f = w->f;
+
+	return w->old.exists && w->old.bytes.len == f->content.len &&
+	    memcmp(w->old.bytes.data, f->content.data, f->content.len) == 0 &&
+	    w->old.mode == f->mode && w->old.uid == f->uid &&
+	    w->old.gid == f->gid;
+}
+
+/*
+ * A file is edited by hand when what is there is neither what was last
+ * installed nor what is about to be.
+ */
+static int
+drifted(struct ctx *x, const struct work *w, uint64_t *rev)
+{
+	char rec[INSTALL_HASH_HEX], now[INSTALL_HASH_HEX];
+
+	if (!w->old.exists || rec_file_get(x, w->dest, rev, rec) != 0)
+		return 0;
+	install_hash(w->old.bytes.data, w->old.bytes.len, now);
+	return strcmp(now, rec) != 0 && strcmp(now, w->hash) != 0;
+}
+
+/* Reads what is installed for each file; decides what changed. */
+static int
+compare(struct ctx *x, struct work *w, size_t n, struct entry *en)
+{
+	struct error e;
+	uint64_t rev;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		install_hash(w[i].f->content.data, w[i].f->content.len,
+		    w[i].hash);
+		if ((!x->o->dry_run && sweep_once(x, w[i].dest, &e) == -1) ||
+		    install_stat(w[i].dest, MANIFEST_FILE_MAX, &w[i].old,
+		    &e) == -1) {
+			entry_set(en, RENDER_ERROR, "%s", e.msg);
+			return -1;
+		}
+		w[i].changed = !same_file(&w[i]);
+		if (w[i].changed && !x->o->force && drifted(x, &w[i], &rev)) {
+			entry_set(en, RENDER_DRIFT, "%s was edited by hand since "
+			    "r%llu; kept (--force overwrites it)", w[i].dest,
+			    (unsigned long long)rev);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A temporary file holding p, for diff(1); NULL on failure. */
+static char *
+temp_file(const void *p, size_t len)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *path;
+	int fd;
+
+	if (asprintf(&path, "%s/cfgstore-diff.XXXXXX", tmp != NULL &&
+	    *tmp != '\0' ? tmp : "/tmp") == -1)
+		return NULL;
+	if ((fd = mkstemp(path)) == -1) {
+		free(path);
+		return NULL;
+	}
+	if ((len > 0 && write(fd, p, len) != (ssize_t)len) || close(fd) == -1) {
+		unlink(path);
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* argv[0..n-1] as one shell command line, every argument quoted. */
+static char *
+quoted_command(const char *const *argv, size_t n)
+{
+	struct buf b = { 0 };
+	char *q;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((q = run_subst_path("{}", argv[i])) == NULL ||
+		    buf_printf(&b, "%s%s", i ? " " : "", q) == -1) {
+			free(q);
+			buf_free(&b);
+			return NULL;
+		}
+		free(q);
+	}
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * Dry run: how a changed file would change, appended to o->diff, as
+ * diff(1) -u shows it.  Secrets stay secret: a file that others may not
+ * read is named, never shown.
+ */
+static void
+show_diff(struct ctx *x, const struct work *w)
+{
+	const struct fstate *old = &w->old;
+	const struct mfile *f = w->f;
+	struct buf *out = x->o->diff;
+	struct run_result res;
+	struct error e;
+	char *ta = NULL, *tb = NULL, *cmd = NULL;
+
+	if (out == NULL)
+		return;
+	if (old->exists && (old->mode != f->mode || old->uid != f->uid ||
+	    old->gid != f->gid))
+		buf_printf(out, "%s: mode %04o owner %ld:%ld -> mode %04o "
+		    "owner %ld:%ld\n", w->dest, (unsigned)old->mode,
+		    (long)old->uid, (long)old->gid, (unsigned)f->mode,
+		    (long)f->uid, (long)f->gid);
+	if (old->exists && old->bytes.len == f->content.len &&
+	    memcmp(old->bytes.data, f->content.data, f->content.len) == 0)
+		return;
+	if ((f->mode & 0004) == 0 || (old->exists && (old->mode & 0004) == 0)) {
+		buf_printf(out, "%s: would change (not readable by others; "
+		    "contents not shown)\n", w->dest);
+		return;
+	}
+	if (memchr(f->content.data, '\0', f->content.len) != NULL ||
+	    (old->exists && memchr(old->bytes.data, '\0',
+	    old->bytes.len) != NULL)) {
+		buf_printf(out, "%s: binary file would change\n", w->dest);
+		return;
+	}
+	if ((ta = temp_file(old->bytes.data, old->bytes.len)) != NULL &&
+	    (tb = temp_file(f->content.data, f->content.len)) != NULL) {
+		const char *argv[] = { "diff", "-u", "-L",
+		    old->exists ? w->dest : "/dev/null", "-L", w->dest, ta, tb };
+
+		cmd = quoted_command(argv, sizeof(argv) / sizeof(argv[0]));
+	}
+	/* diff exits 1 when the files differ, which they do. */
+	if (cmd != NULL && run_shell(cmd, 10000, &res, &e) == 0) {
+		if (res.exited && res.status == 1)
+			buf_append(out, res.output.data, res.output.len);
+		else
+			buf_printf(out, "%s: would change (diff failed)\n",
+			    w->dest);
+		run_result_free(&res);
+	} else
+		buf_printf(out, "%s: would change (cannot run diff)\n",
+		    w->dest);
+	if (ta != NULL)
+		unlink(ta);
+	if (tb != NULL)
+		unlink(tb);
+	free(ta);
+	free(tb);
+	free(cmd);
+}
+
+/* Puts back every file that was put in place; 0, or -1 with err. */
+static int
+put_back(struct work *w, size_t n, struct error *err)
+{
+	struct error e;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!w[i].placed)
+			continue;
+		if (install_restore(w[i].dest, &w[i].old, &e) == -1) {
+			if (rc == 0)
+				*err = e;
+			rc = -1;
+			continue;
+		}
+		w[i].placed = 0;
+	}
+	return rc;
+}
+
+static void
+drop_candidates(struct work *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (w[i].cand == NULL)
+			continue;
+		unlink(w[i].cand);
+		free(w[i].cand);
+		w[i].cand = NULL;
+	}
+}
+
+/* Renames the candidates of changed files with (or without) a checker. */
+static int
+place(struct work *w, size_t n, int checked, struct error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (w[i].cand == NULL || (w[i].f->check != NULL) != checked)
+			continue;
+		if (install_rename(w[i].cand, w[i].dest, err) == -1)
+			return -1;
+		free(w[i].cand);
+		w[i].cand = NULL;
+		w[i].placed = 1;
+	}
+	return 0;
+}
+
+/*
+ * Runs the checkers: on the candidate of a changed file, or on the
+ * installed file when only what it refers to changed.
+ */
+static int
+check(const struct mservice *m, struct work *w, size_t n, struct entry *en)
+{
+	struct run_result res;
+	struct error e;
+	char line[512], how[64], *cmd;
+	size_t i;
+	int ok;
+
+	for (i = 0; i < n; i++) {
+		if (w[i].f->check == NULL)
+			continue;
+		cmd = run_subst_path(w[i].f->check, w[i].cand != NULL ?
+		    w[i].cand : w[i].dest);
+		if (cmd == NULL) {
+			entry_set(en, RENDER_ERROR, "out of memory");
+			return -1;
+		}
+		if (run_shell(cmd, m->timeout_ms, &res, &e) == -1) {
+			free(cmd);
+			entry_set(en, RENDER_CHECK_FAILED, "check failed for %s: "
+			    "%s", w[i].dest, e.msg);
+			return -1;
+		}
+		free(cmd);
+		ok = run_ok(&res);
+		if (!ok)
+			entry_set(en, RENDER_CHECK_FAILED, "check failed for %s "
+			    "(%s): %s", w[i].dest, run_describe(&res, how,
+			    sizeof(how)), run_first_line(&res, line,
+			    sizeof(line)));
+		run_result_free(&res);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+/* 0 when the restart command ran and succeeded; else why, in why. */
+static int
+restart(const struct mservice *m, char *why, size_t len)
+{
+	struct run_result res;
+	struct error e;
+	char how[64], line[512];
+	int ok;
+
+	if (m->restart == NULL)
+		return 0;
+	if (run_shell(m->restart, m->timeout_ms, &res, &e) == -1) {
+		snprintf(why, len, "%s", e.msg);
+		return -1;
+	}
+	if (!(ok = run_ok(&res))) {
+		run_describe(&res, how, sizeof(how));
+		if (res.output.len > 0)
+			snprintf(why, len, "%s: %s", how,
+			    run_first_line(&res, line, sizeof(line)));
+		else
+			snprintf(why, len, "%s", how);
+	}
+	run_result_free(&res);
+	return ok ? 0 : -1;
+}
+
+/* The list of changed files, for a message: "/a, /b". */
+static void
+changed_list(const struct work *w, size_t n, char *buf, size_t len)
+{
+	size_t i, at = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && at < len; i++)
+		if (w[i].changed)
+			at += snprintf(buf + at, len - at, "%s%s",
+			    at ? ", " : "", w[i].dest);
+}
+
+/*
+ * Installs what compare() found changed; the entry says how it ended.
+ * pending: an earlier render was killed between installing and
+ * restarting, so restart even if nothing differs now.
+ */
+static void
+install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
+    int pending, struct entry *en)
+{
+	char files[1024], why[600], why2[600];
+	struct error e, e2;
+	size_t i;
+
+	changed_list(w, n, files, sizeof(files));
+	for (i = 0; i < n; i++) {
+		if (!w[i].changed)
+			continue;
+		if (install_candidate(w[i].dest, w[i].f->content.data,
+		    w[i].f->content.len, w[i].f->mode, w[i].f->uid,
+		    w[i].f->gid, &w[i].cand, &e) == -1)
+			goto error;
+	}
+	if (rec_pending_set(x, m->name, 1, &e) == -1 ||
+	    place(w, n, 0, &e) == -1)
+		goto error;
+	if (check(m, w, n, en) == -1)
+		goto undo;
+	if (place(w, n, 1, &e) == -1)
+		goto error;
+
+	if (restart(m, why, sizeof(why)) == -1) {
+		if (put_back(w, n, &e) == -1) {
+			entry_set(en, RENDER_RESTART_FAILED, "restart failed "
+			    "(%s), and putting back the old files failed: %s",
+			    why, e.msg);
+			return;		/* pending stays: try again next time */
+		}
+		if (restart(m, why2, sizeof(why2)) == -1)
+			entry_set(en, RENDER_RESTART_FAILED, "restart failed "
+			    "(%s); old files put back, but restarting on them "
+			    "failed too (%s)", why, why2);
+		else
+			entry_set(en, RENDER_RESTART_FAILED, "restart failed "
+			    "(%s); old files put back and restarted", why);
+		rec_pending_set(x, m->name, 0, &e2);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (w[i].changed && rec_file_put(x, w[i].dest, w[i].hash,
+		    &e) == -1)
+			goto recorded;
+	rec_pending_set(x, m->name, 0, &e);
+recorded:
+	if (files[0] != '\0')
+		entry_set(en, RENDER_INSTALLED, "installed %s", files);
+	else if (pending)
+		entry_set(en, RENDER_INSTALLED, "restarted after an "
+		    "interrupted render");
+	else
+		entry_set(en, RENDER_INSTALLED, "%s", "");
+	return;
+error:
+	entry_set(en, RENDER_ERROR, "%s", e.msg);
+undo:
+	drop_candidates(w, n);
+	if (put_back(w, n, &e2) == -1) {
+		entry_set(en, en->outcome, "%s; putting back the old files "
+		    "failed: %s", en->message ? en->message : "", e2.msg);
+		return;
+	}
+	rec_pending_set(x, m->name, 0, &e2);
+}
+
+static void
+service_run(struct ctx *x, const char *name, struct entry *en)
+{
+	struct mservice m;
+	struct work *w = NULL;
+	struct error e;
+	char files[1024];
+	const char *root = x->o->root;
+	size_t i, nchanged = 0;
+	int pending;
+
+	if (manifest_service(x->s, x->node, x->rev, x->data, name, &m,
+	    &e) == -1) {
+		entry_set(en, RENDER_ERROR, "%s", e.msg);
+		return;
+	}
+	en->restarts = m.restart != NULL;
+	if ((w = calloc(m.nfiles ? m.nfiles : 1, sizeof(*w))) == NULL) {
+		entry_set(en, RENDER_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < m.nfiles; i++) {
+		w[i].f = &m.files[i];
+		if (asprintf(&w[i].dest, "%s%s", root != NULL &&
+		    strcmp(root, "/") != 0 ? root : "", m.files[i].path) == -1) {
+			w[i].dest = NULL;
+			entry_set(en, RENDER_ERROR, "out of memory");
+			goto done;
+		}
+	}
+	if (compare(x, w, m.nfiles, en) == -1)
+		goto done;
+	for (i = 0; i < m.nfiles; i++)
+		nchanged += w[i].changed;
+	pending = !x->o->dry_run && rec_pending(x, name);
+
+	if (nchanged == 0 && !pending) {
+		entry_set(en, RENDER_UNCHANGED, "%s", "");
+		/* Keep the records true, e.g. after a render was killed. */
+		for (i = 0; i < m.nfiles && !x->o->dry_run; i++) {
+			char rec[INSTALL_HASH_HEX];
+			uint64_t rev;
+
+			if (rec_file_get(x, w[i].dest, &rev, rec) != 0 ||
+			    strcmp(rec, w[i].hash) != 0)
+				rec_file_put(x, w[i].dest, w[i].hash, &e);
+		}
+		goto done;
+	}
+	if (x->o->dry_run) {
+		changed_list(w, m.nfiles, files, sizeof(files));
+		entry_set(en, RENDER_WOULD_INSTALL, "would install %s", files);
+		for (i = 0; i < m.nfiles; i++)
+			if (w[i].changed)
+				show_diff(x, &w[i]);
+		goto done;
+	}
+	install(x, &m, w, m.nfiles, pending, en);
+done:
+	if (w != NULL) {
+		drop_candidates(w, m.nfiles);
+		for (i = 0; i < m.nfiles; i++) {
+			free(w[i].dest);
+			install_stat_clear(&w[i].old);
+		}
+	}
+	free(w);
+	manifest_service_clear(&m);
+}
+
+/* ---- the whole render --------------------------------------------------- */
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The services to render, sorted; names point into data. */
+static int
+services_pick(const struct tree *data, const struct render_opts *o,
+    const char ***out, size_t *n, struct error *err)
+{
+	const struct tree *svc = tree_map_get(data, "service");
+	const char **v;
+	size_t i, cap;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < o->nservices; i++)
+		if (!manifest_has_service(data, o->services[i]))
+			return error_set(err, ERR_INPUT, "unknown service '%s'",
+			    o->services[i]);
+	cap = o->nservices ? o->nservices : tree_len(svc);
+	if ((v = calloc(cap ? cap : 1, sizeof(*v))) == NULL)
+		return error_set(err, ERR_FAIL, "out of memory");
+	if (o->nservices > 0) {
+		for (i = 0; i < o->nservices; i++)
+			v[(*n)++] = o->services[i];
+	} else {
+		for (i = 0; i < tree_len(svc); i++) {
+			const char *name = tree_key_at(svc, i, NULL);
+
+			if (manifest_has_service(data, name))
+				v[(*n)++] = name;
+		}
+	}
+	qsort(v, *n, sizeof(*v), name_cmp);
+	*out = v;
+	return 0;
+}
+
+/* One render at a time: the daemon's and a command's never interleave. */
+static int
+lock_renders(struct store *s, struct error *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/render.lock",
+	    store_dir(s)) >= sizeof(path))
+		return error_set(err, ERR_FAIL, "store path too long");
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return error_errno(err, ERR_FAIL, "open %s", path);
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			error_errno(err, ERR_FAIL, "lock %s", path);
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+int
+render_run(struct store *s, uint64_t rev, const struct render_opts *o,
+    struct render_report **out, struct error *err)
+{
+	static const struct render_opts defaults;
+	unsigned char hash[STORE_HASH_LEN];
+	struct render_report *r = NULL;
+	struct tree *data = NULL;
+	struct ctx x;
+	const char **names = NULL;
+	size_t i, n;
+	int lockfd = -1;
+
+	*out = NULL;
+	if (o == NULL)
+		o = &defaults;
+	memset(&x, 0, sizeof(x));
+	if (rev == 0 && store_head(s, &rev, hash, err) == -1)
+		return -1;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return error_set(err, ERR_FAIL, "out of memory");
+	r->rev = rev;
+	x.s = s;
+	x.node = store_node(s);
+	x.rev = rev;
+	x.o = o;
+	if (rev > 0 && manifest_data(s, x.node, rev, &data, &r->warning,
+	    err) == -1)
+		goto fail;
+	if (services_pick(data, o, &names, &n, err) == -1)
+		goto fail;
+	if (!o->dry_run && (lockfd = lock_renders(s, err)) == -1)
+		goto fail;
+	x.data = data;
+	for (i = 0; i < n; i++) {
+		struct entry *en;
+
+		if ((en = report_add(r, names[i])) == NULL) {
+			error_set(err, ERR_FAIL, "out of memory");
+			goto fail;
+		}
+		service_run(&x, names[i], en);
+		if (!o->dry_run)
+			rec_service_put(&x, en);
+	}
+	if (lockfd != -1)
+		close(lockfd);
+	for (i = 0; i < x.nswept; i++)
+		free(x.swept[i]);
+	free(x.swept);
+	free(names);
+	tree_free(data);
+	*out = r;
+	return 0;
+fail:
+	if (lockfd != -1)
+		close(lockfd);
+	for (i = 0; i < x.nswept; i++)
+		free(x.swept[i]);
+	free(x.swept);
+	free(names);
+	tree_free(data);
+	render_report_free(r);
+	return -1;
+}
+
+int
+render_shipped_defaults(struct change *c, struct error *err)
+{
+	return shipped_add(c, err);
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+struct status_walk {
+	render_status_fn fn;
+	void		*arg;
+	int		 rc;
+};
+
+static int
+status_visit(void *arg, const char *name, const void *p, size_t len)
+{
+	struct status_walk *sw = arg;
+	struct render_status st;
+	unsigned long long rev, ms;
+	char text[2048], outcome[32];
+	int off = 0;
+
+	snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)p);
+	if (sscanf(text, "%llu %llu %31s %n", &rev, &ms, outcome, &off) < 3 ||
+	    outcome_parse(outcome, &st.outcome) == -1)
+		return 0;	/* not ours to judge: skip */
+	st.service = name + strlen(REC_SERVICE);
+	st.rev = rev;
+	st.time_ms = ms;
+	st.message = off > 0 ? text + off : "";
+	sw->rc = sw->fn(sw->arg, &st);
+	return sw->rc;
+}
+
+int
+render_status_each(struct store *s, render_status_fn fn, void *arg,
+    struct error *err)
+{
+	struct status_walk sw = { fn, arg, 0 };
+	int rc;
+
+	rc = store_local_each(s, REC_SERVICE, status_visit, &sw, err);
+	if (rc == -1 && sw.rc == 0)
+		return -1;
+	return sw.rc;
+}

@@ -1,0 +1,126 @@
+/*
+ * render.h - turning the store into this host's files.
+ *
+ * For each service of the manifest kept in the store (docs/SERVICES.md),
+ * render_run renders every file of the service in memory, from a template
+ * blob and the host's resolved values or from a blob verbatim, and
+ * installs the ones that differ from what is on disk: candidate file in
+ * the destination's directory, mode and owner set before any byte is
+ * written, fsync, the service's checker, rename, directory fsync.  A
+ * service whose files changed is restarted once, after all of them are in
+ * place; if the restart fails its previous files are put back and it is
+ * restarted on them.  One service failing never stops the others.
+ *
+ * What was installed is remembered in the store's local records (never
+ * replicated): a hash per file, so a file edited by hand is reported and
+ * kept unless forced, and the last outcome per service, for `status`.
+ *
+ * Renders are serialised by a lock in the store directory, so the daemon
+ * and `cfgstore render` never install the same file at once.
+ *
+ * Errors follow store.h: -1 with *err filled; err->code is the exit status.
+ */
+#ifndef CFGSTORE_RENDER_H
+#define CFGSTORE_RENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+#include "store.h"
+
+struct render_opts {
+	const char	*root;		/* prefixed to every path; NULL: "/" */
+	int		 dry_run;	/* change nothing; fill diff */
+	int		 force;		/* overwrite files edited by hand */
+	const char *const *services;	/* render only these ... */
+	size_t		 nservices;	/* ... or all when 0 */
+	/*
+	 * Dry run: a unified diff of every file that would change is
+	 * appended here (NULL: not wanted).  Files not readable by others
+	 * (a key, a secret) and binary files are named, not shown.
+	 */
+	struct buf	*diff;
+};
+
+enum render_outcome {
+	RENDER_UNCHANGED = 0,	/* every file already as it should be */
+	RENDER_INSTALLED,	/* files installed, service restarted */
+	RENDER_WOULD_INSTALL,	/* dry run: files differ */
+	RENDER_DRIFT,		/* a file was edited by hand: kept, nothing done */
+	RENDER_CHECK_FAILED,	/* the checker refused: nothing installed */
+	RENDER_RESTART_FAILED,	/* old files put back and restarted on */
+	RENDER_ERROR,		/* could not render or install */
+};
+
+/* "unchanged", "installed", ... */
+const char *render_outcome_name(enum render_outcome o);
+/* 1 for the outcomes that make `cfgstore render` exit 1. */
+int	render_outcome_failed(enum render_outcome o);
+
+struct render_report;
+
+/*
+ * Renders this node's services at revision rev (0: head) and installs
+ * them as o says (o may be NULL: everything, for real, at "/").  Returns
+ * -1 only when nothing could be attempted: the store could not be read,
+ * another render could not be waited for, or o names a service the
+ * manifest lacks (ERR_INPUT).  Otherwise 0 and *out, which the caller
+ * frees with render_report_free, says what happened to each service.
+ */
+int	render_run(struct store *s, uint64_t rev, const struct render_opts *o,
+	    struct render_report **out, struct error *err);
+
+/* The revision rendered. */
+uint64_t render_report_rev(const struct render_report *r);
+/* Services in name order.  Strings live as long as r. */
+size_t	render_report_count(const struct render_report *r);
+const char *render_report_service(const struct render_report *r, size_t i);
+enum render_outcome render_report_outcome(const struct render_report *r,
+	    size_t i);
+/*
+ * One line: why it failed (the checker's first line of output, the file
+ * concerned), or what was done ("installed /etc/ntpd.conf").  "" if none.
+ */
+const char *render_report_message(const struct render_report *r, size_t i);
+/*
+ * A problem with the data as a whole that failed no service by itself
+ * (a key left out of the template data), or NULL.
+ */
+const char *render_report_warning(const struct render_report *r);
+/* The number of services whose outcome render_outcome_failed. */
+size_t	render_report_failures(const struct render_report *r);
+/*
+ * One line for a log or a terminal: "restarted unbound, ntpd",
+ * "would restart nsd", "no change", followed by "; 1 failed: dhcpd" when
+ * some failed.  Truncated to fit len; returns buf.
+ */
+const char *render_report_summary(const struct render_report *r, char *buf,
+	    size_t len);
+void	render_report_free(struct render_report *r);
+
+/*
+ * The last render of each service on this node, from the local records,
+ * in name order: for `cfgstore status`.  fn returns 0 to go on; anything
+ * else stops the walk and is returned.  The struct lives during the call.
+ */
+struct render_status {
+	const char		*service;
+	uint64_t		 rev;		/* revision rendered */
+	uint64_t		 time_ms;	/* UTC, ms since 1970 */
+	enum render_outcome	 outcome;
+	const char		*message;
+};
+typedef int (*render_status_fn)(void *arg, const struct render_status *st);
+int	render_status_each(struct store *s, render_status_fn fn, void *arg,
+	    struct error *err);
+
+/*
+ * Adds the shipped templates (template.NAME blobs) and the shipped
+ * service manifest (service.* keys) to c: what `init --primary` commits
+ * first.  Values are the admin's and are not shipped.
+ */
+int	render_shipped_defaults(struct change *c, struct error *err);
+
+#endif
