@@ -1,0 +1,105 @@
+/*
+ * cmd_render.c - render: this host's files, now, at the head revision.
+ *
+ * stdout: the dry run's diff, then one summary line ("restarted unbound",
+ * "would restart ntpd", "no change").  stderr: one line per service that
+ * failed.  Exit 0 when every service is as it should be, 1 when any
+ * failed, 2 on bad usage or an unknown service.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "render.h"
+
+/* --root as an absolute path without trailing slashes ("" for "/"). */
+static int
+root_path(const char *arg, char *out, size_t len)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+	int w;
+
+	if (*arg == '\0')
+		return cli_error(ERR_INPUT, "--root: empty path");
+	if (arg[0] == '/')
+		w = snprintf(out, len, "%s", arg);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return cli_error(ERR_FAIL, "--root: cannot get the current "
+		    "directory");
+	else
+		w = snprintf(out, len, "%s/%s", cwd, arg);
+	if (w < 0 || (size_t)w >= len)
+		return cli_error(ERR_INPUT, "--root: path too long");
+	for (n = strlen(out); n > 0 && out[n - 1] == '/'; n--)
+		out[n - 1] = '\0';
+	return 0;
+}
+
+int
+cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "root", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct render_opts o = { 0 };
+	struct render_report *r = NULL;
+	struct store *s = NULL;
+	struct error err = { 0 };
+	struct buf diff = { 0 };
+	char root[PATH_MAX], line[1024];
+	const char *warning;
+	size_t i;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'f':
+			o.force = 1;
+			break;
+		case 'r':
+			if ((rc = root_path(optarg, root, sizeof(root))) != 0)
+				return rc;
+			o.root = root;
+			break;
+		default:
+			return cli_usage(cmd);
+		}
+	}
+	o.services = (const char *const *)argv + optind;
+	o.nservices = (size_t)(argc - optind);
+	if (o.dry_run)
+		o.diff = &diff;
+
+	if ((rc = cli_open(cli, 0, &s)) != 0)
+		return rc;
+	if (render_run(s, 0, &o, &r, &err) == -1) {
+		rc = cli_fail(&err);
+		goto done;
+	}
+	fwrite(diff.data != NULL ? diff.data : "", 1, diff.len, stdout);
+	printf("%s\n", render_report_summary(r, line, sizeof(line)));
+	fflush(stdout);
+	if ((warning = render_report_warning(r)) != NULL)
+		cli_error(ERR_FAIL, "warning: %s", warning);
+	for (i = 0; i < render_report_count(r); i++)
+		if (render_outcome_failed(render_report_outcome(r, i)))
+			cli_error(ERR_FAIL, "%s: %s", render_report_service(r, i),
+			    render_report_message(r, i));
+	rc = render_report_failures(r) > 0 ? ERR_FAIL : 0;
+done:
+	render_report_free(r);
+	buf_free(&diff);
+	store_close(s);
+	return rc;
+}
