@@ -10,24 +10,17 @@
 
 #include "cli.h"
 #include "format.h"
+#include "replicator.h"
 
-/* ADDR:PORT with a port of 1 to 65535; [v6]:PORT allowed. */
+/* HOST:PORT or [IPV6]:PORT, with a port of 1 to 65535. */
 static int
 addr_check(const char *addr, struct error *err)
 {
-	const char *colon = strrchr(addr, ':');
-	char *end;
-	long port;
-
-	if (colon == NULL || colon == addr || strlen(addr) >= 128)
-		goto bad;
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
-		goto bad;
+	if (strlen(addr) >= sizeof(((struct peer_info *)0)->addr) ||
+	    repl_addr_check(addr, err) == -1)
+		return error_set(err, ERR_INPUT, "invalid peer address '%.128s'"
+		    " (want ADDR:PORT)", addr);
 	return 0;
-bad:
-	return error_set(err, ERR_INPUT,
-	    "invalid peer address '%.128s' (want ADDR:PORT)", addr);
 }
 
 static int
@@ -93,5 +86,11 @@ cmd_peer(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	else
 		rc = peer_list(s, json, &err);
 	store_close(s);
-	return rc == -1 ? cli_fail(&err) : 0;
+	if (rc == -1)
+		return cli_fail(&err);
+	/* A running daemon starts or stops talking to the peer now. */
+	if (strcmp(sub, "list") != 0 && repl_reload(cli->dir, &err) == -1 &&
+	    strcmp(err.msg, "daemon not running") != 0)
+		fprintf(stderr, "cfgstore: warning: %s\n", err.msg);
+	return 0;
 }

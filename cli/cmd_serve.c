@@ -1,0 +1,254 @@
+/*
+ * cmd_serve.c - `serve`, the daemon, and `status`, how it is doing.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "format.h"
+#include "render.h"
+#include "replicator.h"
+
+/* The daemon leaves the working directory: paths must be absolute. */
+static int
+absolute(const char *in, char *out, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	if (in[0] == '/') {
+		if ((size_t)snprintf(out, len, "%s", in) >= len)
+			return cli_error(ERR_INPUT, "path too long: %s", in);
+		return 0;
+	}
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return cli_error(ERR_FAIL, "getcwd failed");
+	if ((size_t)snprintf(out, len, "%s/%s", cwd, in) >= len)
+		return cli_error(ERR_INPUT, "path too long: %s", in);
+	return 0;
+}
+
+int
+cmd_serve(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct repl_serve_opts o = { NULL, 0, 0 };
+	struct error err = { 0 };
+	struct store *s;
+	char root[PATH_MAX], dir[PATH_MAX];
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "+fv", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			o.foreground = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case 'r':
+			if ((rc = absolute(optarg, root, sizeof(root))) != 0)
+				return rc;
+			o.root = root;
+			break;
+		default:
+			return cli_usage(cmd);
+		}
+	}
+	if (optind != argc)
+		return cli_usage(cmd);
+	if ((rc = absolute(cli->dir, dir, sizeof(dir))) != 0)
+		return rc;
+	/* Fail here, on the terminal, when there is no store at all. */
+	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
+		return rc;
+	store_close(s);
+	if (repl_serve(dir, &o, &err) == -1)
+		return cli_fail(&err);
+	return 0;
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static void
+duration(char *out, size_t len, uint64_t ms)
+{
+	if (ms < 10000)
+		snprintf(out, len, "%.1f s", (double)ms / 1000);
+	else if (ms < 3600 * 1000)
+		snprintf(out, len, "%" PRIu64 " s", ms / 1000);
+	else
+		snprintf(out, len, "%" PRIu64 " h %" PRIu64 " min",
+		    ms / 3600000, ms / 60000 % 60);
+}
+
+static int
+service_text(void *arg, const struct render_status *st)
+{
+	char when[32];
+
+	(void)arg;
+	format_time(when, sizeof(when), st->time_ms);
+	printf("  %-10s r%-6" PRIu64 " %-14s %s%s%s\n", st->service, st->rev,
+	    render_outcome_name(st->outcome), when,
+	    st->message[0] != '\0' ? "  " : "", st->message);
+	return 0;
+}
+
+static void
+status_text(struct store *s, const struct repl_status *st)
+{
+	struct error err = { 0 };
+	char hash[2 * STORE_HASH_LEN + 1], when[32], lag[32];
+	size_t i;
+
+	format_hash(hash, sizeof(hash), st->hash, 1);
+	printf("node:    %s (%s)\n", st->node, st->primary ? "primary" :
+	    "replica");
+	if (!st->primary)
+		printf("primary: %s\n", st->primary_name[0] != '\0' ?
+		    st->primary_name : "not known yet");
+	if (st->head > 0) {
+		format_time(when, sizeof(when), st->head_ms);
+		printf("head:    r%" PRIu64 " %s %s\n", st->head, hash, when);
+	} else
+		printf("head:    r0 (empty)\n");
+	printf("daemon:  %s\n", st->daemon ? "running" :
+	    "not running (peer state as last recorded)");
+	if (st->listen[0] != '\0')
+		printf("listen:  %s\n", st->listen);
+	printf("peers:%s\n", st->npeers == 0 ? " none" : "");
+	for (i = 0; i < st->npeers; i++) {
+		const struct repl_peer_status *p = &st->peers[i];
+
+		printf("  %s %s: %s", p->name, p->addr, !st->daemon ? "unknown" :
+		    p->connected ? "connected" : "not connected");
+		if (p->acked_ms == 0)
+			printf(", nothing acknowledged yet");
+		else {
+			format_time(when, sizeof(when), p->acked_ms);
+			printf(", %s r%" PRIu64 " at %s", st->primary ?
+			    "acknowledged" : "we acknowledged", p->acked, when);
+		}
+		if (p->lag > 0) {
+			duration(lag, sizeof(lag), p->lag_ms);
+			printf(", %s %" PRIu64 " commit%s (%s)", st->primary ?
+			    "lag" : "behind by", p->lag, p->lag == 1 ? "" : "s",
+			    lag);
+		} else if (p->acked_ms != 0)
+			printf(", lag 0");
+		printf("\n");
+		if (p->error[0] != '\0') {
+			format_time(when, sizeof(when), p->error_ms);
+			printf("    last error at %s: %s\n", when, p->error);
+		}
+	}
+	printf("services:\n");
+	if (render_status_each(s, service_text, NULL, &err) == -1)
+		printf("  (cannot read: %s)\n", err.msg);
+}
+
+static json_t *
+time_json(uint64_t ms)
+{
+	char when[32];
+
+	if (ms == 0)
+		return json_null();
+	format_time(when, sizeof(when), ms);
+	return json_string(when);
+}
+
+static int
+service_json(void *arg, const struct render_status *st)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:I, s:o, s:s, s:s}",
+	    "name", st->service, "rev", (json_int_t)st->rev,
+	    "time", time_json(st->time_ms),
+	    "result", render_outcome_name(st->outcome),
+	    "message", st->message));
+	return 0;
+}
+
+static int
+status_json(struct store *s, const struct repl_status *st)
+{
+	struct error err = { 0 };
+	char hash[2 * STORE_HASH_LEN + 1];
+	json_t *j, *peers, *services;
+	size_t i;
+
+	format_hash(hash, sizeof(hash), st->hash, 1);
+	peers = json_array();
+	for (i = 0; i < st->npeers; i++) {
+		const struct repl_peer_status *p = &st->peers[i];
+
+		json_array_append_new(peers, json_pack("{s:s, s:s, s:s, s:o,"
+		    " s:I, s:o, s:I, s:I, s:f, s:o, s:o}",
+		    "name", p->name, "address", p->addr, "key", p->key,
+		    "connected", st->daemon ? json_boolean(p->connected) :
+		    json_null(),
+		    "acked", (json_int_t)p->acked,
+		    "acked_time", time_json(p->acked_ms),
+		    "peer_head", (json_int_t)p->peer_head,
+		    "lag", (json_int_t)p->lag,
+		    "lag_seconds", (double)p->lag_ms / 1000,
+		    "last_error", p->error[0] ? json_string(p->error) :
+		    json_null(),
+		    "last_error_time", time_json(p->error_ms)));
+	}
+	services = json_array();
+	if (render_status_each(s, service_json, services, &err) == -1) {
+		json_decref(peers);
+		json_decref(services);
+		return cli_fail(&err);
+	}
+	j = json_pack("{s:s, s:s, s:s?, s:s?, s:{s:I, s:s, s:o}, s:b, s:o,"
+	    " s:o}",
+	    "node", st->node, "role", st->primary ? "primary" : "replica",
+	    "primary", st->primary_name[0] ? st->primary_name : NULL,
+	    "listen", st->listen[0] ? st->listen : NULL,
+	    "head", "rev", (json_int_t)st->head, "hash", hash,
+	    "time", time_json(st->head_ms),
+	    "daemon", st->daemon, "peers", peers, "services", services);
+	return format_json_print(j);
+}
+
+int
+cmd_status(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct repl_status *st = NULL;
+	struct error err = { 0 };
+	struct store *s;
+	int ch, json = 0, rc;
+
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (ch != 'j')
+			return cli_usage(cmd);
+		json = 1;
+	}
+	if (optind != argc)
+		return cli_usage(cmd);
+	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
+		return rc;
+	if (repl_status_get(s, &st, &err) == -1)
+		rc = cli_fail(&err);
+	else if (json)
+		rc = status_json(s, st);
+	else
+		status_text(s, st);
+	repl_status_free(st);
+	store_close(s);
+	return rc;
+}

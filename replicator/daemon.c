@@ -1,0 +1,946 @@
+/*
+ * daemon.c - `cfgstore serve`: set-up, the shared state, rendering,
+ * the listeners and shutdown.
+ *
+ * Threads with blocking-style I/O and poll(2) deadlines: easy to follow
+ * and to bound.  The main thread only waits for signals (sigwait), so no
+ * handler ever runs in the middle of anything.
+ */
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "compat.h"
+#include "log.h"
+#include "render.h"
+#include "repl_int.h"
+
+#define THREAD_STACK	(512u << 10)
+
+uint64_t
+repl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+repl_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct peer *
+peer_find(struct daemon *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->npeers; i++)
+		if (strcmp(d->peers[i]->info.name, name) == 0)
+			return d->peers[i];
+	return NULL;
+}
+
+void
+peer_error(struct peer *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->rec.error, sizeof(p->rec.error), fmt, ap);
+	va_end(ap);
+	p->rec.error_ms = repl_now_ms();
+}
+
+/* Records what we know of p, so status has it with the daemon down. */
+void
+peer_save(struct peer *p)
+{
+	struct daemon *d = p->d;
+	struct peer_record r;
+	struct error err = { 0 };
+
+	pthread_mutex_lock(&d->mu);
+	r = p->rec;
+	pthread_mutex_unlock(&d->mu);
+	pthread_mutex_lock(&d->wmu);
+	if (record_save(d->s, p->info.name, &r, &err) == -1)
+		log_warnx("%s: cannot record state: %s", p->info.name, err.msg);
+	pthread_mutex_unlock(&d->wmu);
+}
+
+void
+conn_track(struct daemon *d, int fd, int add)
+{
+	size_t i, n = sizeof(d->conn_fds) / sizeof(d->conn_fds[0]);
+
+	for (i = 0; i < n; i++) {
+		if (add && d->conn_fds[i] == -1) {
+			d->conn_fds[i] = fd;
+			return;
+		}
+		if (!add && d->conn_fds[i] == fd) {
+			d->conn_fds[i] = -1;
+			return;
+		}
+	}
+}
+
+int
+repl_head(struct daemon *d, uint64_t *rev, unsigned char hash[STORE_HASH_LEN])
+{
+	struct error err = { 0 };
+
+	if (store_head(d->s, rev, hash, &err) == -1) {
+		log_warnx("reading the head: %s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+send_msg(struct link *l, struct buf *b, struct error *err)
+{
+	if (b->data == NULL)
+		return error_set(err, ERR_FAIL, "out of memory");
+	return link_send(l, b->data, b->len, SEND_MS, err);
+}
+
+/* ---- rendering ----------------------------------------------------------- */
+
+/*
+ * The one place that calls the renderer.  One thread renders, always the
+ * head, so a burst of commits costs one render, and every caller waits
+ * for a render that covers its revision.
+ */
+static void
+render_once(struct daemon *d, uint64_t want)
+{
+	struct render_opts o;
+	struct render_report *rep = NULL;
+	struct error err = { 0 };
+	char summary[PROTO_TEXT_MAX + 1];
+	uint64_t done = want;
+	int failed;
+
+	memset(&o, 0, sizeof(o));
+	o.root = d->root;
+	if (render_run(d->s, 0, &o, &rep, &err) == -1) {
+		snprintf(summary, sizeof(summary), "render failed: %.400s", err.msg);
+		failed = 1;
+		log_warnx("%s", summary);
+	} else {
+		render_report_summary(rep, summary, sizeof(summary));
+		failed = render_report_failures(rep) > 0;
+		if (render_report_rev(rep) > done)
+			done = render_report_rev(rep);
+		if (failed)
+			log_warnx("rendered r%llu: %s",
+			    (unsigned long long)done, summary);
+		else
+			log_info("rendered r%llu: %s",
+			    (unsigned long long)done, summary);
+		render_report_free(rep);
+	}
+	pthread_mutex_lock(&d->mu);
+	if (done > d->render_done)
+		d->render_done = done;
+	memcpy(d->render_summary, summary, sizeof(summary));
+	d->render_failed = failed;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+static void *
+render_main(void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t want;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		while (!d->stop && d->render_want <= d->render_done)
+			pthread_cond_wait(&d->cv, &d->mu);
+		if (d->stop)
+			break;
+		want = d->render_want;
+		pthread_mutex_unlock(&d->mu);
+		render_once(d, want);
+		pthread_mutex_lock(&d->mu);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+void
+render_kick(struct daemon *d, uint64_t rev)
+{
+	pthread_mutex_lock(&d->mu);
+	if (rev > d->render_want) {
+		d->render_want = rev;
+		pthread_cond_broadcast(&d->cv);
+	}
+	pthread_mutex_unlock(&d->mu);
+}
+
+void
+render_wait(struct daemon *d, uint64_t rev, char *summary, size_t len,
+    int *failed)
+{
+	pthread_mutex_lock(&d->mu);
+	if (rev > d->render_want) {
+		d->render_want = rev;
+		pthread_cond_broadcast(&d->cv);
+	}
+	while (!d->stop && d->render_done < rev)
+		pthread_cond_wait(&d->cv, &d->mu);
+	snprintf(summary, len, "%s", d->stop && d->render_done < rev ?
+	    "shutting down" : d->render_summary);
+	*failed = d->render_failed;
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+static int
+spawn(pthread_t *t, void *(*fn)(void *), void *arg, int detached)
+{
+	pthread_attr_t a;
+	pthread_t tmp;
+	int rc;
+
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, THREAD_STACK);
+	if (detached)
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(t ? t : &tmp, &a, fn, arg);
+	pthread_attr_destroy(&a);
+	return rc;
+}
+
+static void
+peer_free(struct peer *p)
+{
+	free(p);
+}
+
+/*
+ * (Re)reads the peers from the store: keeps the ones unchanged, stops
+ * the threads of those removed or changed, starts the new ones.
+ */
+static int
+peers_load(struct daemon *d, struct error *err)
+{
+	struct peer_info *list = NULL;
+	struct peer **next = NULL, **gone = NULL, *p;
+	size_t n = 0, i, j, ngone = 0;
+
+	if (store_peers(d->s, &list, &n, err) == -1)
+		return -1;
+	if ((next = calloc(n + 1, sizeof(*next))) == NULL ||
+	    (gone = calloc(d->npeers + 1, sizeof(*gone))) == NULL) {
+		free(next);
+		free(list);
+		return error_errno(err, ERR_FAIL, "peers");
+	}
+	pthread_mutex_lock(&d->mu);
+	for (i = 0; i < n; i++) {
+		p = peer_find(d, list[i].name);
+		if (p != NULL && strcmp(p->info.addr, list[i].addr) == 0 &&
+		    memcmp(p->info.pubkey, list[i].pubkey,
+		    STORE_PUBKEY_LEN) == 0) {
+			next[i] = p;
+			continue;
+		}
+		if ((p = calloc(1, sizeof(*p))) == NULL)
+			break;
+		p->d = d;
+		p->info = list[i];
+		p->fd = -1;
+		pubkey_to_text(p->info.pubkey, p->key);
+		record_load(d->s, p->info.name, &p->rec);
+		p->kick = 1;
+		next[i] = p;
+	}
+	if (i < n) {
+		for (j = 0; j < i; j++)
+			if (next[j] != NULL && peer_find(d, next[j]->info.name)
+			    != next[j])
+				peer_free(next[j]);
+		pthread_mutex_unlock(&d->mu);
+		free(next);
+		free(gone);
+		free(list);
+		return error_errno(err, ERR_FAIL, "peers");
+	}
+	for (i = 0; i < d->npeers; i++) {
+		for (j = 0; j < n; j++)
+			if (next[j] == d->peers[i])
+				break;
+		if (j < n)
+			continue;
+		p = d->peers[i];
+		p->quit = 1;
+		if (p->fd != -1)
+			shutdown(p->fd, SHUT_RDWR);
+		gone[ngone++] = p;
+	}
+	free(d->peers);
+	d->peers = next;
+	d->npeers = n;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	free(list);
+
+	/*
+	 * Threads of peers gone end at their next step; wait for them.  The
+	 * peers themselves are kept till exit: sessions and control clients
+	 * may still look at them.
+	 */
+	for (i = 0; i < ngone; i++)
+		if (gone[i]->has_thread)
+			pthread_join(gone[i]->thread, NULL);
+	pthread_mutex_lock(&d->mu);
+	for (i = 0; i < ngone; i++) {
+		struct peer **g = reallocarray(d->gone, d->ngone + 1,
+		    sizeof(*g));
+
+		if (g == NULL)
+			break;	/* leaked rather than freed under a user */
+		d->gone = g;
+		d->gone[d->ngone++] = gone[i];
+	}
+	pthread_mutex_unlock(&d->mu);
+	free(gone);
+	if (d->primary)
+		for (i = 0; i < d->npeers; i++) {
+			p = d->peers[i];
+			if (p->has_thread)
+				continue;
+			if (spawn(&p->thread, push_main, p, 0) != 0)
+				return error_set(err, ERR_FAIL, "cannot start "
+				    "a thread for %s", p->info.name);
+			p->has_thread = 1;
+		}
+	return 0;
+}
+
+/* ---- listening ------------------------------------------------------------ */
+
+int
+repl_parse_addr(const char *addr, char *host, size_t hlen, char *port,
+    size_t plen, struct error *err)
+{
+	const char *colon, *h = addr;
+	size_t n;
+	const char *errstr = NULL;
+	long v;
+	char *end;
+
+	if ((colon = strrchr(addr, ':')) == NULL || colon[1] == '\0')
+		return error_set(err, ERR_INPUT, "invalid address '%s' "
+		    "(ADDR:PORT)", addr);
+	n = (size_t)(colon - addr);
+	if (addr[0] == '[') {
+		if (n < 2 || addr[n - 1] != ']')
+			return error_set(err, ERR_INPUT, "invalid address '%s'",
+			    addr);
+		h = addr + 1;
+		n -= 2;
+	} else if (memchr(addr, ':', n) != NULL)
+		return error_set(err, ERR_INPUT, "invalid address '%s' "
+		    "(write IPv6 as [ADDR]:PORT)", addr);
+	if (n == 0 || n >= hlen)
+		return error_set(err, ERR_INPUT, "invalid address '%s'", addr);
+	memcpy(host, h, n);
+	host[n] = '\0';
+	errno = 0;
+	v = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || v < 1 || v > 65535)
+		errstr = "invalid port";
+	if (errstr != NULL)
+		return error_set(err, ERR_INPUT, "%s in '%s'", errstr, addr);
+	snprintf(port, plen, "%ld", v);
+	return 0;
+}
+
+int
+repl_addr_check(const char *addr, struct error *err)
+{
+	char host[256], port[8];
+	const char *c;
+
+	if (repl_parse_addr(addr, host, sizeof(host), port, sizeof(port),
+	    err) == -1)
+		return -1;
+	for (c = host; *c != '\0'; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' ||
+		    *c == ':' || *c == '%'))
+			return error_set(err, ERR_INPUT, "invalid host in "
+			    "address '%s'", addr);
+	return 0;
+}
+
+static void
+tune(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+}
+
+int
+repl_dial(const char *addr, int timeout_ms, struct error *err)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	struct pollfd pfd;
+	char host[256], port[8];
+	socklen_t sl;
+	int fd = -1, rc, soerr = 0;
+
+	if (repl_parse_addr(addr, host, sizeof(host), port, sizeof(port),
+	    err) == -1)
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		return error_set(err, ERR_FAIL, "%s: %s", host,
+		    gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype,
+		    ai->ai_protocol)) == -1)
+			continue;
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			do
+				rc = poll(&pfd, 1, timeout_ms);
+			while (rc == -1 && errno == EINTR);
+			sl = sizeof(soerr);
+			if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR,
+			    &soerr, &sl) == 0 && soerr == 0)
+				break;
+			errno = rc == 0 ? ETIMEDOUT : soerr;
+		}
+		soerr = errno;
+		close(fd);
+		fd = -1;
+		errno = soerr;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		return error_errno(err, ERR_FAIL, "connect to %s", addr);
+	tune(fd);
+	return fd;
+}
+
+static int
+listen_tcp(const char *addr, struct error *err)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256], port[8];
+	int fd, one = 1, rc;
+
+	if (repl_parse_addr(addr, host, sizeof(host), port, sizeof(port),
+	    err) == -1)
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		return error_set(err, ERR_FAIL, "%s: %s", host,
+		    gai_strerror(rc));
+	if ((fd = socket(res->ai_family, res->ai_socktype,
+	    res->ai_protocol)) == -1) {
+		freeaddrinfo(res);
+		return error_errno(err, ERR_FAIL, "socket");
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, 16) == -1) {
+		error_errno(err, ERR_FAIL, "listen on %s", addr);
+		freeaddrinfo(res);
+		close(fd);
+		return -1;
+	}
+	freeaddrinfo(res);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return fd;
+}
+
+static int
+listen_control(const char *dir, struct error *err)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int fd, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir,
+	    REPL_SOCKET) >= sizeof(sun.sun_path))
+		return error_set(err, ERR_FAIL, "%s: path too long for a "
+		    "socket", dir);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return error_errno(err, ERR_FAIL, "socket");
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	/* The lock file says no other daemon runs: a socket left is stale. */
+	unlink(sun.sun_path);
+	old = umask(077);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc == -1 || chmod(sun.sun_path, 0600) == -1 ||
+	    listen(fd, 16) == -1) {
+		error_errno(err, ERR_FAIL, "%s", sun.sun_path);
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return fd;
+}
+
+struct acceptor {
+	struct daemon	*d;
+	int		 fd;
+	int		 control;	/* control socket, else peers */
+};
+
+static void
+describe_peer(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(out, len, "%s:%d", host, port);
+}
+
+/* Takes one connection, or refuses it when the bounds are reached. */
+static void
+accept_one(struct acceptor *a)
+{
+	struct daemon *d = a->d;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct inbound *in;
+	struct ctlconn *cc;
+	int fd;
+	char from[80];
+
+	if ((fd = accept(a->fd, (struct sockaddr *)&ss, &sl)) == -1)
+		return;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	pthread_mutex_lock(&d->mu);
+	if (a->control) {
+		if (d->ncontrol >= MAX_CONTROL ||
+		    (cc = malloc(sizeof(*cc))) == NULL) {
+			pthread_mutex_unlock(&d->mu);
+			log_warnx("control: too many clients, one refused");
+			close(fd);
+			return;
+		}
+		cc->d = d;
+		cc->fd = fd;
+		d->ncontrol++;
+		conn_track(d, fd, 1);
+		pthread_mutex_unlock(&d->mu);
+		if (spawn(NULL, control_main, cc, 1) != 0) {
+			pthread_mutex_lock(&d->mu);
+			d->ncontrol--;
+			conn_track(d, fd, 0);
+			pthread_mutex_unlock(&d->mu);
+			close(fd);
+			free(cc);
+		}
+		return;
+	}
+	describe_peer(&ss, from, sizeof(from));
+	if (d->ninbound >= MAX_INBOUND || d->nhandshake >= MAX_HANDSHAKING) {
+		pthread_mutex_unlock(&d->mu);
+		log_warnx("connection from %s refused: %s", from,
+		    d->ninbound >= MAX_INBOUND ? "too many sessions" :
+		    "too many unfinished handshakes");
+		close(fd);
+		return;
+	}
+	if ((in = calloc(1, sizeof(*in))) == NULL) {
+		pthread_mutex_unlock(&d->mu);
+		close(fd);
+		return;
+	}
+	in->d = d;
+	in->fd = fd;
+	snprintf(in->from, sizeof(in->from), "%s", from);
+	d->ninbound++;
+	d->nhandshake++;
+	conn_track(d, fd, 1);
+	pthread_mutex_unlock(&d->mu);
+	tune(fd);
+	if (spawn(NULL, inbound_main, in, 1) != 0) {
+		pthread_mutex_lock(&d->mu);
+		d->ninbound--;
+		d->nhandshake--;
+		conn_track(d, fd, 0);
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		close(fd);
+		free(in);
+	}
+}
+
+static void *
+acceptor_main(void *arg)
+{
+	struct acceptor *a = arg;
+	struct pollfd pfd[2];
+
+	pfd[0].fd = a->fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = a->d->wake[0];
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR) {
+			log_warn("poll");
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents & POLLIN)
+			accept_one(a);
+	}
+	return NULL;
+}
+
+/* ---- start and stop ------------------------------------------------------- */
+
+/*
+ * Detaches.  The parent waits until the child says it is serving, or why
+ * it could not, so `cfgstore serve` still fails visibly on a bad start.
+ */
+static int
+daemonize(int *ready, struct error *err)
+{
+	char msg[ERROR_MSG_MAX];
+	ssize_t n;
+	pid_t pid;
+	int p[2], fd;
+
+	if (pipe(p) == -1)
+		return error_errno(err, ERR_FAIL, "pipe");
+	if ((pid = fork()) == -1)
+		return error_errno(err, ERR_FAIL, "fork");
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], msg, sizeof(msg) - 1);
+		while (n == -1 && errno == EINTR);
+		close(p[0]);
+		if (n <= 0)
+			return error_set(err, ERR_FAIL, "the daemon died while "
+			    "starting");
+		msg[n] = '\0';
+		if (strcmp(msg, "ok") == 0)
+			_exit(0);
+		return error_set(err, ERR_FAIL, "%s", msg);
+	}
+	close(p[0]);
+	setsid();
+	if (chdir("/") == -1)
+		return error_errno(err, ERR_FAIL, "chdir");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	*ready = p[1];
+	return 0;
+}
+
+static void
+tell_parent(int *ready, const char *msg)
+{
+	if (*ready == -1)
+		return;
+	if (write(*ready, msg, strlen(msg)) == -1)
+		log_warn("telling the parent");
+	close(*ready);
+	*ready = -1;
+}
+
+static void
+sign_cb(void *arg, const void *msg, size_t len, unsigned char sig[64])
+{
+	identity_sign(arg, msg, len, sig);
+}
+
+/* Peers only: our own key is never on the other end of a link. */
+static int
+trust_cb(void *arg, const unsigned char pk[32], char *name, size_t len)
+{
+	struct daemon *d = arg;
+	unsigned char own[STORE_PUBKEY_LEN];
+
+	store_public_key(d->s, own);
+	if (sodium_memcmp(own, pk, STORE_PUBKEY_LEN) == 0)
+		return 0;
+	return store_trusts(d->s, pk, name, len);
+}
+
+static int
+lock_dir(const char *dir, struct error *err)
+{
+	char path[1024], pid[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/serve.pid", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return error_errno(err, ERR_FAIL, "%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		if (errno == EWOULDBLOCK)
+			return error_set(err, ERR_FAIL, "a daemon already "
+			    "serves %s", dir);
+		return error_errno(err, ERR_FAIL, "lock %s", path);
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || write(fd, pid, strlen(pid)) == -1)
+		log_warn("%s", path);
+	return fd;
+}
+
+static void
+shutdown_all(struct daemon *d)
+{
+	size_t i;
+
+	pthread_mutex_lock(&d->mu);
+	d->stop = 1;
+	for (i = 0; i < d->npeers; i++)
+		if (d->peers[i]->fd != -1)
+			shutdown(d->peers[i]->fd, SHUT_RDWR);
+	for (i = 0; i < sizeof(d->conn_fds) / sizeof(d->conn_fds[0]); i++)
+		if (d->conn_fds[i] != -1)
+			shutdown(d->conn_fds[i], SHUT_RDWR);
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	if (write(d->wake[1], "x", 1) == -1)
+		log_warn("wake");
+}
+
+static int
+wait_signals(struct daemon *d, const sigset_t *set)
+{
+	struct error err = { 0 };
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: re-reading peers");
+			if (peers_load(d, &err) == -1)
+				log_warnx("peers: %s", err.msg);
+			continue;
+		}
+		log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" :
+		    "SIGINT");
+		return 0;
+	}
+}
+
+/* Asked over the control socket: the same as SIGHUP. */
+int
+repl_daemon_reload(struct daemon *d, struct error *err)
+{
+	return peers_load(d, err);
+}
+
+int
+repl_serve(const char *dir, const struct repl_serve_opts *o,
+    struct error *err)
+{
+	struct daemon d;
+	struct acceptor ctl = { 0 }, tcp = { 0 };
+	pthread_t render_t, ctl_t, tcp_t;
+	int ready = -1, lockfd = -1, has_render = 0, has_ctl = 0, has_tcp = 0;
+	int rc = -1;
+	sigset_t set;
+	uint64_t head;
+	size_t i;
+	char sockpath[1024];
+
+	memset(&d, 0, sizeof(d));
+	d.wake[0] = d.wake[1] = -1;
+	ctl.fd = tcp.fd = -1;
+	for (i = 0; i < sizeof(d.conn_fds) / sizeof(d.conn_fds[0]); i++)
+		d.conn_fds[i] = -1;
+	pthread_mutex_init(&d.mu, NULL);
+	pthread_cond_init(&d.cv, NULL);
+	pthread_mutex_init(&d.wmu, NULL);
+	d.root = o->root;
+
+	if (sodium_init() < 0)
+		return error_set(err, ERR_FAIL, "libsodium failed to start");
+	if (!o->foreground && daemonize(&ready, err) == -1)
+		return -1;
+	log_init(o->foreground, o->verbose, "cfgstore");
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (store_open(dir, 0, &d.s, err) == -1)
+		goto fail;
+	if ((lockfd = lock_dir(dir, err)) == -1)
+		goto fail;
+	snprintf(d.node, sizeof(d.node), "%s", store_node(d.s));
+	d.primary = store_is_primary(d.s);
+	if (identity_load(d.s, &d.id, err) == -1)
+		goto fail;
+	memcpy(d.auth.pk, identity_public(d.id), LINK_KEY_LEN);
+	d.auth.sign = sign_cb;
+	d.auth.sign_arg = d.id;
+	d.auth.trust = trust_cb;
+	d.auth.trust_arg = &d;
+	if (pipe(d.wake) == -1) {
+		error_errno(err, ERR_FAIL, "pipe");
+		goto fail;
+	}
+	ctl.d = tcp.d = &d;
+	ctl.control = 1;
+	if ((ctl.fd = listen_control(dir, err)) == -1)
+		goto fail;
+	if (!d.primary) {
+		if (store_listen(d.s)[0] == '\0') {
+			error_set(err, ERR_FAIL, "%s is a replica without a "
+			    "listen address (init --listen ADDR:PORT)", d.node);
+			goto fail;
+		}
+		if ((tcp.fd = listen_tcp(store_listen(d.s), err)) == -1)
+			goto fail;
+	}
+	if (store_head(d.s, &head, NULL, err) == -1)
+		goto fail;
+	/* Whatever was committed while no daemon ran is rendered now. */
+	d.head_hint = d.render_want = head;
+	if (peers_load(&d, err) == -1)
+		goto fail;
+	if (spawn(&render_t, render_main, &d, 0) != 0 ||
+	    !(has_render = 1) ||
+	    spawn(&ctl_t, acceptor_main, &ctl, 0) != 0 || !(has_ctl = 1) ||
+	    (tcp.fd != -1 && (spawn(&tcp_t, acceptor_main, &tcp, 0) != 0 ||
+	    !(has_tcp = 1)))) {
+		error_set(err, ERR_FAIL, "cannot start threads");
+		goto fail;
+	}
+	sandbox_pledge("stdio rpath wpath cpath fattr flock inet unix dns "
+	    "proc exec chown");
+	log_info("%s: serving as %s at r%llu%s%s, %zu peer%s", d.node,
+	    d.primary ? "primary" : "replica", (unsigned long long)head,
+	    tcp.fd != -1 ? ", listening on " : "",
+	    tcp.fd != -1 ? store_listen(d.s) : "", d.npeers,
+	    d.npeers == 1 ? "" : "s");
+	tell_parent(&ready, "ok");
+	rc = wait_signals(&d, &set);
+fail:
+	if (rc == -1 && ready != -1)
+		tell_parent(&ready, err->msg);
+	if (rc == -1 && !o->foreground)
+		log_warnx("%s", err->msg);
+	if (d.wake[1] != -1)
+		shutdown_all(&d);
+	if (has_render)
+		pthread_join(render_t, NULL);
+	if (has_ctl)
+		pthread_join(ctl_t, NULL);
+	if (has_tcp)
+		pthread_join(tcp_t, NULL);
+	pthread_mutex_lock(&d.mu);
+	for (i = 0; i < d.npeers; i++)
+		d.peers[i]->quit = 1;
+	pthread_mutex_unlock(&d.mu);
+	for (i = 0; i < d.npeers; i++) {
+		if (d.peers[i]->has_thread)
+			pthread_join(d.peers[i]->thread, NULL);
+	}
+	/* Detached sessions end once their sockets are shut down. */
+	pthread_mutex_lock(&d.mu);
+	while (d.ninbound > 0 || d.ncontrol > 0)
+		pthread_cond_wait(&d.cv, &d.mu);
+	pthread_mutex_unlock(&d.mu);
+	for (i = 0; i < d.npeers; i++)
+		peer_free(d.peers[i]);
+	free(d.peers);
+	for (i = 0; i < d.ngone; i++)
+		peer_free(d.gone[i]);
+	free(d.gone);
+	if (ctl.fd != -1) {
+		close(ctl.fd);
+		snprintf(sockpath, sizeof(sockpath), "%s/%s", dir, REPL_SOCKET);
+		unlink(sockpath);
+	}
+	if (tcp.fd != -1)
+		close(tcp.fd);
+	if (d.wake[0] != -1) {
+		close(d.wake[0]);
+		close(d.wake[1]);
+	}
+	identity_free(d.id);
+	store_close(d.s);
+	if (lockfd != -1)
+		close(lockfd);
+	pthread_cond_destroy(&d.cv);
+	pthread_mutex_destroy(&d.mu);
+	pthread_mutex_destroy(&d.wmu);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}

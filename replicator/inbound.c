@@ -1,0 +1,276 @@
+/*
+ * inbound.c - a replica's side of one connection: the handshake, the
+ * hellos, then every change set applied through store_apply, which checks
+ * each commit's signature against the keys this node trusts before it
+ * decodes anything, and its place in the history before it applies it.
+ *
+ * Whatever is refused is logged with the reason and answered with a nack;
+ * the store is never changed by anything but store_apply.
+ */
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "repl_int.h"
+
+struct in_session {
+	struct daemon	*d;
+	struct peer	*p;
+	struct link	*l;
+	const char	*name;
+	struct buf	 in, out;
+};
+
+static int
+nack(struct in_session *x, enum proto_nack why, const char *text)
+{
+	unsigned char hash[STORE_HASH_LEN];
+	uint64_t head;
+	struct error err = { 0 };
+
+	if (repl_head(x->d, &head, hash) == -1)
+		return -1;
+	if (proto_nack(&x->out, why, head, hash, text) == -1 ||
+	    send_msg(x->l, &x->out, &err) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+note_error(struct in_session *x, const char *what, const char *why)
+{
+	pthread_mutex_lock(&x->d->mu);
+	peer_error(x->p, "%s: %s", what, why);
+	pthread_mutex_unlock(&x->d->mu);
+	peer_save(x->p);
+}
+
+static void
+revs(char *out, size_t len, const struct msg *m)
+{
+	/* Only the count: nothing of an unverified commit is decoded here. */
+	snprintf(out, len, "%zu commit%s", m->nraws, m->nraws == 1 ? "" : "s");
+}
+
+/* One change set.  Returns -1 when the session should end. */
+static int
+commits(struct in_session *x, const struct msg *m)
+{
+	struct daemon *d = x->d;
+	struct error err = { 0 };
+	enum store_apply_result res;
+	unsigned char hash[STORE_HASH_LEN];
+	char summary[PROTO_TEXT_MAX + 1] = "", what[64];
+	uint64_t head;
+	size_t applied = 0;
+	int rc, failed = 0;
+
+	pthread_mutex_lock(&d->wmu);
+	rc = store_apply(d->s, m->raws, m->nraws, &applied, &res, &err);
+	pthread_mutex_unlock(&d->wmu);
+	if (rc == -1) {
+		log_warnx("%s: applying a change set: %s", x->name, err.msg);
+		note_error(x, "apply", err.msg);
+		nack(x, NACK_ERROR, err.msg);
+		return -1;
+	}
+	if (repl_head(d, &head, hash) == -1)
+		return -1;
+	pthread_mutex_lock(&d->mu);
+	if (m->head > x->p->rec.peer_head)
+		x->p->rec.peer_head = m->head;
+	pthread_mutex_unlock(&d->mu);
+	revs(what, sizeof(what), m);
+	switch (res) {
+	case APPLY_OK:
+	case APPLY_DUPLICATE:
+		if (applied == 0)
+			log_info("%s: %s already held: no effect", x->name,
+			    what);
+		else
+			log_debug("%s: applied %zu of %s, head r%llu%s",
+			    x->name, applied, what, (unsigned long long)head,
+			    m->more ? ", more to come" : "");
+		/* In the middle of a catch-up only the last batch renders. */
+		if (!m->more)
+			render_wait(d, head, summary, sizeof(summary), &failed);
+		if (proto_ack(&x->out, head, hash, failed, summary) == -1 ||
+		    send_msg(x->l, &x->out, &err) == -1) {
+			log_warnx("%s: sending ack: %s", x->name, err.msg);
+			return -1;
+		}
+		pthread_mutex_lock(&d->mu);
+		x->p->rec.acked = head;
+		x->p->rec.acked_ms = repl_now_ms();
+		if (applied > 0)
+			x->p->rec.error[0] = '\0';
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		if (!m->more && applied > 0)
+			log_info("%s: applied r%llu, %s", x->name,
+			    (unsigned long long)head, summary);
+		if (!m->more)
+			peer_save(x->p);
+		return 0;
+	case APPLY_GAP:
+		log_info("%s: out of order: %s; asking for r%llu on", x->name,
+		    err.msg, (unsigned long long)head + 1);
+		if (applied > 0)
+			render_kick(d, head);
+		return nack(x, NACK_GAP, err.msg);
+	case APPLY_DIVERGED:
+		log_warnx("%s: refused a change set: %s", x->name, err.msg);
+		note_error(x, "diverged", err.msg);
+		if (applied > 0)
+			render_kick(d, head);
+		nack(x, NACK_DIVERGED, err.msg);
+		return -1;
+	case APPLY_REJECTED:
+	default:
+		log_warnx("%s: rejected a change set: %s", x->name, err.msg);
+		note_error(x, "rejected", err.msg);
+		if (applied > 0)
+			render_kick(d, head);
+		nack(x, NACK_REJECTED, err.msg);
+		return -1;
+	}
+}
+
+static int
+serve(struct in_session *x)
+{
+	struct daemon *d = x->d;
+	struct error err = { 0 };
+	struct msg m;
+	unsigned char hash[STORE_HASH_LEN];
+	uint64_t head;
+	int rc;
+
+	if (link_recv(x->l, &x->in, REPLY_MS, &err) == -1 ||
+	    proto_decode(x->in.data, x->in.len, &m, &err) == -1) {
+		log_warnx("%s: waiting for hello: %s", x->name, err.msg);
+		return -1;
+	}
+	proto_msg_free(&m);
+	if (m.type != MSG_HELLO || m.version != PROTO_VERSION ||
+	    m.role != ROLE_PRIMARY) {
+		log_warnx("%s: expected a primary's hello version %d, got %s",
+		    x->name, PROTO_VERSION, proto_type_name(m.type));
+		return -1;
+	}
+	pthread_mutex_lock(&d->mu);
+	x->p->rec.peer_head = m.head;
+	pthread_mutex_unlock(&d->mu);
+	if (repl_head(d, &head, hash) == -1 ||
+	    proto_hello(&x->out, d->node, ROLE_REPLICA, head, hash) == -1 ||
+	    send_msg(x->l, &x->out, &err) == -1)
+		return -1;
+	log_info("%s: connected, we are at r%llu of r%llu", x->name,
+	    (unsigned long long)head, (unsigned long long)m.head);
+
+	for (;;) {
+		/* The primary pings when idle: silence means it is gone. */
+		if (link_recv(x->l, &x->in, IDLE_MS, &err) == -1) {
+			log_info("%s: session ended: %s", x->name, err.msg);
+			return -1;
+		}
+		if (proto_decode(x->in.data, x->in.len, &m, &err) == -1) {
+			log_warnx("%s: malformed message: %s", x->name,
+			    err.msg);
+			return -1;
+		}
+		switch (m.type) {
+		case MSG_COMMITS:
+			rc = commits(x, &m);
+			break;
+		case MSG_PING:
+			rc = proto_pong(&x->out) == -1 ? -1 :
+			    send_msg(x->l, &x->out, &err);
+			break;
+		case MSG_NACK:
+			log_warnx("%s: refuses us (%s): %s", x->name,
+			    proto_nack_name(m.reason), m.text);
+			note_error(x, proto_nack_name(m.reason), m.text);
+			rc = -1;
+			break;
+		default:
+			log_warnx("%s: unexpected %s message", x->name,
+			    proto_type_name(m.type));
+			rc = -1;
+			break;
+		}
+		proto_msg_free(&m);
+		/* One huge change set must not keep its memory for good. */
+		if (x->in.cap > (1u << 20))
+			buf_free(&x->in);
+		if (rc == -1)
+			return -1;
+	}
+}
+
+void *
+inbound_main(void *arg)
+{
+	struct inbound *in = arg;
+	struct daemon *d = in->d;
+	struct in_session x;
+	struct error err = { 0 };
+	uint64_t session = 0, head;
+	int authed = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.d = d;
+	if (link_accept(in->fd, &d->auth, &x.l, &err) == -1) {
+		log_warnx("connection from %s refused: %s", in->from, err.msg);
+		goto done;
+	}
+	x.name = link_peer_name(x.l);
+	pthread_mutex_lock(&d->mu);
+	d->nhandshake--;
+	authed = 1;
+	if ((x.p = peer_find(d, x.name)) == NULL) {
+		pthread_mutex_unlock(&d->mu);
+		log_warnx("connection from %s: %s is no longer a peer",
+		    in->from, x.name);
+		goto done;
+	}
+	/* The newest session wins: the old one is likely half dead. */
+	if (x.p->fd != -1)
+		shutdown(x.p->fd, SHUT_RDWR);
+	x.p->fd = in->fd;
+	session = ++x.p->session;
+	x.p->connected = 1;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	log_debug("%s: authenticated from %s", x.name, in->from);
+	serve(&x);
+	/* A catch-up cut short still gets its render. */
+	if (repl_head(d, &head, NULL) == 0)
+		render_kick(d, head);
+done:
+	pthread_mutex_lock(&d->mu);
+	if (!authed)
+		d->nhandshake--;
+	d->ninbound--;
+	conn_track(d, in->fd, 0);
+	if (x.p != NULL && x.p->session == session) {
+		x.p->fd = -1;
+		x.p->connected = 0;
+	}
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	if (x.p != NULL)
+		peer_save(x.p);
+	if (x.l != NULL)
+		link_free(x.l);
+	else
+		close(in->fd);
+	buf_free(&x.in);
+	buf_free(&x.out);
+	free(in);
+	return NULL;
+}

@@ -1,0 +1,391 @@
+/*
+ * push.c - the primary's side: one thread per peer that connects, learns
+ * the peer's head, and sends it every commit it lacks, in batches.
+ *
+ * The peer's head decides what is sent, never our own bookkeeping: a peer
+ * restored from a backup, or one that missed a thousand commits, is
+ * brought up to date the same way as one that missed none.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "repl_int.h"
+
+struct push {
+	struct peer	*p;
+	struct daemon	*d;
+	struct link	*l;
+	struct buf	 out, in;
+	struct buf	 raw;		/* the batch's commits, back to back */
+	struct store_raw *raws;
+};
+
+static int
+stopping(struct push *x)
+{
+	int stop;
+
+	pthread_mutex_lock(&x->d->mu);
+	stop = x->d->stop || x->p->quit;
+	pthread_mutex_unlock(&x->d->mu);
+	return stop;
+}
+
+/* Receives one message and decodes it; the frame stays in x->in. */
+static int
+recv_msg(struct push *x, struct msg *m, int timeout_ms, struct error *err)
+{
+	if (link_recv(x->l, &x->in, timeout_ms, err) == -1)
+		return -1;
+	if (proto_decode(x->in.data, x->in.len, m, err) == -1)
+		return error_wrap(err, "malformed message");
+	return 0;
+}
+
+/*
+ * Our commit at rev has the hash the peer says it holds there: the one
+ * test that tells a peer behind us from a peer on another history.
+ */
+static int
+same_history(struct push *x, uint64_t rev, const unsigned char *hash,
+    uint64_t head, char *why, size_t len)
+{
+	struct commit *c = NULL;
+	struct error err = { 0 };
+	int same;
+
+	if (rev == 0)
+		return 1;
+	if (rev > head) {
+		snprintf(why, len, "peer is at r%llu, beyond our head r%llu",
+		    (unsigned long long)rev, (unsigned long long)head);
+		return 0;
+	}
+	if (store_commit_load(x->d->s, rev, &c, &err) == -1) {
+		snprintf(why, len, "reading r%llu: %.200s",
+		    (unsigned long long)rev, err.msg);
+		return 0;
+	}
+	same = sodium_memcmp(commit_hash(c), hash, STORE_HASH_LEN) == 0;
+	commit_free(c);
+	if (!same)
+		snprintf(why, len, "peer's r%llu differs from ours",
+		    (unsigned long long)rev);
+	return same;
+}
+
+static void
+diverged(struct push *x, const char *why)
+{
+	struct peer *p = x->p;
+
+	pthread_mutex_lock(&x->d->mu);
+	if (!p->diverged)
+		log_warnx("%s: histories diverged, not pushing: %s",
+		    p->info.name, why);
+	p->diverged = 1;
+	peer_error(p, "diverged: %s", why);
+	pthread_cond_broadcast(&x->d->cv);
+	pthread_mutex_unlock(&x->d->mu);
+	peer_save(p);
+}
+
+/* Reads commits from..to (at most a batch) into x->raws; the count. */
+static int
+load_batch(struct push *x, uint64_t from, uint64_t to, size_t *n,
+    struct error *err)
+{
+	size_t i, cap = PROTO_BATCH_MAX, *offs;
+	uint64_t rev;
+
+	if (x->raws == NULL && (x->raws = calloc(cap,
+	    sizeof(*x->raws))) == NULL)
+		return error_errno(err, ERR_FAIL, "batch");
+	if ((offs = calloc(cap, sizeof(*offs))) == NULL)
+		return error_errno(err, ERR_FAIL, "batch");
+	buf_reset(&x->raw);
+	for (i = 0, rev = from; rev <= to && i < cap; rev++, i++) {
+		if (i > 0 && x->raw.len >= PROTO_BATCH_BYTES)
+			break;
+		offs[i] = x->raw.len;
+		if (store_commit_raw(x->d->s, rev, &x->raw, err) == -1) {
+			free(offs);
+			return -1;
+		}
+	}
+	*n = i;
+	/* The buffer may have moved while growing: point into it now. */
+	for (i = 0; i < *n; i++) {
+		x->raws[i].data = x->raw.data + offs[i];
+		x->raws[i].len = (i + 1 < *n ? offs[i + 1] : x->raw.len) -
+		    offs[i];
+	}
+	free(offs);
+	return 0;
+}
+
+/*
+ * Sends what the peer lacks, one batch at a time, until it holds our
+ * head.  Returns 0 when caught up, -1 when the session is over.
+ */
+static int
+push_commits(struct push *x, struct error *err)
+{
+	struct peer *p = x->p;
+	struct daemon *d = x->d;
+	struct msg m;
+	uint64_t head, acked;
+	unsigned char hash[STORE_HASH_LEN];
+	size_t n = 0;
+	int more, gaps = 0;
+
+	for (;;) {
+		if (repl_head(d, &head, hash) == -1)
+			return error_set(err, ERR_FAIL, "cannot read the head");
+		pthread_mutex_lock(&d->mu);
+		acked = p->rec.acked;
+		pthread_mutex_unlock(&d->mu);
+		if (acked >= head)
+			return 0;
+		if (load_batch(x, acked + 1, head, &n, err) == -1)
+			return -1;
+		more = acked + n < head;
+		log_debug("%s: sending r%llu..r%llu%s", p->info.name,
+		    (unsigned long long)acked + 1,
+		    (unsigned long long)(acked + n), more ? " (more)" : "");
+		if (proto_commits(&x->out, head, more, x->raws, n) == -1 ||
+		    send_msg(x->l, &x->out, err) == -1)
+			return -1;
+		if (x->raw.cap > (8u << 20))
+			buf_free(&x->raw);
+		if (recv_msg(x, &m, REPLY_MS, err) == -1)
+			return -1;
+		if (m.type == MSG_ACK) {
+			pthread_mutex_lock(&d->mu);
+			p->rec.acked = p->rec.peer_head = m.head;
+			p->rec.acked_ms = repl_now_ms();
+			p->rec.error[0] = '\0';
+			if (!more) {
+				p->rendered = m.head;
+				p->render_failed = m.failed;
+				snprintf(p->summary, sizeof(p->summary), "%s",
+				    m.text);
+			}
+			pthread_cond_broadcast(&d->cv);
+			pthread_mutex_unlock(&d->mu);
+			if (!more)
+				log_info("%s: applied r%llu, %s", p->info.name,
+				    (unsigned long long)m.head, m.text);
+			if (!more || m.head >= head)
+				peer_save(p);
+			proto_msg_free(&m);
+			continue;
+		}
+		if (m.type != MSG_NACK) {
+			error_set(err, ERR_FAIL, "unexpected %s",
+			    proto_type_name(m.type));
+			proto_msg_free(&m);
+			return -1;
+		}
+		if (m.reason == NACK_GAP && m.head < acked + 1 && ++gaps < 4) {
+			/* It holds less than it said: start from its head. */
+			log_info("%s: is at r%llu, resending from there",
+			    p->info.name, (unsigned long long)m.head);
+			pthread_mutex_lock(&d->mu);
+			p->rec.acked = p->rec.peer_head = m.head;
+			pthread_mutex_unlock(&d->mu);
+			proto_msg_free(&m);
+			continue;
+		}
+		if (m.reason == NACK_DIVERGED)
+			diverged(x, m.text);
+		error_set(err, ERR_FAIL, "refused (%s): %s",
+		    proto_nack_name(m.reason), m.text);
+		proto_msg_free(&m);
+		return -1;
+	}
+}
+
+/* Waits until there is something to push, or it is time to ping. */
+static int
+idle(struct push *x, struct error *err)
+{
+	struct daemon *d = x->d;
+	struct peer *p = x->p;
+	struct timespec ts;
+	struct msg m;
+	int work;
+
+	pthread_mutex_lock(&d->mu);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += PING_MS / 1000;
+	for (;;) {
+		work = d->stop || p->quit || p->kick ||
+		    d->head_hint > p->rec.acked;
+		if (work || pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
+			break;
+	}
+	p->kick = 0;
+	pthread_mutex_unlock(&d->mu);
+	if (work)
+		return 0;
+	if (proto_ping(&x->out) == -1 || send_msg(x->l, &x->out, err) == -1 ||
+	    recv_msg(x, &m, REPLY_MS, err) == -1)
+		return -1;
+	proto_msg_free(&m);
+	if (m.type != MSG_PONG)
+		return error_set(err, ERR_FAIL, "unexpected %s to a ping",
+		    proto_type_name(m.type));
+	return 0;
+}
+
+/* One connection: handshake, hellos, then push and idle until it fails. */
+static int
+session(struct push *x, struct error *err)
+{
+	struct peer *p = x->p;
+	struct daemon *d = x->d;
+	struct msg m;
+	uint64_t head;
+	unsigned char hash[STORE_HASH_LEN];
+	char why[256];
+	int fd;
+
+	if ((fd = repl_dial(p->info.addr, DIAL_MS, err)) == -1)
+		return -1;
+	if (link_connect(fd, &d->auth, p->info.pubkey, &x->l, err) == -1) {
+		close(fd);
+		return -1;
+	}
+	pthread_mutex_lock(&d->mu);
+	p->fd = fd;
+	if (d->stop || p->quit)
+		shutdown(fd, SHUT_RDWR);
+	pthread_mutex_unlock(&d->mu);
+	if (repl_head(d, &head, hash) == -1)
+		return error_set(err, ERR_FAIL, "cannot read the head");
+	if (proto_hello(&x->out, d->node, ROLE_PRIMARY, head, hash) == -1 ||
+	    send_msg(x->l, &x->out, err) == -1)
+		return -1;
+	if (recv_msg(x, &m, REPLY_MS, err) == -1)
+		return error_wrap(err, "waiting for hello (is our key among "
+		    "its peers?)");
+	proto_msg_free(&m);
+	if (m.type == MSG_NACK) {
+		if (m.reason == NACK_DIVERGED)
+			diverged(x, m.text);
+		return error_set(err, ERR_FAIL, "refused (%s): %s",
+		    proto_nack_name(m.reason), m.text);
+	}
+	if (m.type != MSG_HELLO || m.version != PROTO_VERSION)
+		return error_set(err, ERR_FAIL, "expected hello version %d",
+		    PROTO_VERSION);
+	if (strcmp(m.node, p->info.name) != 0)
+		log_warnx("%s: calls itself %s", p->info.name, m.node);
+	if (m.role == ROLE_PRIMARY)
+		return error_set(err, ERR_FAIL, "it says it is a primary too");
+	if (!same_history(x, m.head, m.hash, head, why, sizeof(why))) {
+		diverged(x, why);
+		if (proto_nack(&x->out, NACK_DIVERGED, head, hash, why) == 0)
+			send_msg(x->l, &x->out, NULL);
+		return error_set(err, ERR_FAIL, "diverged: %s", why);
+	}
+	pthread_mutex_lock(&d->mu);
+	p->connected = 1;
+	p->diverged = 0;
+	p->rec.acked = p->rec.peer_head = m.head;
+	if (m.head >= head) {
+		/* Nothing to send: it holds all we could wait for. */
+		if (p->rendered < m.head)
+			p->rendered = m.head;
+	}
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	log_info("%s: connected (%s), at r%llu of r%llu", p->info.name,
+	    p->info.addr, (unsigned long long)m.head,
+	    (unsigned long long)head);
+	while (!stopping(x)) {
+		if (push_commits(x, err) == -1 || idle(x, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+void *
+push_main(void *arg)
+{
+	struct peer *p = arg;
+	struct daemon *d = p->d;
+	struct push x;
+	struct error err;
+	struct timespec ts;
+	uint64_t backoff = BACKOFF_MIN_MS, wait, started;
+	int was_up, rc;
+
+	memset(&x, 0, sizeof(x));
+	x.p = p;
+	x.d = d;
+	while (!stopping(&x)) {
+		error_clear(&err);
+		started = repl_mono_ms();
+		rc = session(&x, &err);
+		pthread_mutex_lock(&d->mu);
+		was_up = p->connected;
+		p->connected = 0;
+		p->fd = -1;
+		if (rc == -1 && !d->stop && !p->quit) {
+			p->fails++;
+			if (!p->diverged)
+				peer_error(p, "%s", err.msg);
+		}
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		link_free(x.l);
+		x.l = NULL;
+		if (stopping(&x))
+			break;
+		if (was_up)
+			log_warnx("%s: disconnected: %s", p->info.name, err.msg);
+		else
+			log_debug("%s: %s", p->info.name, err.msg);
+		peer_save(p);
+		/* A session that lasted is retried at once, then backs off. */
+		if (was_up && repl_mono_ms() - started > 1000) {
+			backoff = BACKOFF_MIN_MS;
+			wait = 0;
+		} else {
+			wait = backoff;
+			if (backoff < BACKOFF_MAX_MS)
+				backoff *= 2;
+		}
+		if (p->diverged)
+			wait = DIVERGED_RETRY_MS;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += wait / 1000;
+		ts.tv_nsec += (long)(wait % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		/* A new commit cuts the wait short, unless diverged. */
+		pthread_mutex_lock(&d->mu);
+		while (!d->stop && !p->quit && !(p->kick && !p->diverged) &&
+		    pthread_cond_timedwait(&d->cv, &d->mu, &ts) == 0)
+			;
+		p->kick = 0;
+		pthread_mutex_unlock(&d->mu);
+	}
+	buf_free(&x.out);
+	buf_free(&x.in);
+	buf_free(&x.raw);
+	free(x.raws);
+	return NULL;
+}
