@@ -391,15 +391,74 @@ run_first_line(const struct run_result *res, char *buf, size_t len)
 	size_t n;
 
 	if (p != NULL) {
-		while (*p == '\n' || *p == ' ' || *p == '\t')
-			p++;
-		n = strcspn(p, "\n");
-		if (n > 0) {
+		p += strspn(p, " \t\n");
+		if ((n = strcspn(p, "\n")) > 0) {
 			snprintf(buf, len, "%.*s", (int)n, p);
 			return buf;
 		}
 	}
 	return run_describe(res, buf, len);
+}
+
+/* 1 when line names file at a line number: "FILE:12" or "FILE line 12". */
+static int
+names_a_line(const char *line, size_t n, const char *file)
+{
+	const char *p, *end = line + n;
+	size_t flen = strlen(file);
+
+	for (p = line; (size_t)(end - p) > flen; p++) {
+		if (memcmp(p, file, flen) != 0)
+			continue;
+		p += flen;
+		if (end - p > 1 && p[0] == ':' && p[1] >= '0' && p[1] <= '9')
+			return 1;
+		if (end - p > 6 && memcmp(p, " line ", 6) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * What a checker said, in one line: checkers print banners and version
+ * lines too, so the line that points into the file wins, then one that
+ * says error, then the first.  The candidate's name, which means nothing
+ * to an admin, becomes the file's.
+ */
+static const char *
+checker_says(const struct run_result *res, const char *cand,
+    const char *dest, char *buf, size_t len)
+{
+	const char *out = res->output.data, *p, *pick = NULL, *base;
+	struct buf b = { 0 };
+	size_t n, clen = strlen(cand);
+
+	if (out == NULL)
+		return run_first_line(res, buf, len);
+	base = strrchr(cand, '/') ? strrchr(cand, '/') + 1 : cand;
+	for (p = out; *p != '\0' && pick == NULL; p += n + (p[n] != '\0')) {
+		n = strcspn(p, "\n");
+		if (names_a_line(p, n, base))
+			pick = p;
+	}
+	for (p = out; *p != '\0' && pick == NULL; p += n + (p[n] != '\0')) {
+		n = strcspn(p, "\n");
+		if (memmem(p, n, "error", 5) != NULL)
+			pick = p;
+	}
+	if (pick == NULL)
+		return run_first_line(res, buf, len);
+	n = strcspn(pick, "\n");
+	for (p = pick; p < pick + n; ) {
+		if ((size_t)(pick + n - p) >= clen && memcmp(p, cand, clen) == 0) {
+			buf_puts(&b, dest);
+			p += clen;
+		} else
+			buf_append(&b, p++, 1);
+	}
+	snprintf(buf, len, "%s", b.data != NULL ? b.data : "");
+	buf_free(&b);
+	return buf;
 }
 
 /* Sweeps each directory once per render: candidates of killed renders. */
@@ -672,10 +731,14 @@ check(const struct mservice *m, struct work *w, size_t n, struct entry *en)
 		}
 		free(cmd);
 		ok = run_ok(&res);
-		if (!ok)
-			entry_set(en, RENDER_CHECK_FAILED, "check failed for %s "
-			    "(%s): %s", w[i].dest, run_describe(&res, how,
-			    sizeof(how)), run_first_line(&res, line,
+		if (!ok && res.output.len == 0)
+			entry_set(en, RENDER_CHECK_FAILED, "check failed for %s: "
+			    "%s", w[i].dest, run_describe(&res, how,
+			    sizeof(how)));
+		else if (!ok)
+			entry_set(en, RENDER_CHECK_FAILED, "check failed for %s: "
+			    "%s", w[i].dest, checker_says(&res, w[i].cand ?
+			    w[i].cand : w[i].dest, w[i].dest, line,
 			    sizeof(line)));
 		run_result_free(&res);
 		if (!ok)
