@@ -1,0 +1,94 @@
+# render-lib.sh - sourced after lib.sh by the render tests (e2e/t3*.sh).
+#
+# The guide's values (guide.apply) in a store per node, and check and
+# restart commands that work on the machine running the tests.
+
+GOLDEN="$SRCDIR/tests/golden"
+RESTARTS="$SCRATCH/restarts"	# one line per restart, the service's name
+
+# write CMD...: a command that commits.  The stores here know a peer that
+# never answers, so "durable here, not on every peer" (3) is success.
+write() {
+	"$@" >"$SCRATCH/write.out" 2>&1
+	case $? in
+	0|3) ;;
+	*) cat "$SCRATCH/write.out"; fail "$*" ;;
+	esac
+}
+
+# guide_store NODE OTHER: a primary store for NODE in $SCRATCH/NODE,
+# knowing OTHER (so overrides may name it), holding the guide's values.
+guide_store() {
+	mkdir -p "$SCRATCH/$1"
+	CFGSTORE_DIR="$SCRATCH/$1/store"
+	export CFGSTORE_DIR
+	"$CFGSTORE" init --node "$1" --primary >/dev/null ||
+	    fail "init --node $1"
+	key=$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')
+	"$CFGSTORE" peer add "$2" 127.0.0.1:9 "$key" >/dev/null ||
+	    fail "peer add $2"
+	(cd "$GOLDEN" && write "$CFGSTORE" apply --no-wait guide.apply) ||
+	    exit 1
+}
+
+# batch LINE...: one commit of apply lines.
+batch() {
+	printf '%s\n' "$@" > "$SCRATCH/batch"
+	write "$CFGSTORE" apply --no-wait "$SCRATCH/batch"
+}
+
+# restart_with SERVICE CMD: SERVICE's restart command becomes CMD.
+restart_with() {
+	batch "set service.$1.restart \"$2\""
+}
+
+# test_commands ROOT: restarts that log to $RESTARTS (ok NAME), checkers
+# that exist here, and unbound's chroot under ROOT, where the checker
+# looks for it.
+#
+# dhcpd: OpenBSD's dhcpd checks a file with `dhcpd -n -c FILE`; the ISC
+# dhcpd Debian ships reads `-n` as "do not fork" and would start serving,
+# so here the check is `dhcpd -t -cf FILE`.  The shipped template only
+# uses what both parse alike (option, subnet, range), so ISC's verdict on
+# the syntax stands for OpenBSD's.  The other three checkers take the
+# same arguments on both systems.
+test_commands() {
+	mkdir -p "$SCRATCH/bin"
+	cat > "$SCRATCH/bin/ok" <<-EOS
+	#!/bin/sh
+	echo "\$1" >> "$RESTARTS"
+	EOS
+	cat > "$SCRATCH/bin/fails" <<-EOS
+	#!/bin/sh
+	echo "\$1" >> "$RESTARTS"
+	echo "\$1: cannot start: address already in use"
+	exit 1
+	EOS
+	cat > "$SCRATCH/bin/hangs" <<-EOS
+	#!/bin/sh
+	echo "\$1" >> "$RESTARTS"
+	sleep 600
+	EOS
+	chmod +x "$SCRATCH/bin/ok" "$SCRATCH/bin/fails" "$SCRATCH/bin/hangs"
+	: > "$RESTARTS"
+	batch "set service.dhcpd.check \"dhcpd -t -cf {}\"" \
+	    "set unbound.chroot \"$1/var/unbound\"" \
+	    "set unbound.directory \"$1/var/unbound\"" \
+	    "set service.ntpd.restart \"$SCRATCH/bin/ok ntpd\"" \
+	    "set service.nsd.restart \"$SCRATCH/bin/ok nsd\"" \
+	    "set service.unbound.restart \"$SCRATCH/bin/ok unbound\"" \
+	    "set service.dhcpd.restart \"$SCRATCH/bin/ok dhcpd\"" \
+	    "set service.carp.restart \"$SCRATCH/bin/ok carp\""
+}
+
+# restarts: the services restarted since the last call, sorted, on one line.
+restarts() {
+	sort "$RESTARTS" | tr '\n' ' ' | sed 's/ $//'
+	: > "$RESTARTS"
+}
+
+# snapshot DIR: path, mtime (ns), mode and hash of every file under DIR.
+snapshot() {
+	(cd "$1" && find . -type f -exec stat -c '%n %y %a %u:%g' {} + |
+	    sort && find . -type f -exec sha256sum {} + | sort -k 2)
+}
