@@ -1,0 +1,112 @@
+# repl-lib.sh - sourced after lib.sh by the replication tests (e2e/t4*.sh).
+#
+# Nodes are separate processes on loopback ports, each with a store in
+# $SCRATCH/NAME/store, files rendered under $SCRATCH/NAME/root, and a log
+# in $SCRATCH/NAME.log.  Restart commands are real child processes: a
+# script that appends "NODE SERVICE" to $RESTARTS.
+
+RESTARTS="$SCRATCH/restarts"
+: > "$RESTARTS"
+CFGSTORE_WAIT=${CFGSTORE_WAIT:-5}
+export CFGSTORE_WAIT
+
+# node_init NAME [--primary]: a store with a free loopback port.
+node_init() {
+	name=$1; shift
+	mkdir -p "$SCRATCH/$name"
+	port=$(free_port)
+	echo "$port" > "$SCRATCH/$name/port"
+	"$CFGSTORE" -d "$SCRATCH/$name/store" init --node "$name" \
+	    --listen "${LISTEN_HOST:-127.0.0.1}:$port" "$@" >/dev/null ||
+	    fail "init $name"
+}
+
+dir() { echo "$SCRATCH/$1/store"; }
+addr() { echo "${LISTEN_HOST:-127.0.0.1}:$(cat "$SCRATCH/$1/port")"; }
+key() { "$CFGSTORE" -d "$(dir "$1")" key; }
+on() { n=$1; shift; "$CFGSTORE" -d "$(dir "$n")" "$@"; }
+
+# pair A B: A pushes to / trusts B and the other way round.
+pair() {
+	on "$1" peer add "$2" "$(addr "$2")" "$(key "$2")" >/dev/null &&
+	on "$2" peer add "$1" "$(addr "$1")" "$(key "$1")" >/dev/null ||
+	    fail "pair $1 $2"
+}
+
+# start NAME [PREFIX...]: the daemon in the foreground, in the background.
+start() {
+	name=$1; shift
+	NODE=$name "$@" "$CFGSTORE" -d "$(dir "$name")" serve -f -v \
+	    --root "$SCRATCH/$name/root" >> "$SCRATCH/$name.log" 2>&1 &
+	echo $! > "$SCRATCH/$name/pid"
+	test_pids="$test_pids $!"
+	wait_for test -S "$(dir "$name")/serve.sock" || {
+		cat "$SCRATCH/$name.log"; fail "$name did not start"; }
+}
+
+pid() { cat "$SCRATCH/$1/pid"; }
+
+# stop NAME [SIGNAL]
+stop() {
+	kill -"${2:-TERM}" "$(pid "$1")" 2>/dev/null
+	wait "$(pid "$1")" 2>/dev/null
+	return 0
+}
+
+head_of() { on "$1" status | sed -n 's/^head: *r\([0-9]*\).*/\1/p'; }
+
+# wait_head NAME REV [SECONDS]: until NAME holds REV.
+wait_head() {
+	i=0
+	while [ "$(head_of "$1")" != "$2" ]; do
+		i=$((i + 1))
+		[ $i -lt $((${3:-20} * 10)) ] || {
+			tail -20 "$SCRATCH/$1.log"
+			fail "$1 is at r$(head_of "$1"), not r$2"; }
+		sleep 0.1
+	done
+}
+
+# acked PRIMARY PEER REV: the primary's status says PEER acknowledged REV.
+acked() { on "$1" status | grep -q "^  $2 .*acknowledged r$3 "; }
+
+# same NAME...: every store holds the same history and state as the first.
+same() {
+	store_fingerprint "$(dir "$1")" > "$SCRATCH/fp.$1" || fail "export $1"
+	for n in "$@"; do
+		on "$n" verify >/dev/null || fail "verify on $n"
+		store_fingerprint "$(dir "$n")" > "$SCRATCH/fp.$n"
+		cmp -s "$SCRATCH/fp.$1" "$SCRATCH/fp.$n" || {
+			diff "$SCRATCH/fp.$1" "$SCRATCH/fp.$n" | head
+			fail "$n differs from $1"; }
+	done
+}
+
+# guide NODE: the guide's values on the primary NODE, with checks that
+# always pass and restarts that log "NODE SERVICE" to $RESTARTS.
+guide() {
+	cat > "$SCRATCH/restart" <<-EOS
+	#!/bin/sh
+	echo "\$NODE \$1" >> "$RESTARTS"
+	EOS
+	chmod +x "$SCRATCH/restart"
+	{
+		grep -v '^#' "$SRCDIR/tests/golden/guide.apply"
+		for s in carp dhcpd nsd ntpd unbound; do
+			echo "set service.$s.check true"
+			echo "set service.$s.restart \"$SCRATCH/restart $s\""
+		done
+	} > "$SCRATCH/guide.apply"
+	(cd "$SRCDIR/tests/golden" &&
+	    "$CFGSTORE" -d "$(dir "$1")" apply -m "the guide" \
+	    "$SCRATCH/guide.apply") > "$SCRATCH/out" 2>&1
+}
+
+# restarts: "NODE SERVICE" lines since the last call, sorted, on one line.
+restarts() {
+	sort "$RESTARTS" | tr '\n' ',' | sed 's/,$//'
+	: > "$RESTARTS"
+}
+
+# rss PID: resident memory in KiB.
+rss() { sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
