@@ -428,13 +428,40 @@ to_value(const MDB_val *v, struct value **out, struct error *err)
 /* ---- opening ---------------------------------------------------------- */
 
 static int
+open_tables(struct store *s, unsigned txn_flags)
+{
+	unsigned create = txn_flags & MDB_RDONLY ? 0 : MDB_CREATE;
+	struct txn tx;
+	MDB_txn *t;
+	int rc;
+
+	if (own_lock(s, create != 0, &tx, NULL) == -1)
+		return EIO;
+	if ((rc = mdb_txn_begin(s->env, NULL, txn_flags, &t)) != 0)
+		goto done;
+	if ((rc = mdb_dbi_open(t, "meta", create, &s->meta)) != 0 ||
+	    (rc = mdb_dbi_open(t, "commits", create, &s->commits)) != 0 ||
+	    (rc = mdb_dbi_open(t, "state", create, &s->state)) != 0 ||
+	    (rc = mdb_dbi_open(t, "history", create, &s->history)) != 0 ||
+	    (rc = mdb_dbi_open(t, "peers", create, &s->peers)) != 0 ||
+	    (rc = mdb_dbi_open(t, "local", create, &s->local)) != 0) {
+		mdb_txn_abort(t);
+		goto done;
+	}
+	rc = mdb_txn_commit(t);
+done:
+	if (tx.lockfd != -1)
+		close(tx.lockfd);
+	return rc;
+}
+
+static int
 open_env(struct store *s, int create, struct error *err)
 {
 	unsigned flags = MDB_NOTLS;
 	char path[1024];
 	struct stat st;
 	size_t mapsize = MAP_SIZE_MIN;
-	MDB_txn *t;
 	int rc;
 
 	s->own_locks = !lmdb_locks_are_robust();
@@ -459,18 +486,11 @@ open_env(struct store *s, int create, struct error *err)
 	if (!s->own_locks)
 		mdb_reader_check(s->env, NULL);	/* slots of dead readers */
 
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t)) != 0)
-		return lmdb_fail(s, err, rc, "begin transaction");
-	if ((rc = mdb_dbi_open(t, "meta", MDB_CREATE, &s->meta)) != 0 ||
-	    (rc = mdb_dbi_open(t, "commits", MDB_CREATE, &s->commits)) != 0 ||
-	    (rc = mdb_dbi_open(t, "state", MDB_CREATE, &s->state)) != 0 ||
-	    (rc = mdb_dbi_open(t, "history", MDB_CREATE, &s->history)) != 0 ||
-	    (rc = mdb_dbi_open(t, "peers", MDB_CREATE, &s->peers)) != 0 ||
-	    (rc = mdb_dbi_open(t, "local", MDB_CREATE, &s->local)) != 0 ||
-	    (rc = mdb_txn_commit(t)) != 0) {
-		mdb_txn_abort(t);
+	/* A read transaction will do unless the tables are still to be made. */
+	if ((rc = open_tables(s, create ? 0 : MDB_RDONLY)) == MDB_NOTFOUND)
+		rc = open_tables(s, 0);
+	if (rc != 0)
 		return lmdb_fail(s, err, rc, "open tables");
-	}
 	return 0;
 }
 
@@ -549,11 +569,30 @@ done:
 	return rc;
 }
 
+static int
+read_public_key(const char *dir, unsigned char pk[STORE_PUBKEY_LEN],
+    struct error *err)
+{
+	struct buf b = { 0 };
+	char path[1024];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, PUB_FILE);
+	if (buf_read_file(&b, path, 128) == -1)
+		return error_errno(err, ERR_FAIL, "%s", path);
+	if (b.len > 0 && b.data[b.len - 1] == '\n')
+		b.data[--b.len] = '\0';
+	rc = pubkey_from_text(b.data, pk, err);
+	buf_free(&b);
+	if (rc == -1)
+		return error_wrap(err, "%s", path);
+	return 0;
+}
+
 int
 store_open(const char *dir, int flags, struct store **out, struct error *err)
 {
 	char text[8];
-	struct identity *id = NULL;
 	struct store *s;
 	struct txn tx;
 
@@ -579,11 +618,12 @@ store_open(const char *dir, int flags, struct store **out, struct error *err)
 		error_set(err, ERR_FAIL, "%s: store not initialised", dir);
 		goto fail;
 	}
-	/* The public key is in the secret key file; keep only the former. */
-	if (identity_load_dir(dir, &id, err) == -1)
+	/*
+	 * The public key file, not the secret one: reading needs no secret,
+	 * and commit_common checks the two agree before it signs.
+	 */
+	if (read_public_key(dir, s->pk, err) == -1)
 		goto fail;
-	memcpy(s->pk, identity_public(id), STORE_PUBKEY_LEN);
-	identity_free(id);
 	*out = s;
 	return 0;
 fail:
@@ -1182,6 +1222,11 @@ commit_common(struct store *s, struct commit_arg *ca, uint64_t *rev,
 		    "message too long (limit %d bytes)", STORE_MESSAGE_MAX);
 	if (identity_load(s, &id, err) == -1)
 		return -1;
+	if (sodium_memcmp(identity_public(id), s->pk, STORE_PUBKEY_LEN) != 0) {
+		identity_free(id);
+		return error_set(err, ERR_FAIL, "%s/%s does not match %s",
+		    s->dir, PUB_FILE, KEY_FILE);
+	}
 	ca->id = id;
 	rc = with_write(s, write_commit, ca, err);
 	identity_free(id);

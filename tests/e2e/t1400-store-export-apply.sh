@@ -6,10 +6,6 @@
 A="$SCRATCH/a" B="$SCRATCH/b"
 expect 0 "$CFGSTORE" -d "$A" init --node fw1 --primary
 expect 0 "$CFGSTORE" -d "$B" init --node fw1 --primary
-for d in "$A" "$B"; do
-	expect 0 "$CFGSTORE" -d "$d" peer add fw2 127.0.0.1:7369 \
-	    "$(python3 -c 'import base64; print(base64.b64encode(bytes(range(32))).decode())')"
-done
 
 step "awkward values on A"
 c() { expect 0 "$CFGSTORE" -d "$A" "$@"; }
@@ -24,7 +20,7 @@ c set dash.text "--list"
 c set --list one.item 10.0.0.53
 c set --list no.items
 c set many.items 10.0.0.53 "10.0.0.54 x" '"q"'
-c set ntpd.listen@fw2 10.0.0.3
+c set ntpd.listen@fw1 10.0.0.3
 printf '' > "$SCRATCH/empty"; c set --file empty.blob "$SCRATCH/empty"
 head -c 4096 /dev/urandom > "$SCRATCH/rand"; c set --file rand.blob "$SCRATCH/rand"
 printf 'line one\nline two\n\0end' > "$SCRATCH/text"; c set --file text.blob "$SCRATCH/text"
