@@ -311,8 +311,9 @@ key_bytes(const struct lookup *l, const char *key, int blob_only,
 	size_t len;
 	int rc;
 
+	/* The store's message names the key: "dhcpd.key: not found". */
 	if (store_get_for_host(l->s, key, l->node, l->rev, &v, err) == -1)
-		return error_wrap(err, "%s", key);
+		return -1;
 	if (value_type(v) == VALUE_LIST ||
 	    (blob_only && value_type(v) != VALUE_BLOB)) {
 		error_set(err, ERR_INPUT, "%s is a %s, not a blob (store it "

@@ -87,8 +87,11 @@ restarts() {
 	: > "$RESTARTS"
 }
 
-# snapshot DIR: path, mtime (ns), mode and hash of every file under DIR.
+# snapshot DIR: one line per file under DIR: path, mtime (ns), mode,
+# owner and hash.
 snapshot() {
-	(cd "$1" && find . -type f -exec stat -c '%n %y %a %u:%g' {} + |
-	    sort && find . -type f -exec sha256sum {} + | sort -k 2)
+	(cd "$1" && find . -type f | sort | while read -r f; do
+		printf '%s %s %s\n' "$f" "$(stat -c '%y %a %u:%g' "$f")" \
+		    "$(sha256sum < "$f" | cut -c1-64)"
+	done)
 }

@@ -1,0 +1,39 @@
+#!/bin/sh
+# A key a template needs (strict) or a blob a file needs is missing:
+# only that service fails, with the key's name; the others render.
+. "$(dirname "$0")/lib.sh"
+. "$SRCDIR/tests/golden/render-lib.sh"
+
+root="$SCRATCH/root"
+guide_store fw1 fw2
+test_commands "$root"
+expect 0 "$CFGSTORE" render --root "$root"
+restarts >/dev/null
+cp -p "$root/etc/ntpd.conf" "$SCRATCH/ntpd.old"
+
+step "ntpd.servers deleted, unbound changed: ntpd fails, unbound goes on"
+write "$CFGSTORE" del --no-wait ntpd.servers
+write "$CFGSTORE" set --no-wait unbound.interface 127.0.0.1 10.0.0.2
+expect 1 "$CFGSTORE" render --root "$root"
+assert_err_line "^cfgstore: ntpd: /etc/ntpd.conf: ntpd.conf:[0-9]+: missing value for 'ntpd.servers'$"
+assert_out "restarted unbound; failed: ntpd"
+assert_eq "$(restarts)" "unbound" "restarts"
+cmp "$SCRATCH/ntpd.old" "$root/etc/ntpd.conf" || fail "ntpd.conf changed"
+
+step "a value inside a carp interface's data is missing"
+write "$CFGSTORE" del --no-wait carp.carp2.vhid
+expect 1 "$CFGSTORE" render --root "$root" carp
+assert_err_line "^cfgstore: carp: /etc/hostname.carp2: hostname.carp:2: missing value for 'vhid'$"
+
+step "a blob is missing: dhcpd fails, and says which"
+write "$CFGSTORE" del --no-wait dhcpd.key
+expect 1 "$CFGSTORE" render --root "$root" dhcpd nsd
+assert_err_line "^cfgstore: dhcpd: /var/db/dhcpd.key: dhcpd.key: not found$"
+assert_out "failed: dhcpd"
+assert_eq "$(stat -c %a "$root/var/db/dhcpd.key")" 600 "old key kept"
+
+step "a template is missing"
+write "$CFGSTORE" del --no-wait template.nsd.conf
+expect 1 "$CFGSTORE" render --root "$root" nsd
+assert_err_line "^cfgstore: nsd: /var/nsd/etc/nsd.conf: template.nsd.conf: not found$"
+ok "t3050"
