@@ -65,12 +65,25 @@ struct ctx {
 	size_t			 nswept;
 };
 
+/*
+ * What render.file:PATH says: the contents the file may have without
+ * having been edited by hand.  One hash normally; two while an install
+ * is under way (the new and the old), so that a render killed just before
+ * or just after the rename leaves no false drift behind.
+ */
+struct frec {
+	uint64_t	 rev;
+	int		 n;			/* 0: no record */
+	char		 hash[2][INSTALL_HASH_HEX];
+};
+
 /* One file of the service being rendered. */
 struct work {
 	const struct mfile	*f;
 	char			*dest;		/* root + path */
 	struct fstate		 old;		/* what was there */
 	char			 hash[INSTALL_HASH_HEX];
+	struct frec		 rec;		/* the record before this render */
 	int			 changed;
 	char			*cand;		/* candidate, while there is one */
 	int			 placed;	/* renamed into place */
@@ -122,40 +135,53 @@ rec_name(char *name, size_t len, const char *prefix, const char *what)
 	return (size_t)snprintf(name, len, "%s%s", prefix, what) < len ? 0 : -1;
 }
 
-/* The hash recorded for dest; 0 found, 1 none. */
-static int
-rec_file_get(struct ctx *x, const char *dest, uint64_t *rev,
-    char hash[INSTALL_HASH_HEX])
+static void
+rec_file_get(struct ctx *x, const char *dest, struct frec *r)
 {
 	char name[PATH_MAX + 32];
 	struct buf b = { 0 };
 	struct error e;
-	unsigned long long r;
-	int rc = 1;
+	unsigned long long rev;
+	int n;
 
+	memset(r, 0, sizeof(*r));
 	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1 ||
 	    store_local_get(x->s, name, &b, &e) == -1)
-		return 1;
-	if (b.data != NULL && sscanf(b.data, "%llu %64s", &r, hash) == 2 &&
-	    strlen(hash) == INSTALL_HASH_HEX - 1) {
-		*rev = r;
-		rc = 0;
-	}
+		return;
+	n = b.data == NULL ? 0 : sscanf(b.data, "%llu %64s %64s", &rev,
+	    r->hash[0], r->hash[1]);
+	r->rev = rev;
+	r->n = n - 1;
+	if (r->n < 1 || strlen(r->hash[0]) != INSTALL_HASH_HEX - 1 ||
+	    (r->n == 2 && strlen(r->hash[1]) != INSTALL_HASH_HEX - 1))
+		memset(r, 0, sizeof(*r));	/* unreadable: as if none */
 	buf_free(&b);
-	return rc;
 }
 
 static int
-rec_file_put(struct ctx *x, const char *dest, const char *hash,
+rec_file_put(struct ctx *x, const char *dest, const struct frec *r,
     struct error *err)
 {
-	char name[PATH_MAX + 32], val[INSTALL_HASH_HEX + 32];
+	char name[PATH_MAX + 32], val[2 * INSTALL_HASH_HEX + 32];
 
 	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1)
 		return error_set(err, ERR_FAIL, "path too long: %s", dest);
-	snprintf(val, sizeof(val), "%llu %s", (unsigned long long)x->rev,
-	    hash);
+	if (r->n == 0)
+		return store_local_del(x->s, name, err) == -1 &&
+		    err->code != ERR_FAIL ? -1 : 0;
+	snprintf(val, sizeof(val), "%llu %s%s%s", (unsigned long long)r->rev,
+	    r->hash[0], r->n == 2 ? " " : "", r->n == 2 ? r->hash[1] : "");
 	return store_local_put(x->s, name, val, strlen(val), err);
+}
+
+/* A record saying the file holds the bytes whose hash is given. */
+static void
+frec_one(struct frec *r, uint64_t rev, const char *hash)
+{
+	memset(r, 0, sizeof(*r));
+	r->rev = rev;
+	r->n = 1;
+	strlcpy(r->hash[0], hash, sizeof(r->hash[0]));
 }
 
 static int
@@ -502,14 +528,15 @@ same_file(const struct work *w)
  * installed nor what is about to be.
  */
 static int
-drifted(struct ctx *x, const struct work *w, uint64_t *rev)
+drifted(const struct work *w)
 {
-	char rec[INSTALL_HASH_HEX], now[INSTALL_HASH_HEX];
+	char now[INSTALL_HASH_HEX];
 
-	if (!w->old.exists || rec_file_get(x, w->dest, rev, rec) != 0)
+	if (!w->old.exists || w->rec.n == 0)
 		return 0;
 	install_hash(w->old.bytes.data, w->old.bytes.len, now);
-	return strcmp(now, rec) != 0 && strcmp(now, w->hash) != 0;
+	return strcmp(now, w->hash) != 0 && strcmp(now, w->rec.hash[0]) != 0 &&
+	    (w->rec.n < 2 || strcmp(now, w->rec.hash[1]) != 0);
 }
 
 /* Reads what is installed for each file; decides what changed. */
@@ -517,12 +544,12 @@ static int
 compare(struct ctx *x, struct work *w, size_t n, struct entry *en)
 {
 	struct error e;
-	uint64_t rev;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		install_hash(w[i].f->content.data, w[i].f->content.len,
 		    w[i].hash);
+		rec_file_get(x, w[i].dest, &w[i].rec);
 		if ((!x->o->dry_run && sweep_once(x, w[i].dest, &e) == -1) ||
 		    install_stat(w[i].dest, MANIFEST_FILE_MAX, &w[i].old,
 		    &e) == -1) {
@@ -530,10 +557,10 @@ compare(struct ctx *x, struct work *w, size_t n, struct entry *en)
 			return -1;
 		}
 		w[i].changed = !same_file(&w[i]);
-		if (w[i].changed && !x->o->force && drifted(x, &w[i], &rev)) {
+		if (w[i].changed && !x->o->force && drifted(&w[i])) {
 			entry_set(en, RENDER_DRIFT, "%s was edited by hand since "
 			    "r%llu; kept (--force overwrites it)", w[i].dest,
-			    (unsigned long long)rev);
+			    (unsigned long long)w[i].rec.rev);
 			return -1;
 		}
 	}
@@ -647,26 +674,75 @@ show_diff(struct ctx *x, const struct work *w)
 	free(cmd);
 }
 
-/* Puts back every file that was put in place; 0, or -1 with err. */
+/*
+ * Puts back every changed file that was put in place, and its record as
+ * it was.  0, or -1 with err: a file whose old bytes could not be put
+ * back keeps a record that accepts both.
+ */
 static int
-put_back(struct work *w, size_t n, struct error *err)
+put_back(struct ctx *x, struct work *w, size_t n, struct error *err)
 {
 	struct error e;
 	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < n; i++) {
-		if (!w[i].placed)
+		if (!w[i].changed)
 			continue;
-		if (install_restore(w[i].dest, &w[i].old, &e) == -1) {
+		if (w[i].placed && install_restore(w[i].dest, &w[i].old,
+		    &e) == -1) {
 			if (rc == 0)
 				*err = e;
 			rc = -1;
 			continue;
 		}
 		w[i].placed = 0;
+		rec_file_put(x, w[i].dest, &w[i].rec, &e);
 	}
 	return rc;
+}
+
+/*
+ * Before the first rename: each changed file's record accepts the old
+ * bytes and the new, so that whatever a kill leaves in place is not
+ * taken for a hand edit by the next render.
+ */
+static int
+records_in_flight(struct ctx *x, struct work *w, size_t n, struct error *err)
+{
+	struct frec r;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!w[i].changed)
+			continue;
+		frec_one(&r, x->rev, w[i].hash);
+		if (w[i].old.exists) {
+			install_hash(w[i].old.bytes.data, w[i].old.bytes.len,
+			    r.hash[1]);
+			r.n = 2;
+		}
+		if (rec_file_put(x, w[i].dest, &r, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* After success: each changed file's record is its new hash alone. */
+static int
+records_done(struct ctx *x, struct work *w, size_t n, struct error *err)
+{
+	struct frec r;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!w[i].changed)
+			continue;
+		frec_one(&r, x->rev, w[i].hash);
+		if (rec_file_put(x, w[i].dest, &r, err) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static void
@@ -809,7 +885,8 @@ install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
 		    w[i].f->gid, &w[i].cand, &e) == -1)
 			goto error;
 	}
-	if (rec_pending_set(x, m->name, 1, &e) == -1 ||
+	if (records_in_flight(x, w, n, &e) == -1 ||
+	    rec_pending_set(x, m->name, 1, &e) == -1 ||
 	    place(w, n, 0, &e) == -1)
 		goto error;
 	if (check(m, w, n, en) == -1)
@@ -818,7 +895,7 @@ install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
 		goto error;
 
 	if (restart(m, why, sizeof(why)) == -1) {
-		if (put_back(w, n, &e) == -1) {
+		if (put_back(x, w, n, &e) == -1) {
 			entry_set(en, RENDER_RESTART_FAILED, "restart failed "
 			    "(%s), and putting back the old files failed: %s",
 			    why, e.msg);
@@ -834,12 +911,8 @@ install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
 		rec_pending_set(x, m->name, 0, &e2);
 		return;
 	}
-	for (i = 0; i < n; i++)
-		if (w[i].changed && rec_file_put(x, w[i].dest, w[i].hash,
-		    &e) == -1)
-			goto recorded;
-	rec_pending_set(x, m->name, 0, &e);
-recorded:
+	if (records_done(x, w, n, &e) == 0)
+		rec_pending_set(x, m->name, 0, &e);
 	if (files[0] != '\0')
 		entry_set(en, RENDER_INSTALLED, "installed %s", files);
 	else if (pending)
@@ -852,7 +925,7 @@ error:
 	entry_set(en, RENDER_ERROR, "%s", e.msg);
 undo:
 	drop_candidates(w, n);
-	if (put_back(w, n, &e2) == -1) {
+	if (put_back(x, w, n, &e2) == -1) {
 		entry_set(en, en->outcome, "%s; putting back the old files "
 		    "failed: %s", en->message ? en->message : "", e2.msg);
 		return;
@@ -900,12 +973,13 @@ service_run(struct ctx *x, const char *name, struct entry *en)
 		entry_set(en, RENDER_UNCHANGED, "%s", "");
 		/* Keep the records true, e.g. after a render was killed. */
 		for (i = 0; i < m.nfiles && !x->o->dry_run; i++) {
-			char rec[INSTALL_HASH_HEX];
-			uint64_t rev;
+			struct frec r;
 
-			if (rec_file_get(x, w[i].dest, &rev, rec) != 0 ||
-			    strcmp(rec, w[i].hash) != 0)
-				rec_file_put(x, w[i].dest, w[i].hash, &e);
+			if (w[i].rec.n == 1 &&
+			    strcmp(w[i].rec.hash[0], w[i].hash) == 0)
+				continue;
+			frec_one(&r, x->rev, w[i].hash);
+			rec_file_put(x, w[i].dest, &r, &e);
 		}
 		goto done;
 	}
