@@ -212,20 +212,43 @@ rec_pending_set(struct ctx *x, const char *service, int on,
 	return store_local_put(x->s, name, val, strlen(val), err);
 }
 
+/* What the record says after its time stamp: "OUTCOME MESSAGE". */
+static const char *
+rec_service_tail(const char *rec)
+{
+	const char *p = strchr(rec, ' ');
+
+	return p != NULL && (p = strchr(p + 1, ' ')) != NULL ? p + 1 : "";
+}
+
+/*
+ * The service's last render.  A render that ends as the one before, at
+ * the same revision, writes nothing: a no-op render costs no fsync.
+ */
 static void
 rec_service_put(struct ctx *x, const struct entry *en)
 {
 	char name[STORE_KEY_MAX + 32];
-	struct buf b = { 0 };
+	struct buf b = { 0 }, old = { 0 };
 	struct timespec ts;
 	struct error e;
+	unsigned long long rev;
+	const char *msg = en->message != NULL ? en->message : "";
 
-	clock_gettime(CLOCK_REALTIME, &ts);
 	rec_name(name, sizeof(name), REC_SERVICE, en->service);
+	if (store_local_get(x->s, name, &old, &e) == 0 && old.data != NULL &&
+	    sscanf(old.data, "%llu", &rev) == 1 && rev == x->rev &&
+	    buf_printf(&b, "%s %s", render_outcome_name(en->outcome),
+	    msg) == 0 && strcmp(rec_service_tail(old.data), b.data) == 0)
+		goto done;
+	buf_reset(&b);
+	clock_gettime(CLOCK_REALTIME, &ts);
 	if (buf_printf(&b, "%llu %llu %s %s", (unsigned long long)x->rev,
 	    (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-	    render_outcome_name(en->outcome), en->message) == 0)
+	    render_outcome_name(en->outcome), msg) == 0)
 		store_local_put(x->s, name, b.data, b.len, &e);
+done:
+	buf_free(&old);
 	buf_free(&b);
 }
 
