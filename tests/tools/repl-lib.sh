@@ -109,4 +109,4 @@ restarts() {
 }
 
 # rss PID: resident memory in KiB.
-rss() { sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

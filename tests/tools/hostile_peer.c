@@ -1,0 +1,350 @@
+/*
+ * hostile_peer.c - a client that misbehaves towards a replica, one way
+ * per run, and checks that the replica refuses.  Exit status 0 when it
+ * was refused as it should be, 1 when not, 2 on bad usage.
+ *
+ *	hostile_peer [-k STOREDIR] ADDR:PORT MODE [ARG...]
+ *
+ * Modes before the handshake: garbage, hugelen, stall, unknown (a key the
+ * replica does not trust), playback FILE (a recorded session).  Modes
+ * after a handshake with the key of STOREDIR, which the replica trusts:
+ * forged FILE (a commit with its signature broken), replay FILE (an old
+ * commit: acknowledged, no effect), gap FILE (a commit beyond the head),
+ * trunc, hugeframe, array32.  And a recorder:
+ * record LISTEN_PORT FILE, a proxy to ADDR:PORT for one connection that
+ * writes what the client sent to FILE.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "link.h"
+#include "proto.h"
+#include "repl_int.h"
+#include "store.h"
+
+static const char *target;
+static struct store *store;
+static struct identity *id;
+static unsigned char rnd_pk[32], rnd_sk[64];
+
+static void
+sign_id(void *arg, const void *m, size_t len, unsigned char sig[64])
+{
+	(void)arg;
+	identity_sign(id, m, len, sig);
+}
+
+static void
+sign_rnd(void *arg, const void *m, size_t len, unsigned char sig[64])
+{
+	(void)arg;
+	crypto_sign_detached(sig, NULL, m, len, rnd_sk);
+}
+
+static int
+trust_any(void *arg, const unsigned char pk[32], char *name, size_t len)
+{
+	(void)arg; (void)pk;
+	snprintf(name, len, "replica");
+	return 1;
+}
+
+static int
+dial(void)
+{
+	struct error err = { 0 };
+	int fd;
+
+	if ((fd = repl_dial(target, 3000, &err)) == -1) {
+		fprintf(stderr, "hostile_peer: %s\n", err.msg);
+		exit(1);
+	}
+	return fd;
+}
+
+/* Waits until the other side closes; how long it took, or -1 if it never did. */
+static int
+closed_within(int fd, int ms)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char b[4096];
+	struct timespec a, z;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (;;) {
+		if (poll(&pfd, 1, ms) <= 0)
+			return -1;
+		if (recv(fd, b, sizeof(b), 0) <= 0)
+			break;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &z);
+	return (int)((z.tv_sec - a.tv_sec) * 1000 +
+	    (z.tv_nsec - a.tv_nsec) / 1000000);
+}
+
+static int
+verdict(int refused, const char *what)
+{
+	printf("%s: %s\n", refused ? "refused" : "NOT REFUSED", what);
+	return refused ? 0 : 1;
+}
+
+/* Connects with the trusted key and says hello as a primary. */
+static struct link *
+session(int *fd)
+{
+	struct link_auth a;
+	struct link *l;
+	struct error err = { 0 };
+	struct buf b = { 0 };
+	struct msg m;
+	unsigned char hash[STORE_HASH_LEN] = { 0 };
+
+	if (id == NULL) {
+		fprintf(stderr, "hostile_peer: this mode needs -k STOREDIR\n");
+		exit(2);
+	}
+	memset(&a, 0, sizeof(a));
+	memcpy(a.pk, identity_public(id), 32);
+	a.sign = sign_id;
+	a.trust = trust_any;
+	*fd = dial();
+	if (link_connect(*fd, &a, NULL, &l, &err) == -1 ||
+	    proto_hello(&b, "hostile", ROLE_PRIMARY, 0, hash) == -1 ||
+	    link_send(l, b.data, b.len, 2000, &err) == -1 ||
+	    link_recv(l, &b, 5000, &err) == -1 ||
+	    proto_decode(b.data, b.len, &m, &err) == -1) {
+		fprintf(stderr, "hostile_peer: session: %s\n", err.msg);
+		exit(1);
+	}
+	printf("replica is at r%llu\n", (unsigned long long)m.head);
+	proto_msg_free(&m);
+	buf_free(&b);
+	return l;
+}
+
+/* Sends one commit (possibly altered) and reads the answer. */
+static int
+send_commit(const char *file, int alter, struct msg *m, struct buf *in)
+{
+	struct buf raw = { 0 }, out = { 0 };
+	struct store_raw r;
+	struct error err = { 0 };
+	struct link *l;
+	int fd, rc;
+
+	if (buf_read_file(&raw, file, STORE_COMMIT_MAX) == -1) {
+		perror(file);
+		exit(2);
+	}
+	if (alter)
+		raw.data[raw.len - 1] ^= 0x01;	/* the signature's last byte */
+	r.data = raw.data;
+	r.len = raw.len;
+	l = session(&fd);
+	if (proto_commits(&out, 0, 0, &r, 1) == -1 ||
+	    link_send(l, out.data, out.len, 2000, &err) == -1)
+		exit(1);
+	rc = link_recv(l, in, 5000, &err) == -1 ||
+	    proto_decode(in->data, in->len, m, &err) == -1 ? -1 : 0;
+	link_free(l);
+	buf_free(&raw);
+	buf_free(&out);
+	return rc;
+}
+
+static int
+after_handshake(const char *mode)
+{
+	unsigned char hdr[8] = { 0xff, 0xff, 0xff, 0xff };
+	/* [2, 0, 0, array32 of 2^32-1] */
+	static const unsigned char a32[] = { 0x94, 0x02, 0x00, 0x00,
+	    0xdd, 0xff, 0xff, 0xff, 0xff, 0xc4, 0x01, 0x00 };
+	struct error err = { 0 };
+	struct link *l;
+	int fd, rc;
+
+	l = session(&fd);
+	if (strcmp(mode, "hugeframe") == 0)
+		link_write_all(fd, hdr, 4, 1000, &err);
+	else if (strcmp(mode, "trunc") == 0) {
+		hdr[0] = hdr[1] = 0;
+		hdr[2] = 0x03;
+		hdr[3] = 0xe8;		/* 1000 bytes announced */
+		link_write_all(fd, hdr, 4, 1000, &err);
+		link_write_all(fd, "0123456789", 10, 1000, &err);
+		shutdown(fd, SHUT_WR);
+	} else
+		link_send(l, a32, sizeof(a32), 1000, &err);
+	rc = closed_within(fd, 15000);
+	link_free(l);
+	return verdict(rc >= 0, mode);
+}
+
+static int
+record(const char *port, const char *file)
+{
+	struct sockaddr_in sin;
+	struct pollfd pfd[2];
+	char b[65536];
+	FILE *f;
+	ssize_t n;
+	int ls, c, s, one = 1;
+
+	if ((f = fopen(file, "w")) == NULL) {
+		perror(file);
+		return 2;
+	}
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)atoi(port));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(ls, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(ls, 1) == -1 || (c = accept(ls, NULL, NULL)) == -1) {
+		perror("record");
+		return 2;
+	}
+	s = dial();
+	pfd[0].fd = c;
+	pfd[1].fd = s;
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (poll(pfd, 2, 30000) > 0) {
+		if (pfd[0].revents) {
+			if ((n = recv(c, b, sizeof(b), 0)) <= 0)
+				break;
+			fwrite(b, 1, (size_t)n, f);
+			fflush(f);
+			if (send(s, b, (size_t)n, 0) != n)
+				break;
+		}
+		if (pfd[1].revents) {
+			if ((n = recv(s, b, sizeof(b), 0)) <= 0)
+				break;
+			if (send(c, b, (size_t)n, 0) != n)
+				break;
+		}
+	}
+	fclose(f);
+	close(c);
+	close(s);
+	close(ls);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct error err = { 0 };
+	struct buf in = { 0 }, b = { 0 };
+	struct msg m;
+	const char *mode, *keydir = NULL;
+	unsigned char junk[4096], hdr[4] = { 0xff, 0xff, 0xff, 0xff };
+	int ch, fd, rc, n;
+
+	while ((ch = getopt(argc, argv, "k:")) != -1) {
+		if (ch != 'k')
+			return 2;
+		keydir = optarg;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 2)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0)
+		return 1;
+	target = argv[0];
+	mode = argv[1];
+	if (keydir != NULL && (store_open(keydir, STORE_RDONLY, &store,
+	    &err) == -1 || identity_load(store, &id, &err) == -1)) {
+		fprintf(stderr, "hostile_peer: %s\n", err.msg);
+		return 2;
+	}
+
+	if (strcmp(mode, "garbage") == 0) {
+		fd = dial();
+		randombytes_buf(junk, sizeof(junk));
+		link_write_all(fd, junk, sizeof(junk), 1000, &err);
+		return verdict(closed_within(fd, 10000) >= 0, mode);
+	}
+	if (strcmp(mode, "hugelen") == 0) {
+		fd = dial();
+		link_write_all(fd, hdr, 4, 1000, &err);
+		return verdict(closed_within(fd, 10000) >= 0, mode);
+	}
+	if (strcmp(mode, "stall") == 0) {
+		/* Half a length prefix, then nothing: the deadline ends it. */
+		fd = dial();
+		link_write_all(fd, "\0\0", 2, 1000, &err);
+		n = closed_within(fd, 30000);
+		printf("closed after %d ms\n", n);
+		return verdict(n >= 0 && n < 15000, mode);
+	}
+	if (strcmp(mode, "unknown") == 0) {
+		struct link_auth a;
+		struct link *l;
+
+		crypto_sign_keypair(rnd_pk, rnd_sk);
+		memset(&a, 0, sizeof(a));
+		memcpy(a.pk, rnd_pk, 32);
+		a.sign = sign_rnd;
+		a.trust = trust_any;
+		fd = dial();
+		if (link_connect(fd, &a, NULL, &l, &err) == -1) {
+			close(fd);
+			return verdict(1, mode);
+		}
+		rc = link_recv(l, &in, 10000, &err);
+		link_free(l);
+		return verdict(rc == -1, mode);
+	}
+	if (strcmp(mode, "playback") == 0 && argc == 3) {
+		if (buf_read_file(&b, argv[2], 1 << 24) == -1) {
+			perror(argv[2]);
+			return 2;
+		}
+		fd = dial();
+		link_write_all(fd, b.data, b.len, 2000, &err);
+		/* msg2 comes back (the replica cannot tell yet), then close. */
+		n = closed_within(fd, 10000);
+		return verdict(n >= 0, mode);
+	}
+	if ((strcmp(mode, "forged") == 0 || strcmp(mode, "replay") == 0 ||
+	    strcmp(mode, "gap") == 0) && argc == 3) {
+		rc = send_commit(argv[2], strcmp(mode, "forged") == 0, &m, &in);
+		if (rc == -1)
+			return verdict(strcmp(mode, "replay") != 0, mode);
+		printf("answer: %s %s r%llu %s\n", proto_type_name(m.type),
+		    m.type == MSG_NACK ? proto_nack_name(m.reason) : "",
+		    (unsigned long long)m.head, m.text);
+		if (strcmp(mode, "forged") == 0)
+			return verdict(m.type == MSG_NACK &&
+			    m.reason == NACK_REJECTED, mode);
+		if (strcmp(mode, "gap") == 0)
+			return verdict(m.type == MSG_NACK &&
+			    m.reason == NACK_GAP, mode);
+		/* An old commit: acknowledged as already held. */
+		return verdict(m.type == MSG_ACK, mode);
+	}
+	if (strcmp(mode, "trunc") == 0 || strcmp(mode, "hugeframe") == 0 ||
+	    strcmp(mode, "array32") == 0)
+		return after_handshake(mode);
+	if (strcmp(mode, "record") == 0 && argc == 4)
+		return record(argv[2], argv[3]);
+	fprintf(stderr, "hostile_peer: unknown mode %s\n", mode);
+	return 2;
+}
