@@ -7,14 +7,8 @@
  * without a checker in place (the config a checker reads may refer to
  * them: root.hints, a zone), run the checkers, put the checked files in
  * place, restart once.  A failed check or restart puts every file back
- * as it was, from the copy kept in memory.
- *
- * Local records (store_local_*, never replicated):
- *	render.file:PATH	"REV HASH"	what was installed at PATH
- *	render.pending:NAME	"REV"		files installed, restart not
- *						yet done: a render killed then
- *						restarts NAME the next time
- *	render.service:NAME	"REV MS OUTCOME MESSAGE"  the last render
+ * as it was, from the copy kept in memory.  What is remembered between
+ * renders is in records.c.
  */
 #include <sys/file.h>
 #include <sys/types.h>
@@ -26,19 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "compat.h"
 #include "install.h"
 #include "manifest.h"
+#include "records.h"
 #include "render.h"
 #include "run.h"
 #include "shipped.h"
-
-#define REC_FILE	"render.file:"
-#define REC_PENDING	"render.pending:"
-#define REC_SERVICE	"render.service:"
 
 struct entry {
 	char			*service;
@@ -63,18 +53,6 @@ struct ctx {
 	const struct tree	*data;
 	char			**swept;	/* directories already swept */
 	size_t			 nswept;
-};
-
-/*
- * What render.file:PATH says: the contents the file may have without
- * having been edited by hand.  One hash normally; two while an install
- * is under way (the new and the old), so that a render killed just before
- * or just after the rename leaves no false drift behind.
- */
-struct frec {
-	uint64_t	 rev;
-	int		 n;			/* 0: no record */
-	char		 hash[2][INSTALL_HASH_HEX];
 };
 
 /* One file of the service being rendered. */
@@ -107,149 +85,11 @@ render_outcome_name(enum render_outcome o)
 	return "?";
 }
 
-static int
-outcome_parse(const char *s, enum render_outcome *o)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(outcome_names) / sizeof(outcome_names[0]); i++)
-		if (strcmp(s, outcome_names[i]) == 0) {
-			*o = (enum render_outcome)i;
-			return 0;
-		}
-	return -1;
-}
-
 int
 render_outcome_failed(enum render_outcome o)
 {
 	return o == RENDER_DRIFT || o == RENDER_CHECK_FAILED ||
 	    o == RENDER_RESTART_FAILED || o == RENDER_ERROR;
-}
-
-/* ---- local records ----------------------------------------------------- */
-
-static int
-rec_name(char *name, size_t len, const char *prefix, const char *what)
-{
-	return (size_t)snprintf(name, len, "%s%s", prefix, what) < len ? 0 : -1;
-}
-
-static void
-rec_file_get(struct ctx *x, const char *dest, struct frec *r)
-{
-	char name[PATH_MAX + 32];
-	struct buf b = { 0 };
-	struct error e;
-	unsigned long long rev;
-	int n;
-
-	memset(r, 0, sizeof(*r));
-	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1 ||
-	    store_local_get(x->s, name, &b, &e) == -1)
-		return;
-	n = b.data == NULL ? 0 : sscanf(b.data, "%llu %64s %64s", &rev,
-	    r->hash[0], r->hash[1]);
-	r->rev = rev;
-	r->n = n - 1;
-	if (r->n < 1 || strlen(r->hash[0]) != INSTALL_HASH_HEX - 1 ||
-	    (r->n == 2 && strlen(r->hash[1]) != INSTALL_HASH_HEX - 1))
-		memset(r, 0, sizeof(*r));	/* unreadable: as if none */
-	buf_free(&b);
-}
-
-static int
-rec_file_put(struct ctx *x, const char *dest, const struct frec *r,
-    struct error *err)
-{
-	char name[PATH_MAX + 32], val[2 * INSTALL_HASH_HEX + 32];
-
-	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1)
-		return error_set(err, ERR_FAIL, "path too long: %s", dest);
-	if (r->n == 0)
-		return store_local_del(x->s, name, err) == -1 &&
-		    err->code != ERR_FAIL ? -1 : 0;
-	snprintf(val, sizeof(val), "%llu %s%s%s", (unsigned long long)r->rev,
-	    r->hash[0], r->n == 2 ? " " : "", r->n == 2 ? r->hash[1] : "");
-	return store_local_put(x->s, name, val, strlen(val), err);
-}
-
-/* A record saying the file holds the bytes whose hash is given. */
-static void
-frec_one(struct frec *r, uint64_t rev, const char *hash)
-{
-	memset(r, 0, sizeof(*r));
-	r->rev = rev;
-	r->n = 1;
-	strlcpy(r->hash[0], hash, sizeof(r->hash[0]));
-}
-
-static int
-rec_pending(struct ctx *x, const char *service)
-{
-	char name[STORE_KEY_MAX + 32];
-	struct buf b = { 0 };
-	struct error e;
-	int rc;
-
-	rec_name(name, sizeof(name), REC_PENDING, service);
-	rc = store_local_get(x->s, name, &b, &e) == 0;
-	buf_free(&b);
-	return rc;
-}
-
-static int
-rec_pending_set(struct ctx *x, const char *service, int on,
-    struct error *err)
-{
-	char name[STORE_KEY_MAX + 32], val[32];
-
-	rec_name(name, sizeof(name), REC_PENDING, service);
-	if (!on)
-		return store_local_del(x->s, name, err) == -1 &&
-		    rec_pending(x, service) ? -1 : 0;
-	snprintf(val, sizeof(val), "%llu", (unsigned long long)x->rev);
-	return store_local_put(x->s, name, val, strlen(val), err);
-}
-
-/* What the record says after its time stamp: "OUTCOME MESSAGE". */
-static const char *
-rec_service_tail(const char *rec)
-{
-	const char *p = strchr(rec, ' ');
-
-	return p != NULL && (p = strchr(p + 1, ' ')) != NULL ? p + 1 : "";
-}
-
-/*
- * The service's last render.  A render that ends as the one before, at
- * the same revision, writes nothing: a no-op render costs no fsync.
- */
-static void
-rec_service_put(struct ctx *x, const struct entry *en)
-{
-	char name[STORE_KEY_MAX + 32];
-	struct buf b = { 0 }, old = { 0 };
-	struct timespec ts;
-	struct error e;
-	unsigned long long rev;
-	const char *msg = en->message != NULL ? en->message : "";
-
-	rec_name(name, sizeof(name), REC_SERVICE, en->service);
-	if (store_local_get(x->s, name, &old, &e) == 0 && old.data != NULL &&
-	    sscanf(old.data, "%llu", &rev) == 1 && rev == x->rev &&
-	    buf_printf(&b, "%s %s", render_outcome_name(en->outcome),
-	    msg) == 0 && strcmp(rec_service_tail(old.data), b.data) == 0)
-		goto done;
-	buf_reset(&b);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (buf_printf(&b, "%llu %llu %s %s", (unsigned long long)x->rev,
-	    (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-	    render_outcome_name(en->outcome), msg) == 0)
-		store_local_put(x->s, name, b.data, b.len, &e);
-done:
-	buf_free(&old);
-	buf_free(&b);
 }
 
 /* ---- the report -------------------------------------------------------- */
@@ -572,7 +412,7 @@ compare(struct ctx *x, struct work *w, size_t n, struct entry *en)
 	for (i = 0; i < n; i++) {
 		install_hash(w[i].f->content.data, w[i].f->content.len,
 		    w[i].hash);
-		rec_file_get(x, w[i].dest, &w[i].rec);
+		rec_file_get(x->s, w[i].dest, &w[i].rec);
 		if ((!x->o->dry_run && sweep_once(x, w[i].dest, &e) == -1) ||
 		    install_stat(w[i].dest, MANIFEST_FILE_MAX, &w[i].old,
 		    &e) == -1) {
@@ -720,7 +560,7 @@ put_back(struct ctx *x, struct work *w, size_t n, struct error *err)
 			continue;
 		}
 		w[i].placed = 0;
-		rec_file_put(x, w[i].dest, &w[i].rec, &e);
+		rec_file_put(x->s, w[i].dest, &w[i].rec, &e);
 	}
 	return rc;
 }
@@ -745,7 +585,7 @@ records_in_flight(struct ctx *x, struct work *w, size_t n, struct error *err)
 			    r.hash[1]);
 			r.n = 2;
 		}
-		if (rec_file_put(x, w[i].dest, &r, err) == -1)
+		if (rec_file_put(x->s, w[i].dest, &r, err) == -1)
 			return -1;
 	}
 	return 0;
@@ -762,7 +602,7 @@ records_done(struct ctx *x, struct work *w, size_t n, struct error *err)
 		if (!w[i].changed)
 			continue;
 		frec_one(&r, x->rev, w[i].hash);
-		if (rec_file_put(x, w[i].dest, &r, err) == -1)
+		if (rec_file_put(x->s, w[i].dest, &r, err) == -1)
 			return -1;
 	}
 	return 0;
@@ -909,7 +749,7 @@ install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
 			goto error;
 	}
 	if (records_in_flight(x, w, n, &e) == -1 ||
-	    rec_pending_set(x, m->name, 1, &e) == -1 ||
+	    rec_pending_set(x->s, m->name, x->rev, 1, &e) == -1 ||
 	    place(w, n, 0, &e) == -1)
 		goto error;
 	if (check(m, w, n, en) == -1)
@@ -931,11 +771,11 @@ install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
 		else
 			entry_set(en, RENDER_RESTART_FAILED, "restart failed "
 			    "(%s); old files put back and restarted", why);
-		rec_pending_set(x, m->name, 0, &e2);
+		rec_pending_set(x->s, m->name, x->rev, 0, &e2);
 		return;
 	}
 	if (records_done(x, w, n, &e) == 0)
-		rec_pending_set(x, m->name, 0, &e);
+		rec_pending_set(x->s, m->name, x->rev, 0, &e);
 	if (files[0] != '\0')
 		entry_set(en, RENDER_INSTALLED, "installed %s", files);
 	else if (pending)
@@ -953,7 +793,7 @@ undo:
 		    "failed: %s", en->message ? en->message : "", e2.msg);
 		return;
 	}
-	rec_pending_set(x, m->name, 0, &e2);
+	rec_pending_set(x->s, m->name, x->rev, 0, &e2);
 }
 
 static void
@@ -990,7 +830,7 @@ service_run(struct ctx *x, const char *name, struct entry *en)
 		goto done;
 	for (i = 0; i < m.nfiles; i++)
 		nchanged += w[i].changed;
-	pending = !x->o->dry_run && rec_pending(x, name);
+	pending = !x->o->dry_run && rec_pending(x->s, name);
 
 	if (nchanged == 0 && !pending) {
 		entry_set(en, RENDER_UNCHANGED, "%s", "");
@@ -1002,7 +842,7 @@ service_run(struct ctx *x, const char *name, struct entry *en)
 			    strcmp(w[i].rec.hash[0], w[i].hash) == 0)
 				continue;
 			frec_one(&r, x->rev, w[i].hash);
-			rec_file_put(x, w[i].dest, &r, &e);
+			rec_file_put(x->s, w[i].dest, &r, &e);
 		}
 		goto done;
 	}
@@ -1134,7 +974,8 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 		}
 		service_run(&x, names[i], en);
 		if (!o->dry_run)
-			rec_service_put(&x, en);
+			rec_service_put(s, en->service, rev, en->outcome,
+			    en->message);
 	}
 	if (lockfd != -1)
 		close(lockfd);
@@ -1161,46 +1002,4 @@ int
 render_shipped_defaults(struct change *c, struct error *err)
 {
 	return shipped_add(c, err);
-}
-
-/* ---- status ------------------------------------------------------------- */
-
-struct status_walk {
-	render_status_fn fn;
-	void		*arg;
-	int		 rc;
-};
-
-static int
-status_visit(void *arg, const char *name, const void *p, size_t len)
-{
-	struct status_walk *sw = arg;
-	struct render_status st;
-	unsigned long long rev, ms;
-	char text[2048], outcome[32];
-	int off = 0;
-
-	snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)p);
-	if (sscanf(text, "%llu %llu %31s %n", &rev, &ms, outcome, &off) < 3 ||
-	    outcome_parse(outcome, &st.outcome) == -1)
-		return 0;	/* not ours to judge: skip */
-	st.service = name + strlen(REC_SERVICE);
-	st.rev = rev;
-	st.time_ms = ms;
-	st.message = off > 0 ? text + off : "";
-	sw->rc = sw->fn(sw->arg, &st);
-	return sw->rc;
-}
-
-int
-render_status_each(struct store *s, render_status_fn fn, void *arg,
-    struct error *err)
-{
-	struct status_walk sw = { fn, arg, 0 };
-	int rc;
-
-	rc = store_local_each(s, REC_SERVICE, status_visit, &sw, err);
-	if (rc == -1 && sw.rc == 0)
-		return -1;
-	return sw.rc;
 }

@@ -1,0 +1,197 @@
+/*
+ * records.c - what this node remembers of its renders, in the store's
+ * local records (never replicated):
+ *
+ *	render.file:PATH	"REV HASH [HASH]"	see struct frec
+ *	render.pending:NAME	"REV"	NAME's files are in place but it has
+ *					not restarted: a render killed then
+ *					restarts NAME the next time
+ *	render.service:NAME	"REV MS OUTCOME MESSAGE"	its last render
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compat.h"
+#include "records.h"
+
+#define REC_FILE	"render.file:"
+#define REC_PENDING	"render.pending:"
+#define REC_SERVICE	"render.service:"
+
+static int
+rec_name(char *name, size_t len, const char *prefix, const char *what)
+{
+	return (size_t)snprintf(name, len, "%s%s", prefix, what) < len ? 0 : -1;
+}
+
+void
+rec_file_get(struct store *s, const char *dest, struct frec *r)
+{
+	char name[PATH_MAX + 32];
+	struct buf b = { 0 };
+	struct error e;
+	unsigned long long rev = 0;
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1 ||
+	    store_local_get(s, name, &b, &e) == -1)
+		return;
+	n = b.data == NULL ? 0 : sscanf(b.data, "%llu %64s %64s", &rev,
+	    r->hash[0], r->hash[1]);
+	r->rev = rev;
+	r->n = n - 1;
+	if (r->n < 1 || strlen(r->hash[0]) != INSTALL_HASH_HEX - 1 ||
+	    (r->n == 2 && strlen(r->hash[1]) != INSTALL_HASH_HEX - 1))
+		memset(r, 0, sizeof(*r));	/* unreadable: as if none */
+	buf_free(&b);
+}
+
+int
+rec_file_put(struct store *s, const char *dest, const struct frec *r,
+    struct error *err)
+{
+	char name[PATH_MAX + 32], val[2 * INSTALL_HASH_HEX + 32];
+
+	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1)
+		return error_set(err, ERR_FAIL, "path too long: %s", dest);
+	if (r->n == 0)
+		return store_local_del(s, name, err) == -1 &&
+		    err->code != ERR_FAIL ? -1 : 0;
+	snprintf(val, sizeof(val), "%llu %s%s%s", (unsigned long long)r->rev,
+	    r->hash[0], r->n == 2 ? " " : "", r->n == 2 ? r->hash[1] : "");
+	return store_local_put(s, name, val, strlen(val), err);
+}
+
+void
+frec_one(struct frec *r, uint64_t rev, const char *hash)
+{
+	memset(r, 0, sizeof(*r));
+	r->rev = rev;
+	r->n = 1;
+	strlcpy(r->hash[0], hash, sizeof(r->hash[0]));
+}
+
+int
+rec_pending(struct store *s, const char *service)
+{
+	char name[STORE_KEY_MAX + 32];
+	struct buf b = { 0 };
+	struct error e;
+	int rc;
+
+	rec_name(name, sizeof(name), REC_PENDING, service);
+	rc = store_local_get(s, name, &b, &e) == 0;
+	buf_free(&b);
+	return rc;
+}
+
+int
+rec_pending_set(struct store *s, const char *service, uint64_t rev, int on,
+    struct error *err)
+{
+	char name[STORE_KEY_MAX + 32], val[32];
+
+	rec_name(name, sizeof(name), REC_PENDING, service);
+	if (!on)
+		return store_local_del(s, name, err) == -1 &&
+		    rec_pending(s, service) ? -1 : 0;
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)rev);
+	return store_local_put(s, name, val, strlen(val), err);
+}
+
+/* What the record says after its time stamp: "OUTCOME MESSAGE". */
+static const char *
+rec_service_tail(const char *rec)
+{
+	const char *p = strchr(rec, ' ');
+
+	return p != NULL && (p = strchr(p + 1, ' ')) != NULL ? p + 1 : "";
+}
+
+void
+rec_service_put(struct store *s, const char *service, uint64_t rev,
+    enum render_outcome outcome, const char *msg)
+{
+	char name[STORE_KEY_MAX + 32];
+	struct buf b = { 0 }, old = { 0 };
+	struct timespec ts;
+	struct error e;
+	unsigned long long was;
+
+	if (msg == NULL)
+		msg = "";
+	rec_name(name, sizeof(name), REC_SERVICE, service);
+	if (store_local_get(s, name, &old, &e) == 0 && old.data != NULL &&
+	    sscanf(old.data, "%llu", &was) == 1 && was == rev &&
+	    buf_printf(&b, "%s %s", render_outcome_name(outcome), msg) == 0 &&
+	    strcmp(rec_service_tail(old.data), b.data) == 0)
+		goto done;
+	buf_reset(&b);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (buf_printf(&b, "%llu %llu %s %s", (unsigned long long)rev,
+	    (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	    render_outcome_name(outcome), msg) == 0)
+		store_local_put(s, name, b.data, b.len, &e);
+done:
+	buf_free(&old);
+	buf_free(&b);
+}
+
+/* ---- status ---------------------------------------------------------- */
+
+static int
+outcome_parse(const char *s, enum render_outcome *o)
+{
+	int i;
+
+	for (i = RENDER_UNCHANGED; i <= RENDER_ERROR; i++)
+		if (strcmp(s, render_outcome_name(i)) == 0) {
+			*o = (enum render_outcome)i;
+			return 0;
+		}
+	return -1;
+}
+
+struct status_walk {
+	render_status_fn fn;
+	void		*arg;
+	int		 rc;
+};
+
+static int
+status_visit(void *arg, const char *name, const void *p, size_t len)
+{
+	struct status_walk *sw = arg;
+	struct render_status st;
+	unsigned long long rev, ms;
+	char text[2048], outcome[32];
+	int off = 0;
+
+	snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)p);
+	if (sscanf(text, "%llu %llu %31s %n", &rev, &ms, outcome, &off) < 3 ||
+	    outcome_parse(outcome, &st.outcome) == -1)
+		return 0;	/* not ours to judge: skip */
+	st.service = name + strlen(REC_SERVICE);
+	st.rev = rev;
+	st.time_ms = ms;
+	st.message = off > 0 ? text + off : "";
+	sw->rc = sw->fn(sw->arg, &st);
+	return sw->rc;
+}
+
+int
+render_status_each(struct store *s, render_status_fn fn, void *arg,
+    struct error *err)
+{
+	struct status_walk sw = { fn, arg, 0 };
+	int rc;
+
+	rc = store_local_each(s, REC_SERVICE, status_visit, &sw, err);
+	if (rc == -1 && sw.rc == 0)
+		return -1;
+	return sw.rc;
+}

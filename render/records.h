@@ -1,0 +1,48 @@
+/*
+ * records.h - what this node remembers of its renders (records.c):
+ * installed hashes, interrupted restarts, the last outcome per service.
+ */
+#ifndef CFGSTORE_RECORDS_H
+#define CFGSTORE_RECORDS_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "install.h"
+#include "render.h"
+#include "store.h"
+
+/*
+ * What render.file:PATH says: the contents the file may have without
+ * having been edited by hand.  One hash normally; two while an install
+ * is under way (the new and the old), so that a render killed just before
+ * or just after the rename leaves no false drift behind.
+ */
+struct frec {
+	uint64_t	 rev;
+	int		 n;			/* 0: no record */
+	char		 hash[2][INSTALL_HASH_HEX];
+};
+
+/* Fills *r; n = 0 when there is no (readable) record. */
+void	rec_file_get(struct store *s, const char *path, struct frec *r);
+/* Writes *r; n = 0 removes the record. */
+int	rec_file_put(struct store *s, const char *path, const struct frec *r,
+	    struct error *err);
+/* A record saying the file holds the bytes whose hash is given. */
+void	frec_one(struct frec *r, uint64_t rev, const char *hash);
+
+/* 1 when service has files in place that it has not restarted on. */
+int	rec_pending(struct store *s, const char *service);
+int	rec_pending_set(struct store *s, const char *service, uint64_t rev,
+	    int on, struct error *err);
+
+/*
+ * The service's last render, for render_status_each.  A render that ends
+ * as the one before, at the same revision, writes nothing: a no-op render
+ * costs no fsync.
+ */
+void	rec_service_put(struct store *s, const char *service, uint64_t rev,
+	    enum render_outcome outcome, const char *msg);
+
+#endif
