@@ -742,7 +742,7 @@ walk(struct store *s, MDB_txn *t, const char *prefix, uint64_t rev,
 		size_t klen = at_head ? k.mv_size : strnlen(k.mv_data, k.mv_size);
 
 		if (klen > STORE_KEY_MAX || klen < plen ||
-		    memcmp(k.mv_data, prefix, plen) != 0)
+		    (plen > 0 && memcmp(k.mv_data, prefix, plen) != 0))
 			break;
 		memcpy(key, k.mv_data, klen);
 		key[klen] = '\0';
@@ -2038,7 +2038,7 @@ store_local_each(struct store *s, const char *prefix, store_local_fn fn,
 	rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
 	for (; rc == 0 && !stop; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < plen || k.mv_size > LOCAL_NAME_MAX ||
-		    memcmp(k.mv_data, prefix, plen) != 0)
+		    (plen > 0 && memcmp(k.mv_data, prefix, plen) != 0))
 			break;
 		memcpy(name, k.mv_data, k.mv_size);
 		name[k.mv_size] = '\0';
