@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -272,6 +274,68 @@ test_commit_parse_hostile(void)
 	CHECK(c == NULL);
 }
 
+/*
+ * The map grows by itself: a child process writes far more than the
+ * initial 64 MiB map while this process holds the store open; both the
+ * writer (MDB_MAP_FULL) and this reader (MDB_MAP_RESIZED) carry on.
+ */
+static void
+test_map_grows(void)
+{
+	struct store *s = new_store("big", 1);
+	struct error err = { 0 };
+	struct value *v = NULL;
+	char path[300], buf[64];
+	struct stat st;
+	int status = -1;
+	pid_t pid;
+
+	set(s, "small.key", "before");
+	CHECK_STR(get_text(s, "small.key", 0, buf, sizeof(buf)), "before");
+	if ((pid = fork()) == 0) {
+		struct store *w = NULL;
+		char *blob = calloc(1, 7u << 20);
+		int failed = 0;
+
+		snprintf(path, sizeof(path), "%s/big", scratch);
+		if (blob == NULL || store_open(path, 0, &w, &err) == -1)
+			_exit(2);
+		/* Each 7 MiB blob lands three times: record, state, index. */
+		for (int i = 0; i < 6 && !failed; i++) {
+			struct change *c = change_new();
+			uint64_t rev;
+
+			blob[0] = (char)i;
+			if (value_blob(blob, 7u << 20, &v, &err) == -1 ||
+			    change_set(c, "zone.big", v, &err) == -1 ||
+			    store_commit(w, c, "big", &rev, &err) == -1) {
+				printf("  child: %s\n", err.msg);
+				failed = 1;
+			}
+			value_free(v);
+			change_free(c);
+		}
+		store_close(w);
+		free(blob);
+		_exit(failed);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(path, sizeof(path), "%s/big/data.mdb", scratch);
+	CHECK(stat(path, &st) == 0 && st.st_size > (64 << 20));
+	CHECK(store_get(s, "zone.big", 0, &v, &err) == 0);
+	if (v != NULL) {
+		size_t len;
+		const unsigned char *p = value_bytes(v, &len);
+
+		CHECK(len == 7u << 20 && p[0] == 5);
+	}
+	value_free(v);
+	set(s, "small.key", "after");
+	CHECK_STR(get_text(s, "small.key", 0, buf, sizeof(buf)), "after");
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -283,6 +347,7 @@ main(void)
 	test_keys();
 	test_apply();
 	test_commit_parse_hostile();
+	test_map_grows();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
 	if (system(cmd) != 0)
 		printf("could not remove %s\n", scratch);
