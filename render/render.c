@@ -375,15 +375,27 @@ sweep_once(struct ctx *x, const char *dest, struct error *err)
 	return install_sweep(dir, err);
 }
 
+/* Empty buffers may have no data at all: never hand NULL to memcmp. */
+static int
+same_bytes(const struct fstate *old, const struct buf *b)
+{
+	return old->exists && old->bytes.len == b->len &&
+	    (b->len == 0 || memcmp(old->bytes.data, b->data, b->len) == 0);
+}
+
+static int
+binary(const struct buf *b)
+{
+	return b->len > 0 && memchr(b->data, '\0', b->len) != NULL;
+}
+
 static int
 same_file(const struct work *w)
 {
 	const struct mfile *f = w->f;
 
-	return w->old.exists && w->old.bytes.len == f->content.len &&
-	    memcmp(w->old.bytes.data, f->content.data, f->content.len) == 0 &&
-	    w->old.mode == f->mode && w->old.uid == f->uid &&
-	    w->old.gid == f->gid;
+	return same_bytes(&w->old, &f->content) && w->old.mode == f->mode &&
+	    w->old.uid == f->uid && w->old.gid == f->gid;
 }
 
 /*
@@ -496,17 +508,14 @@ show_diff(struct ctx *x, const struct work *w)
 		    "owner %ld:%ld\n", w->dest, (unsigned)old->mode,
 		    (long)old->uid, (long)old->gid, (unsigned)f->mode,
 		    (long)f->uid, (long)f->gid);
-	if (old->exists && old->bytes.len == f->content.len &&
-	    memcmp(old->bytes.data, f->content.data, f->content.len) == 0)
+	if (same_bytes(old, &f->content))
 		return;
 	if ((f->mode & 0004) == 0 || (old->exists && (old->mode & 0004) == 0)) {
 		buf_printf(out, "%s: would change (not readable by others; "
 		    "contents not shown)\n", w->dest);
 		return;
 	}
-	if (memchr(f->content.data, '\0', f->content.len) != NULL ||
-	    (old->exists && memchr(old->bytes.data, '\0',
-	    old->bytes.len) != NULL)) {
+	if (binary(&f->content) || binary(&old->bytes)) {
 		buf_printf(out, "%s: binary file would change\n", w->dest);
 		return;
 	}
@@ -884,6 +893,8 @@ services_pick(const struct tree *data, const struct render_opts *o,
 	const char **v;
 	size_t i, cap;
 
+	if (tree_type(svc) != TREE_MAP)
+		svc = NULL;		/* a stray value named "service" */
 	*out = NULL;
 	*n = 0;
 	for (i = 0; i < o->nservices; i++)

@@ -491,6 +491,17 @@ test_run(void)
 	CHECK_STR(render_report_summary(r, sum, sizeof(sum)), "no change");
 	render_report_free(r);
 
+	/* An empty file is a file like any other. */
+	commit(s, "template.t=<>", (char *)NULL);
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	CHECK_STR(render_report_summary(r, sum, sizeof(sum)),
+	    "restarted a, b");
+	render_report_free(r);
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	CHECK_STR(render_report_summary(r, sum, sizeof(sum)), "no change");
+	render_report_free(r);
+	CHECK_STR(read_text(file, text, sizeof(text)), "");
+
 	render_report_free(NULL);
 	store_close(s);
 }
