@@ -236,35 +236,38 @@ id_number(const char *s, long *v)
 	return *end != '\0' || errno != 0 || *v > 0x7fffffffL ? -1 : 0;
 }
 
+/* The _r forms: the daemon renders in a thread of its own. */
 static int
 owner_parse(const char *s, uid_t *uid, struct error *err)
 {
-	struct passwd *pw;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
 	long v;
 
 	if (id_number(s, &v) == 0) {
 		*uid = (uid_t)v;
 		return 0;
 	}
-	if ((pw = getpwnam(s)) == NULL)
+	if (getpwnam_r(s, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
 		return error_set(err, ERR_INPUT, "no user '%s'", s);
-	*uid = pw->pw_uid;
+	*uid = pw.pw_uid;
 	return 0;
 }
 
 static int
 group_parse(const char *s, gid_t *gid, struct error *err)
 {
-	struct group *gr;
+	struct group gr, *res = NULL;
+	char buf[4096];
 	long v;
 
 	if (id_number(s, &v) == 0) {
 		*gid = (gid_t)v;
 		return 0;
 	}
-	if ((gr = getgrnam(s)) == NULL)
+	if (getgrnam_r(s, &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
 		return error_set(err, ERR_INPUT, "no group '%s'", s);
-	*gid = gr->gr_gid;
+	*gid = gr.gr_gid;
 	return 0;
 }
 

@@ -298,6 +298,17 @@ test_manifest(void)
 	manifest_service_clear(&m);
 	tree_free(data);
 
+	/* Owners by name or number. */
+	commit(s, "service.named.files=f", "service.named.file.f.path=/x",
+	    "service.named.file.f.template=t", "name=n",
+	    "service.named.file.f.owner=root", "service.named.file.f.group=7",
+	    (char *)NULL);
+	CHECK(manifest_data(s, "fw1", 0, &data, &warning, &err) == 0);
+	CHECK(manifest_service(s, "fw1", 0, data, "named", &m, &err) == 0);
+	CHECK(m.nfiles == 1 && m.files[0].uid == 0 && m.files[0].gid == 7);
+	manifest_service_clear(&m);
+	tree_free(data);
+
 	/* Each mistake fails its service only, and says which file and why. */
 	commit(s,
 	    "service.rel.files=f", "service.rel.file.f.path=etc/x",
