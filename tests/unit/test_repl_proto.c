@@ -1,0 +1,213 @@
+/*
+ * test_repl_proto.c - the replication messages: each round-trips; each
+ * type's exact shape is enforced; every truncation, stray byte, lying
+ * header and random input is refused without reading out of bounds.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "check.h"
+#include "proto.h"
+
+static unsigned char H[STORE_HASH_LEN];
+
+/* Every strict prefix of a valid message is refused. */
+static void
+prefixes(const struct buf *b)
+{
+	struct msg m;
+	struct error err;
+	size_t n;
+	int bad = 0;
+
+	for (n = 0; n < b->len; n++)
+		if (proto_decode(b->data, n, &m, &err) == 0) {
+			proto_msg_free(&m);
+			bad++;
+		}
+	CHECK(bad == 0);
+}
+
+static void
+test_roundtrip(void)
+{
+	struct buf b = { 0 };
+	struct msg m;
+	struct error err;
+	struct store_raw raws[2] = { { "abc", 3 }, { "defgh", 5 } };
+
+	CHECK(proto_hello(&b, "fw1", ROLE_PRIMARY, 42, H) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK(m.type == MSG_HELLO && m.version == PROTO_VERSION);
+	CHECK_STR(m.node, "fw1");
+	CHECK(m.role == ROLE_PRIMARY && m.head == 42);
+	CHECK(memcmp(m.hash, H, STORE_HASH_LEN) == 0);
+	proto_msg_free(&m);
+	prefixes(&b);
+
+	CHECK(proto_commits(&b, 7, 1, raws, 2) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK(m.type == MSG_COMMITS && m.head == 7 && m.more == 1);
+	CHECK(m.nraws == 2 && m.raws[1].len == 5 &&
+	    memcmp(m.raws[1].data, "defgh", 5) == 0);
+	proto_msg_free(&m);
+	prefixes(&b);
+
+	CHECK(proto_ack(&b, 9, H, 1, "restarted unbound") == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK(m.type == MSG_ACK && m.head == 9 && m.failed == 1);
+	CHECK_STR(m.text, "restarted unbound");
+	prefixes(&b);
+
+	CHECK(proto_nack(&b, NACK_GAP, 3, H, "got r9, head is r3") == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK(m.type == MSG_NACK && m.reason == NACK_GAP && m.head == 3);
+	CHECK_STR(m.text, "got r9, head is r3");
+	prefixes(&b);
+
+	CHECK(proto_ping(&b) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0 &&
+	    m.type == MSG_PING);
+	CHECK(proto_pong(&b) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0 &&
+	    m.type == MSG_PONG);
+	buf_free(&b);
+}
+
+static int
+refused(const void *p, size_t len)
+{
+	struct msg m;
+	struct error err = { 0 };
+
+	if (proto_decode(p, len, &m, &err) == 0) {
+		proto_msg_free(&m);
+		return 0;
+	}
+	return err.code == ERR_INPUT && err.msg[0] != '\0';
+}
+
+#define REFUSED(...) do {						\
+	static const unsigned char x_[] = { __VA_ARGS__ };		\
+	CHECK(refused(x_, sizeof(x_)));					\
+} while (0)
+
+static void
+test_shapes(void)
+{
+	struct buf b = { 0 };
+
+	REFUSED(0xc0);				/* nil */
+	REFUSED(0x90);				/* [] */
+	REFUSED(0x91, 0x00);			/* [0] */
+	REFUSED(0x91, 0x07);			/* [7]: unknown type */
+	REFUSED(0x92, 0x05, 0x00);		/* ping with a field */
+	REFUSED(0x91, 0xa1, 0x35);		/* type as a string */
+	/* commits whose array32 header claims 2^32-1 elements */
+	REFUSED(0x94, 0x02, 0x00, 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff,
+	    0xc4, 0x01, 0x00);
+	/* an array32 message header claiming 2^32-1 elements */
+	REFUSED(0xdd, 0xff, 0xff, 0xff, 0xff, 0x05);
+	/* commits: empty batch; more = 2; a commit as a string */
+	REFUSED(0x94, 0x02, 0x00, 0x00, 0x90);
+	REFUSED(0x94, 0x02, 0x00, 0x02, 0x91, 0xc4, 0x01, 0x00);
+	REFUSED(0x94, 0x02, 0x00, 0x00, 0x91, 0xa1, 0x41);
+	/* a bin32 claiming 4 GiB */
+	REFUSED(0x94, 0x02, 0x00, 0x00, 0x91, 0xc6, 0xff, 0xff, 0xff, 0xff);
+	/* nack with reason 0 and 5 */
+	REFUSED(0x95, 0x04, 0x00, 0x00, 0xc4, 0x00, 0xa0);
+	REFUSED(0x95, 0x04, 0x05, 0x00, 0xc4, 0x00, 0xa0);
+
+	/* A stray byte after a valid message. */
+	proto_ping(&b);
+	buf_append(&b, "", 1);
+	CHECK(refused(b.data, b.len));
+	/* A hash of the wrong size, a NUL in a name. */
+	proto_hello(&b, "fw1", ROLE_REPLICA, 1, H);
+	b.data[b.len - 33] = (char)31;		/* bin8 length 32 -> 31 */
+	CHECK(refused(b.data, b.len));
+	proto_hello(&b, "f\001w", ROLE_REPLICA, 1, H);
+	b.data[4] = '\0';
+	CHECK(refused(b.data, b.len));
+	buf_free(&b);
+}
+
+/* Too many commits in one message. */
+static void
+test_batch_limit(void)
+{
+	struct store_raw *raws = calloc(PROTO_BATCH_MAX + 1, sizeof(*raws));
+	struct buf b = { 0 };
+	struct msg m;
+	struct error err;
+	size_t i;
+
+	for (i = 0; i <= PROTO_BATCH_MAX; i++) {
+		raws[i].data = "x";
+		raws[i].len = 1;
+	}
+	CHECK(proto_commits(&b, 1, 0, raws, PROTO_BATCH_MAX) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	proto_msg_free(&m);
+	CHECK(proto_commits(&b, 1, 0, raws, PROTO_BATCH_MAX + 1) == 0);
+	CHECK(refused(b.data, b.len));
+	buf_free(&b);
+	free(raws);
+}
+
+/* Random bytes and random mutations of valid messages never crash. */
+static void
+test_random(void)
+{
+	unsigned char r[256];
+	struct buf b = { 0 };
+	struct msg m;
+	struct error err;
+	struct store_raw raw = { "commit", 6 };
+	int i, accepted = 0;
+
+	for (i = 0; i < 20000; i++) {
+		size_t n = randombytes_uniform(sizeof(r));
+
+		randombytes_buf(r, n);
+		if (proto_decode(r, n, &m, &err) == 0) {
+			accepted++;
+			proto_msg_free(&m);
+		}
+	}
+	for (i = 0; i < 20000; i++) {
+		switch (i % 3) {
+		case 0:
+			proto_hello(&b, "fw2", ROLE_REPLICA, 77, H);
+			break;
+		case 1:
+			proto_commits(&b, 5, 0, &raw, 1);
+			break;
+		default:
+			proto_nack(&b, NACK_DIVERGED, 3, H, "why");
+		}
+		b.data[randombytes_uniform((uint32_t)b.len)] ^=
+		    (char)(1 + randombytes_uniform(255));
+		if (proto_decode(b.data, b.len, &m, &err) == 0)
+			proto_msg_free(&m);
+	}
+	buf_free(&b);
+	printf("random inputs accepted: %d (well-formed by chance)\n",
+	    accepted);
+	CHECK(accepted < 200);
+}
+
+int
+main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	randombytes_buf(H, sizeof(H));
+	test_roundtrip();
+	test_shapes();
+	test_batch_limit();
+	test_random();
+	return check_done();
+}
