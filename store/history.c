@@ -1,0 +1,308 @@
+/*
+ * history.c - diff between revisions, a key's revisions, and verify.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "db.h"
+
+struct diff_arg {
+	struct store	*s;
+	MDB_txn		*t;
+	uint64_t	 a, b;
+	store_diff_fn	 fn;
+	void		*arg;
+	struct error	*err;
+	int		 failed;
+};
+
+static int
+diff_key(void *arg, const char *key, const MDB_val *unused)
+{
+	struct diff_arg *da = arg;
+	struct value *old = NULL, *new = NULL;
+	MDB_val va, vb;
+	int ra, rb, rc = 0;
+
+	(void)unused;
+	if ((ra = db_get_at(da->s, da->t, key, da->a, &va, da->err)) == -1 ||
+	    (rb = db_get_at(da->s, da->t, key, da->b, &vb, da->err)) == -1)
+		return da->failed = 1, -1;
+	if (ra == rb && (ra == 1 || (va.mv_size == vb.mv_size &&
+	    memcmp(va.mv_data, vb.mv_data, va.mv_size) == 0)))
+		return 0;
+	if ((ra == 0 && db_value(&va, &old, da->err) == -1) ||
+	    (rb == 0 && db_value(&vb, &new, da->err) == -1))
+		rc = -1, da->failed = 1;
+	else
+		rc = da->fn(da->arg, key, old, new);
+	value_free(old);
+	value_free(new);
+	return rc;
+}
+
+/*
+ * Every key that ever had a value is in the history index; walking its
+ * distinct keys at a revision older than both ends visits them all.
+ */
+int
+db_diff(struct store *s, MDB_txn *t, uint64_t a, uint64_t b,
+    store_diff_fn fn, void *arg, struct error *err)
+{
+	struct diff_arg da = { s, t, a, b, fn, arg, err, 0 };
+	MDB_cursor *c;
+	MDB_val k, v;
+	char key[STORE_KEY_MAX + 2];
+	int rc, stop = 0;
+
+	if (db_rev_check(s, t, a, err) == -1 || db_rev_check(s, t, b, err) == -1)
+		return -1;
+	if ((rc = mdb_cursor_open(t, s->history, &c)) != 0)
+		return db_fail(s, err, rc, "cursor");
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0 && !stop) {
+		size_t klen = strnlen(k.mv_data, k.mv_size);
+
+		if (klen > STORE_KEY_MAX)
+			break;
+		memcpy(key, k.mv_data, klen);
+		key[klen] = '\0';
+		stop = diff_key(&da, key, NULL);
+		key[klen] = '\x01';
+		k.mv_data = key;
+		k.mv_size = klen + 1;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(c);
+	if (da.failed)
+		return -1;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return db_fail(s, err, rc, "read history");
+	return stop;
+}
+
+int
+store_diff(struct store *s, uint64_t a, uint64_t b, store_diff_fn fn,
+    void *arg, struct error *err)
+{
+	struct txn tx;
+	int rc;
+
+	if (db_txn_begin(s, 0, &tx, err) == -1)
+		return -1;
+	rc = db_diff(s, tx.t, a, b, fn, arg, err);
+	db_txn_end(s, &tx);
+	return rc;
+}
+
+int
+store_key_revisions(struct store *s, const char *key, store_rev_fn fn,
+    void *arg, struct error *err)
+{
+	unsigned char k[STORE_KEY_MAX + 2];
+	size_t klen = strlen(key);
+	MDB_cursor *c;
+	MDB_val ck, cv;
+	struct txn tx;
+	int rc, stop = 0;
+
+	if (key_check(key, err) == -1)
+		return -1;
+	if (db_txn_begin(s, 0, &tx, err) == -1)
+		return -1;
+	if ((rc = mdb_cursor_open(tx.t, s->history, &c)) != 0) {
+		db_txn_end(s, &tx);
+		return db_fail(s, err, rc, "cursor");
+	}
+	/* Start just past the key's last entry and walk back. */
+	memcpy(k, key, klen);
+	k[klen] = '\x01';
+	ck.mv_data = k;
+	ck.mv_size = klen + 1;
+	rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+	rc = mdb_cursor_get(c, &ck, &cv, rc == 0 ? MDB_PREV : MDB_LAST);
+	while (rc == 0 && !stop && ck.mv_size == klen + 9 &&
+	    memcmp(ck.mv_data, key, klen) == 0 &&
+	    ((unsigned char *)ck.mv_data)[klen] == '\0') {
+		stop = fn(arg, get_be64((unsigned char *)ck.mv_data + klen + 1));
+		rc = mdb_cursor_get(c, &ck, &cv, MDB_PREV);
+	}
+	mdb_cursor_close(c);
+	db_txn_end(s, &tx);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return db_fail(s, err, rc, "read history");
+	return stop;
+}
+
+/*
+ * verify: pass one walks the commits: envelope, trusted signer, hash
+ * chain, and that each operation's old value is the key's previous
+ * history entry and its new value the entry at this revision.  Pass two
+ * walks the history index and the state: no entry that no commit made,
+ * and each key's last entry is its current value.  Together: the state
+ * is exactly what replaying the history gives.
+ */
+static int
+verify_commits(struct store *s, MDB_txn *t, uint64_t head,
+    const unsigned char head_hash[STORE_HASH_LEN], size_t *nops,
+    uint64_t *bad, struct error *err)
+{
+	unsigned char prev[STORE_HASH_LEN] = { 0 }, hk[STORE_KEY_MAX + 9];
+	struct commit *c = NULL;
+	MDB_val raw, v;
+	uint64_t rev;
+
+	*nops = 0;
+	for (rev = 1; rev <= head; rev++) {
+		*bad = rev;
+		if (db_commit_raw(s, t, rev, &raw, err) == -1)
+			return -1;
+		if (db_open_trusted(s, t, raw.mv_data, raw.mv_size, &c, err) == -1)
+			return error_wrap(err, "r%llu", (unsigned long long)rev);
+		if (commit_rev(c) != rev) {
+			error_set(err, ERR_FAIL, "r%llu: record says r%llu",
+			    (unsigned long long)rev,
+			    (unsigned long long)commit_rev(c));
+			goto fail;
+		}
+		if (sodium_memcmp(commit_parent(c), prev, STORE_HASH_LEN)) {
+			error_set(err, ERR_FAIL, "r%llu: parent hash does not "
+			    "match r%llu", (unsigned long long)rev,
+			    (unsigned long long)rev - 1);
+			goto fail;
+		}
+		for (size_t i = 0; i < commit_op_count(c); i++) {
+			const struct value *old, *new;
+			const void *enc = "\xc0";
+			const char *key;
+			size_t len = 1;
+			int found;
+
+			commit_op(c, i, NULL, &key, &old, &new);
+			found = db_get_at(s, t, key, rev - 1, &v, err);
+			if (found == -1)
+				goto fail;
+			if (old != NULL)
+				enc = value_encoded(old, &len);
+			if (old == NULL ? found == 0 : (found == 1 ||
+			    len != v.mv_size || memcmp(enc, v.mv_data, len))) {
+				error_set(err, ERR_FAIL, "r%llu: old value of "
+				    "%s does not match the history",
+				    (unsigned long long)rev, key);
+				goto fail;
+			}
+			enc = "\xc0";
+			len = 1;
+			if (new != NULL)
+				enc = value_encoded(new, &len);
+			if (db_get(s, t, s->history, hk, db_history_key(hk, key, rev), &v,
+			    err) != 0 || v.mv_size != len ||
+			    memcmp(v.mv_data, enc, len) != 0) {
+				error_set(err, ERR_FAIL, "r%llu: index entry "
+				    "for %s does not match the commit",
+				    (unsigned long long)rev, key);
+				goto fail;
+			}
+			(*nops)++;
+		}
+		memcpy(prev, commit_hash(c), STORE_HASH_LEN);
+		commit_free(c);
+		c = NULL;
+	}
+	*bad = 0;
+	if (sodium_memcmp(prev, head_hash, STORE_HASH_LEN) != 0)
+		return error_set(err, ERR_FAIL, "head hash does not match r%llu",
+		    (unsigned long long)head);
+	return 0;
+fail:
+	commit_free(c);
+	return -1;
+}
+
+static int
+verify_index(struct store *s, MDB_txn *t, size_t nops, struct error *err)
+{
+	MDB_cursor *c;
+	MDB_val k, v, sv;
+	size_t entries = 0, live = 0;
+	MDB_stat st;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t, s->history, &c)) != 0)
+		return db_fail(s, err, rc, "cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		size_t klen = strnlen(k.mv_data, k.mv_size);
+		MDB_val nk, nv;
+		int last, found;
+		char key[STORE_KEY_MAX + 1];
+
+		entries++;
+		if (klen > STORE_KEY_MAX || k.mv_size != klen + 9)
+			break;
+		/* Is this the key's last entry? */
+		rc = mdb_cursor_get(c, &nk, &nv, MDB_NEXT);
+		last = rc != 0 || nk.mv_size < klen + 1 ||
+		    memcmp(nk.mv_data, k.mv_data, klen + 1) != 0;
+		mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+		if (!last)
+			continue;
+		memcpy(key, k.mv_data, klen);
+		key[klen] = '\0';
+		found = db_get(s, t, s->state, key, klen, &sv, err);
+		if (found == -1)
+			break;
+		if (v.mv_size == 1 && *(unsigned char *)v.mv_data == 0xc0) {
+			if (found == 0)
+				goto mismatch;
+			continue;
+		}
+		if (found == 1 || sv.mv_size != v.mv_size ||
+		    memcmp(sv.mv_data, v.mv_data, v.mv_size) != 0)
+			goto mismatch;
+		live++;
+		continue;
+mismatch:
+		mdb_cursor_close(c);
+		return error_set(err, ERR_FAIL, "current value of %s does not "
+		    "match the history", key);
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return db_fail(s, err, rc, "read history");
+	if (entries != nops)
+		return error_set(err, ERR_FAIL, "history index has %zu entries, "
+		    "the commits make %zu", entries, nops);
+	if ((rc = mdb_stat(t, s->state, &st)) != 0)
+		return db_fail(s, err, rc, "stat");
+	if (st.ms_entries != live)
+		return error_set(err, ERR_FAIL, "state has %zu keys, the history "
+		    "makes %zu", (size_t)st.ms_entries, live);
+	return 0;
+}
+
+int
+store_verify(struct store *s, uint64_t *bad_rev, struct error *err)
+{
+	unsigned char hash[STORE_HASH_LEN];
+	struct txn tx;
+	uint64_t head;
+	size_t nops;
+	int rc;
+
+	*bad_rev = 0;
+	if (db_txn_begin(s, 0, &tx, err) == -1)
+		return -1;
+	rc = db_read_head(s, tx.t, &head, hash, err);
+	if (rc == 0)
+		rc = verify_commits(s, tx.t, head, hash, &nops, bad_rev, err);
+	if (rc == 0)
+		rc = verify_index(s, tx.t, nops, err);
+	db_txn_end(s, &tx);
+	if (rc == -1 && err != NULL)
+		err->code = ERR_FAIL;
+	return rc;
+}

@@ -1,0 +1,75 @@
+/*
+ * keys.c - what a key and a node name may be.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+
+static int
+name_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+int
+node_name_check(const char *name, struct error *err)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > STORE_NODE_MAX)
+		return error_set(err, ERR_INPUT,
+		    "invalid node name '%.80s' (1 to %d characters)", name,
+		    STORE_NODE_MAX);
+	for (size_t i = 0; i < len; i++)
+		if (!name_char((unsigned char)name[i]) &&
+		    !(name[i] == '.' && i > 0 && i + 1 < len &&
+		    name[i + 1] != '.'))
+			return error_set(err, ERR_INPUT,
+			    "invalid node name '%.80s' (letters, digits, "
+			    "'_', '-' and inner dots)", name);
+	return 0;
+}
+
+size_t
+key_base(const char *key, const char **host)
+{
+	const char *at = strchr(key, '@');
+
+	if (host != NULL)
+		*host = at ? at + 1 : NULL;
+	return at ? (size_t)(at - key) : strlen(key);
+}
+
+int
+key_check(const char *key, struct error *err)
+{
+	const char *host;
+	size_t len = strlen(key), base = key_base(key, &host);
+	int component = 0;
+
+	if (len > STORE_KEY_MAX)
+		return error_set(err, ERR_INPUT,
+		    "key too long: %zu bytes (limit %d)", len, STORE_KEY_MAX);
+	for (size_t i = 0; i < base; i++) {
+		if (key[i] == '.') {
+			if (component == 0)
+				goto bad;
+			component = 0;
+		} else if (name_char((unsigned char)key[i]))
+			component++;
+		else
+			goto bad;
+	}
+	if (component == 0)
+		goto bad;
+	if (host != NULL && node_name_check(host, NULL) == -1)
+		return error_set(err, ERR_INPUT,
+		    "invalid host in key '%.300s'", key);
+	return 0;
+bad:
+	return error_set(err, ERR_INPUT,
+	    "invalid key '%.300s' (dot-separated names of letters, digits, "
+	    "'_' and '-', optionally @HOST)", key);
+}

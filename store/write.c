@@ -1,0 +1,380 @@
+/*
+ * write.c - where a commit is made: changes, rollback, signing.
+ *
+ * Only the primary writes.  Everything a user typed is checked before the
+ * transaction starts; inside it, old values are read, no-op sets dropped,
+ * and the record signed and stored with its index entries and the head.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "compat.h"
+#include "db.h"
+
+struct change_op {
+	char		*key;
+	struct value	*value;		/* NULL: delete */
+	size_t		 seq;
+};
+
+struct change {
+	struct change_op	*ops;
+	size_t			 n, cap;
+};
+
+struct change *
+change_new(void)
+{
+	return calloc(1, sizeof(struct change));
+}
+
+static int
+change_add(struct change *c, const char *key, const struct value *v,
+    struct error *err)
+{
+	struct change_op *op;
+
+	if (key_check(key, err) == -1)
+		return -1;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		void *p = reallocarray(c->ops, cap, sizeof(*c->ops));
+
+		if (p == NULL)
+			return error_errno(err, ERR_FAIL, "change");
+		c->ops = p;
+		c->cap = cap;
+	}
+	op = &c->ops[c->n];
+	op->seq = c->n;
+	op->value = NULL;
+	if ((op->key = strdup(key)) == NULL ||
+	    (v != NULL && (op->value = value_dup(v)) == NULL)) {
+		free(op->key);
+		return error_errno(err, ERR_FAIL, "change");
+	}
+	c->n++;
+	return 0;
+}
+
+int
+change_set(struct change *c, const char *key, const struct value *v,
+    struct error *err)
+{
+	return change_add(c, key, v, err);
+}
+
+int
+change_del(struct change *c, const char *key, struct error *err)
+{
+	return change_add(c, key, NULL, err);
+}
+
+size_t
+change_count(const struct change *c)
+{
+	return c->n;
+}
+
+void
+change_free(struct change *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->ops[i].key);
+		value_free(c->ops[i].value);
+	}
+	free(c->ops);
+	free(c);
+}
+
+static int
+op_cmp(const void *a, const void *b)
+{
+	const struct change_op *x = *(const struct change_op *const *)a;
+	const struct change_op *y = *(const struct change_op *const *)b;
+	int c = strcmp(x->key, y->key);
+
+	if (c != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void
+author_name(char *out, size_t len)
+{
+	const char *who = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (who == NULL || *who == '\0')
+		who = getenv("DOAS_USER");
+	if (who == NULL || *who == '\0')
+		who = getlogin();
+	if ((who == NULL || *who == '\0') && (pw = getpwuid(getuid())) != NULL)
+		who = pw->pw_name;
+	snprintf(out, len, "%s", who != NULL && *who != '\0' ? who : "unknown");
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* 1 when host is this node or one of its peers. */
+static int
+host_known(struct store *s, MDB_txn *t, const char *host)
+{
+	MDB_val v;
+
+	if (strcmp(host, s->node) == 0)
+		return 1;
+	return db_get(s, t, s->peers, host, strlen(host), &v, NULL) == 0;
+}
+
+static int
+host_list(struct store *s, MDB_txn *t, char *out, size_t len)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	snprintf(out, len, "%s", s->node);
+	if (mdb_cursor_open(t, s->peers, &c) != 0)
+		return -1;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		size_t n = strlen(out);
+
+		snprintf(out + n, len - n, ", %.*s", (int)k.mv_size,
+		    (char *)k.mv_data);
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+struct commit_arg {
+	const struct change	*c;
+	const char		*message;
+	const struct identity	*id;
+	uint64_t		 rollback_to;	/* build c from this rev first */
+	uint64_t		 rev;		/* out */
+	unsigned char		 hash[STORE_HASH_LEN];
+};
+
+static int
+rollback_op(void *arg, const char *key, const struct value *old,
+    const struct value *new)
+{
+	struct change *c = arg;
+
+	(void)old;
+	return new ? change_set(c, key, new, NULL) : change_del(c, key, NULL);
+}
+
+static int
+write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
+{
+	struct commit_arg *ca = arg;
+	const struct change *c = ca->c;
+	struct change *rb = NULL;
+	struct change_op **sorted = NULL;
+	struct commit_op_in *ops = NULL;
+	struct value **olds = NULL;
+	struct commit_in in;
+	struct buf raw = { 0 };
+	unsigned char parent[STORE_HASH_LEN], k[8];
+	char author[64], hosts[512];
+	size_t n = 0, i;
+	uint64_t head;
+	int rc = -1;
+
+	ca->rev = 0;
+	if (db_read_head(s, t, &head, parent, err) == -1)
+		return -1;
+	if (ca->rollback_to != 0) {
+		/* State of rollback_to minus the head's, as operations. */
+		if ((rb = change_new()) == NULL)
+			return error_errno(err, ERR_FAIL, "change");
+		if (db_diff(s, t, head, ca->rollback_to, rollback_op, rb,
+		    err) != 0) {
+			if (err != NULL && err->msg[0] == '\0')
+				error_set(err, ERR_FAIL, "out of memory");
+			goto done;
+		}
+		c = rb;
+	}
+	if ((sorted = calloc(c->n + 1, sizeof(*sorted))) == NULL ||
+	    (ops = calloc(c->n + 1, sizeof(*ops))) == NULL ||
+	    (olds = calloc(c->n + 1, sizeof(*olds))) == NULL) {
+		error_errno(err, ERR_FAIL, "commit");
+		goto done;
+	}
+	for (i = 0; i < c->n; i++)
+		sorted[i] = &c->ops[i];
+	qsort(sorted, c->n, sizeof(*sorted), op_cmp);
+
+	for (i = 0; i < c->n; i++) {
+		const struct change_op *op = sorted[i];
+		const char *host;
+		MDB_val v;
+		int found;
+
+		/* The last operation on a key is the one that counts. */
+		if (i + 1 < c->n && strcmp(op->key, sorted[i + 1]->key) == 0)
+			continue;
+		key_base(op->key, &host);
+		/* A rollback restores overrides of hosts since removed. */
+		if (host != NULL && ca->rollback_to == 0 &&
+		    !host_known(s, t, host)) {
+			host_list(s, t, hosts, sizeof(hosts));
+			error_set(err, ERR_INPUT,
+			    "unknown host '%s' in key '%s' (known: %s)", host,
+			    op->key, hosts);
+			goto done;
+		}
+		if ((found = db_get(s, t, s->state, op->key, strlen(op->key), &v,
+		    err)) == -1)
+			goto done;
+		if (found == 0 && db_value(&v, &olds[n], err) == -1)
+			goto done;
+		if (op->value == NULL && found == 1) {
+			error_set(err, ERR_FAIL, "%s: not found", op->key);
+			goto done;
+		}
+		if (op->value != NULL && value_equal(olds[n], op->value)) {
+			value_free(olds[n]);
+			olds[n] = NULL;
+			continue;	/* already so: nothing to record */
+		}
+		ops[n].op = op->value ? COMMIT_SET : COMMIT_DEL;
+		ops[n].key = op->key;
+		ops[n].old = olds[n];
+		ops[n].new = op->value;
+		n++;
+	}
+	if (n == 0) {
+		rc = 0;		/* nothing changed: no commit */
+		goto done;
+	}
+
+	author_name(author, sizeof(author));
+	in.rev = head + 1;
+	in.parent = parent;
+	in.author = author;
+	in.node = s->node;
+	in.time_ms = now_ms();
+	in.message = ca->message ? ca->message : "";
+	in.ops = ops;
+	in.nops = n;
+	if (commit_make(&in, ca->id, &raw, ca->hash, err) == -1)
+		goto done;
+	be64(k, in.rev);
+	if (db_put(s, t, s->commits, k, 8, raw.data, raw.len, MDB_APPEND,
+	    err) == -1)
+		goto done;
+	for (i = 0; i < n; i++)
+		if (db_apply_op(s, t, in.rev, ops[i].key, ops[i].new, err) == -1)
+			goto done;
+	if (db_write_head(s, t, in.rev, ca->hash, err) == -1)
+		goto done;
+	ca->rev = in.rev;
+	rc = 0;
+done:
+	if (olds != NULL)
+		for (i = 0; i < c->n; i++)
+			value_free(olds[i]);
+	free(olds);
+	free(ops);
+	free(sorted);
+	buf_free(&raw);
+	change_free(rb);
+	return rc;
+}
+
+/* Only the primary writes; a replica's refusal names the primary. */
+static int
+writable(struct store *s, struct error *err)
+{
+	char primary[STORE_NODE_MAX + 1];
+
+	if (s->primary)
+		return 0;
+	if (store_primary_name(s, primary, sizeof(primary), NULL) == 0)
+		return error_set(err, ERR_FAIL,
+		    "%s is a replica: write on the primary, %s", s->node,
+		    primary);
+	return error_set(err, ERR_FAIL,
+	    "%s is a replica: write on the primary (no primary known)",
+	    s->node);
+}
+
+static int
+commit_common(struct store *s, struct commit_arg *ca, uint64_t *rev,
+    struct error *err)
+{
+	struct identity *id = NULL;
+	int rc;
+
+	if (writable(s, err) == -1)
+		return -1;
+	if (ca->message != NULL && strlen(ca->message) > STORE_MESSAGE_MAX)
+		return error_set(err, ERR_INPUT,
+		    "message too long (limit %d bytes)", STORE_MESSAGE_MAX);
+	if (identity_load(s, &id, err) == -1)
+		return -1;
+	if (sodium_memcmp(identity_public(id), s->pk, STORE_PUBKEY_LEN) != 0) {
+		identity_free(id);
+		return error_set(err, ERR_FAIL, "%s/%s does not match %s",
+		    s->dir, PUB_FILE, KEY_FILE);
+	}
+	ca->id = id;
+	rc = db_write(s, write_commit, ca, err);
+	identity_free(id);
+	if (rc == 0)
+		*rev = ca->rev;
+	return rc;
+}
+
+int
+store_commit(struct store *s, const struct change *c, const char *message,
+    uint64_t *rev, struct error *err)
+{
+	struct commit_arg ca = { .c = c, .message = message };
+
+	return commit_common(s, &ca, rev, err);
+}
+
+int
+store_rollback(struct store *s, uint64_t to_rev, const char *message,
+    uint64_t *rev, struct error *err)
+{
+	struct change empty = { 0 };
+	struct commit_arg ca = { .c = &empty, .message = message,
+	    .rollback_to = to_rev };
+	char msg[64];
+	uint64_t head;
+
+	if (writable(s, err) == -1 || store_head(s, &head, NULL, err) == -1)
+		return -1;
+	if (to_rev == 0 || to_rev > head)
+		return error_set(err, ERR_INPUT,
+		    "cannot roll back to r%llu (head is r%llu)",
+		    (unsigned long long)to_rev, (unsigned long long)head);
+	if (message == NULL) {
+		snprintf(msg, sizeof(msg), "rollback to r%llu",
+		    (unsigned long long)to_rev);
+		ca.message = msg;
+	}
+	return commit_common(s, &ca, rev, err);
+}
