@@ -5,16 +5,23 @@
 # with LMDB's own locks and with the flock(2) mode used on OpenBSD.
 . "$(dirname "$0")/lib.sh"
 
-KEYS=1500	# keys per batch: a commit long enough to be hit mid-way
+KEYS=4000	# keys per batch: a commit long enough to be hit mid-way
 ROUNDS=${ROUNDS:-30}
 
-rand_ms() { od -An -N1 -tu1 /dev/urandom | awk '{ printf "0.%03d", $1 % 60 }'; }
+# A delay from 0 to the time one writer takes ($span ms), so that kills
+# land before, inside and after the commit.
+rand_delay() { od -An -N2 -tu2 /dev/urandom | awk -v span="$span" '{ printf "%.3f", ($1 % span) / 1000 }'; }
+now_ms() { date +%s%3N; }
 
 run_mode() {
 	mode=$1
 	export CFGSTORE_DIR="$SCRATCH/store-$mode"
 	expect 0 "$CFGSTORE" init --node fw1 --primary
 	: > "$SCRATCH/acked"
+	awk -v n=$KEYS 'BEGIN { for (k = 0; k < n; k++) printf "set calibrate.k%d v%d\n", k, k }' > "$SCRATCH/batch"
+	t0=$(now_ms)
+	"$CFGSTORE" apply "$SCRATCH/batch" >/dev/null || fail "calibration apply failed"
+	span=$(( $(now_ms) - t0 + 1 ))
 
 	# Readers in other processes all along: they must never fail.
 	( while [ ! -e "$SCRATCH/stop" ]; do
@@ -29,7 +36,7 @@ run_mode() {
 		awk -v i=$i -v n=$KEYS 'BEGIN { for (k = 0; k < n; k++) printf "set batch.b%d.k%d v%d\n", i, k, k }' > "$SCRATCH/batch"
 		"$CFGSTORE" apply -m "batch $i" "$SCRATCH/batch" >/dev/null 2>&1 &
 		pid=$!
-		sleep "$(rand_ms)"
+		sleep "$(rand_delay)"
 		kill -9 $pid 2>/dev/null
 		wait $pid
 		case $? in
