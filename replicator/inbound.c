@@ -253,18 +253,21 @@ inbound_main(void *arg)
 		render_kick(d, head);
 done:
 	pthread_mutex_lock(&d->mu);
-	if (!authed)
-		d->nhandshake--;
-	d->ninbound--;
-	conn_track(d, in->fd, 0);
 	if (x.p != NULL && x.p->session == session) {
 		x.p->fd = -1;
 		x.p->connected = 0;
 	}
-	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 	if (x.p != NULL)
 		peer_save(x.p);
+	/* The daemon may be gone once we are counted out: nothing after. */
+	pthread_mutex_lock(&d->mu);
+	if (!authed)
+		d->nhandshake--;
+	d->ninbound--;
+	conn_track(d, in->fd, 0);
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
 	if (x.l != NULL)
 		link_free(x.l);
 	else
