@@ -105,6 +105,7 @@ ctl_commit(struct daemon *d, int fd, uint64_t rev, uint64_t wait_ms)
 	int local = 0, undecided, timed_out = 0;
 	enum repl_node_state lst = REPL_NODE_PENDING;
 	char ltext[PROTO_TEXT_MAX + 64];
+	uint64_t t0 = repl_mono_us();
 
 	pthread_mutex_lock(&d->mu);
 	if (rev > d->head_hint)
@@ -204,6 +205,8 @@ ctl_commit(struct daemon *d, int fd, uint64_t rev, uint64_t wait_ms)
 		    (int)v[i].st, v[i].text);
 	}
 	pthread_mutex_unlock(&d->mu);
+	log_debug("r%" PRIu64 ": reported on every node %.3f ms after the notice",
+	    rev, (double)(repl_mono_us() - t0) / 1000);
 	buf_puts(&out, "end\n");
 	if (out.data != NULL)
 		link_write_all(fd, out.data, out.len, 2000, NULL);

@@ -142,7 +142,7 @@ push_commits(struct push *x, struct error *err)
 	struct peer *p = x->p;
 	struct daemon *d = x->d;
 	struct msg m;
-	uint64_t head, acked;
+	uint64_t head, acked, sent;
 	unsigned char hash[STORE_HASH_LEN];
 	size_t n = 0;
 	int more, gaps = 0;
@@ -161,6 +161,7 @@ push_commits(struct push *x, struct error *err)
 		log_debug("%s: sending r%llu..r%llu%s", p->info.name,
 		    (unsigned long long)acked + 1,
 		    (unsigned long long)(acked + n), more ? " (more)" : "");
+		sent = repl_mono_us();
 		if (proto_commits(&x->out, head, more, x->raws, n) == -1 ||
 		    send_msg(x->l, &x->out, err) == -1)
 			return -1;
@@ -184,6 +185,10 @@ push_commits(struct push *x, struct error *err)
 			if (!more)
 				log_info("%s: applied r%llu, %s", p->info.name,
 				    (unsigned long long)m.head, m.text);
+			log_debug("%s: r%llu..r%llu acknowledged %.3f ms after "
+			    "sending", p->info.name, (unsigned long long)acked + 1,
+			    (unsigned long long)(acked + n),
+			    (double)(repl_mono_us() - sent) / 1000);
 			if (!more || m.head >= head)
 				peer_save(p);
 			proto_msg_free(&m);

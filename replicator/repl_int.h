@@ -92,6 +92,7 @@ struct daemon {
 /* daemon.c */
 uint64_t repl_now_ms(void);		/* UTC */
 uint64_t repl_mono_ms(void);		/* monotonic */
+uint64_t repl_mono_us(void);
 struct peer *peer_find(struct daemon *d, const char *name);	/* under mu */
 void	peer_error(struct peer *p, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));	/* under mu */
