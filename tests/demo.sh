@@ -1,0 +1,108 @@
+#!/bin/sh
+# demo.sh - two firewalls on one machine, as in the README: fw1 and fw2
+# daemons on loopback ports in a temporary directory.  A commit on fw1
+# shows up rendered on fw2 with fw2's own overrides, then a rollback does
+# the same.  Prints each step; cleans up after itself; can be run again.
+#
+#	tests/demo.sh [BUILDDIR]		(default: ./build)
+set -u
+SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+BUILDDIR=${1:-$SRCDIR/build}
+CFGSTORE="$BUILDDIR/cli/cfgstore"
+[ -x "$CFGSTORE" ] || { echo "demo: build first ($CFGSTORE)" >&2; exit 2; }
+DEMO=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-demo.XXXXXX")
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	for p in $pids; do wait "$p" 2>/dev/null; done
+	rm -rf "$DEMO"
+	echo "(cleaned up $DEMO)"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+say() { printf '\n== %s\n' "$*"; }
+# run NODE ARGS...: shows and runs "fwN# cfgstore ARGS".
+run() {
+	n=$1; shift
+	echo "$n# cfgstore $*"
+	"$CFGSTORE" -d "$DEMO/$n" "$@"
+	rc=$?
+	[ $rc -eq 0 ] || echo "(exit status $rc)"
+	return 0
+}
+port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+	    echo $((20000 + $$ % 20000 + $1))
+}
+show() { echo "--- $1 on $2:"; grep -v '^#' "$DEMO/root-$2$1" | grep . | sed 's/^/    /'; }
+
+P1=$(port 1)
+P2=$(port 2)
+say "Two nodes: fw1 (primary) listens on 127.0.0.1:$P1, fw2 on 127.0.0.1:$P2"
+run fw1 init --node fw1 --primary --listen "127.0.0.1:$P1"
+run fw2 init --node fw2 --listen "127.0.0.1:$P2"
+
+say "Each trusts the other's key (peers are never replicated)"
+run fw1 peer add fw2 "127.0.0.1:$P2" "$("$CFGSTORE" -d "$DEMO/fw2" key)"
+run fw2 peer add fw1 "127.0.0.1:$P1" "$("$CFGSTORE" -d "$DEMO/fw1" key)"
+
+say "The daemons, rendering under $DEMO/root-fw1 and root-fw2"
+for n in fw1 fw2; do
+	"$CFGSTORE" -d "$DEMO/$n" serve -f --root "$DEMO/root-$n" \
+	    2> "$DEMO/$n.log" &
+	pids="$pids $!"
+	i=0
+	while [ ! -S "$DEMO/$n/serve.sock" ] && [ $i -lt 100 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	echo "$n# cfgstore serve --root $DEMO/root-$n   (pid $!, log in $n.log)"
+done
+
+say "The guide's settings, in one commit (restarts only echo here)"
+{
+	grep -v '^#' "$SRCDIR/tests/golden/guide.apply"
+	for s in carp dhcpd nsd ntpd unbound; do
+		echo "set service.$s.check true"
+		echo "set service.$s.restart \"echo restart $s\""
+	done
+} > "$DEMO/guide.apply"
+echo "fw1# cfgstore apply -m 'the guide' guide.apply"
+(cd "$SRCDIR/tests/golden" &&
+    "$CFGSTORE" -d "$DEMO/fw1" apply -m "the guide" "$DEMO/guide.apply")
+show /etc/ntpd.conf fw1
+show /etc/ntpd.conf fw2
+
+say "A commit on fw1: fw2 gets it at once, with its own override"
+run fw1 set -m "ntpd listens on .20, fw2 on .30" ntpd.listen 10.0.0.20
+run fw1 set ntpd.listen@fw2 10.0.0.30
+show /etc/ntpd.conf fw1
+show /etc/ntpd.conf fw2
+
+say "Rollback on fw1: a new commit, replicated and rendered the same way"
+run fw1 rollback -m "undo fw2's .30"
+show /etc/ntpd.conf fw2
+run fw2 log -n 3
+
+say "Both nodes hold the same history"
+run fw1 status
+run fw2 status
+
+say "A write on the replica is refused and names the primary"
+run fw2 set ntpd.listen 10.9.9.9
+
+say "fw2 goes down: the commit on fw1 is not blocked (exit status 3)"
+kill "${pids##* }"
+wait "${pids##* }" 2>/dev/null
+pids="${pids% *}"
+run fw1 set ntpd.listen@fw2 10.0.0.31
+say "fw2 comes back and catches up by itself"
+"$CFGSTORE" -d "$DEMO/fw2" serve -f --root "$DEMO/root-fw2" 2>> "$DEMO/fw2.log" &
+pids="$pids $!"
+i=0
+until grep -q "10.0.0.31" "$DEMO/root-fw2/etc/ntpd.conf" 2>/dev/null ||
+    [ $i -ge 200 ]; do
+	sleep 0.05; i=$((i + 1))
+done
+show /etc/ntpd.conf fw2
+run fw2 status
