@@ -347,7 +347,12 @@ push_main(void *arg)
 		p->connected = 0;
 		p->fd = -1;
 		if (rc == -1 && !d->stop && !p->quit) {
-			p->fails++;
+			/*
+			 * Only a failed attempt says "unreachable"; a session
+			 * that drops is retried at once and judged on that.
+			 */
+			if (!was_up)
+				p->fails++;
 			if (!p->diverged)
 				peer_error(p, "%s", err.msg);
 		}

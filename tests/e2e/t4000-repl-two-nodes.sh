@@ -110,7 +110,7 @@ fw2: unreachable, will catch up"
 expect 0 on fw1 status
 assert_grep "^  fw2 .*: not connected, acknowledged r$((r - 1)) .*lag 1 commit" \
     "$SCRATCH/out"
-assert_grep "last error at .*: connect to 127.0.0.1:[0-9]+: Connection refused" \
+assert_grep "last error at .*: (connect to 127.0.0.1:[0-9]+: Connection refused|connection closed)" \
     "$SCRATCH/out"
 expect 0 on fw2 status
 assert_grep "^daemon: +not running" "$SCRATCH/out"
