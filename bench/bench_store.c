@@ -22,40 +22,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "store.h"
 
 #define RUNS 200
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void
-stats(double *t, int n, double *median, double *p99)
-{
-	qsort(t, n, sizeof(*t), cmp_double);
-	*median = t[n / 2];
-	*p99 = t[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
-}
 
 /* Runs argv, output to /dev/null; returns seconds, exits on failure. */
 static double
 run(char *const argv[])
 {
-	double t0 = now();
+	double t0 = bench_now();
 	int status;
 	pid_t pid = fork();
 
@@ -72,7 +48,7 @@ run(char *const argv[])
 		    argv[1] ? argv[1] : "");
 		exit(1);
 	}
-	return now() - t0;
+	return bench_now() - t0;
 }
 
 static void
@@ -80,7 +56,7 @@ report(const char *what, double *t, int n, double *median_out)
 {
 	double median, p99;
 
-	stats(t, n, &median, &p99);
+	bench_percentiles(t, n, &median, &p99);
 	printf("%-44s median %8.3f ms   p99 %8.3f ms\n", what, median * 1e3,
 	    p99 * 1e3);
 	if (median_out != NULL)
@@ -99,12 +75,12 @@ fsync_floor(const char *dir)
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
 		exit(1);
 	for (int i = 0; i < RUNS; i++) {
-		double t0 = now();
+		double t0 = bench_now();
 
 		if (pwrite(fd, block, sizeof(block), 0) != sizeof(block) ||
 		    fdatasync(fd) == -1)
 			exit(1);
-		t[i] = now() - t0;
+		t[i] = bench_now() - t0;
 	}
 	close(fd);
 	report("floor: 4 KiB write + fdatasync", t, RUNS, &median);
@@ -128,7 +104,7 @@ lmdb_floor(const char *dir)
 		exit(1);
 	for (int i = 0; i < RUNS; i++) {
 		MDB_val k = { 8, "key.name" }, v;
-		double t0 = now();
+		double t0 = bench_now();
 
 		snprintf(val, sizeof(val), "value %d", i);
 		v.mv_size = strlen(val);
@@ -138,7 +114,7 @@ lmdb_floor(const char *dir)
 		mdb_put(txn, dbi, &k, &v, 0);
 		if (mdb_txn_commit(txn) != 0)
 			exit(1);
-		t[i] = now() - t0;
+		t[i] = bench_now() - t0;
 	}
 	mdb_env_close(env);
 	report("floor: one synced LMDB commit (in process)", t, RUNS, &median);
@@ -231,7 +207,7 @@ main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/data.mdb", dir);
 		stat(path, &st);
 		before = st.st_size;
-		t0 = now();
+		t0 = bench_now();
 		for (int i = 0; i < 10000; i++) {
 			struct change *c = change_new();
 			struct value *v = NULL;
@@ -247,7 +223,7 @@ main(int argc, char **argv)
 			value_free(v);
 			change_free(c);
 		}
-		t0 = now() - t0;
+		t0 = bench_now() - t0;
 		stat(path, &st);
 		printf("%-44s %8.0f bytes   target <= 512\n",
 		    "store bytes per one-key commit (10,000)",

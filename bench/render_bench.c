@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "manifest.h"
 #include "render.h"
 #include "store.h"
@@ -27,29 +28,14 @@
 #define RUNS		200
 #define ENTRIES		10000
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void
 report(const char *what, double *t, int n)
 {
-	qsort(t, n, sizeof(*t), cmp_double);
-	printf("%-58s median %8.3f ms  p99 %8.3f ms\n", what, t[n / 2] * 1e3,
-	    t[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] * 1e3);
+	double median, p99;
+
+	bench_percentiles(t, n, &median, &p99);
+	printf("%-58s median %8.3f ms  p99 %8.3f ms\n", what, median * 1e3,
+	    p99 * 1e3);
 }
 
 static void
@@ -71,7 +57,7 @@ run(const char *dir, char *const argv[])
 	pid_t pid;
 
 	fflush(stdout);
-	t0 = now();
+	t0 = bench_now();
 	if ((pid = fork()) == -1)
 		die("fork", NULL);
 	if (pid == 0) {
@@ -87,7 +73,7 @@ run(const char *dir, char *const argv[])
 		    WEXITSTATUS(status));
 		exit(1);
 	}
-	return now() - t0;
+	return bench_now() - t0;
 }
 
 /* A store with the shipped manifest and unbound's keys, 10,000 entries. */
@@ -153,15 +139,15 @@ bench_unbound(const char *dir)
 	int i;
 
 	for (i = 0; i < 50; i++) {
-		double t0 = now(), t1, t2;
+		double t0 = bench_now(), t1, t2;
 
 		if (manifest_data(s, "fw1", 0, &data, &warning, &err) == -1)
 			die("manifest_data", &err);
-		t1 = now();
+		t1 = bench_now();
 		if (manifest_service(s, "fw1", 0, data, "unbound", &m,
 		    &err) == -1)
 			die("manifest_service", &err);
-		t2 = now();
+		t2 = bench_now();
 		bytes = m.nfiles > 0 ? m.files[0].content.len : 0;
 		manifest_service_clear(&m);
 		tree_free(data);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh - builds the benchmarks and prints their figures.  On demand only:
 # timing targets are checked here, never in the tests.
+#	sh bench/run.sh [store|render|repl ...]	(default: all three)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tools/deps.sh"
@@ -8,10 +9,16 @@ cfgstore_install_deps
 b="$top/build-bench"
 cmake -S "$top" -B "$b" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$b" -j "$(nproc)" --target bench >/dev/null
-echo "== store"
-"$b/bench/bench_store" "$b/cli/cfgstore" "$b/bench/bench_trivial"
-for extra in "$top"/bench/run-*.sh; do
-	[ -e "$extra" ] || continue
-	echo "== $(basename "$extra" .sh | sed 's/^run-//')"
-	sh "$extra" "$b"
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+
+for part in ${*:-store render repl}; do
+	echo "== $part"
+	case $part in
+	store)	"$b/bench/bench_store" "$b/cli/cfgstore" "$b/bench/bench_trivial" ;;
+	render)	"$b/bench/bench_render" "$b/cli/cfgstore" "$b/bench/bench_trivial" \
+		    "$top/tests/golden" "$scratch/render" ;;
+	repl)	bash "$top/bench/repl-bench.sh" "$b" ;;
+	*)	echo "unknown part '$part' (store, render, repl)" >&2; exit 2 ;;
+	esac
 done
