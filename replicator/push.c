@@ -266,15 +266,19 @@ session(struct push *x, struct error *err)
 
 	if ((fd = repl_dial(p->info.addr, DIAL_MS, err)) == -1)
 		return -1;
-	if (link_connect(fd, &d->auth, p->info.pubkey, &x->l, err) == -1) {
-		close(fd);
-		return -1;
-	}
+	/* Known from now on, so a shutdown can cut the handshake short. */
 	pthread_mutex_lock(&d->mu);
 	p->fd = fd;
 	if (d->stop || p->quit)
 		shutdown(fd, SHUT_RDWR);
 	pthread_mutex_unlock(&d->mu);
+	if (link_connect(fd, &d->auth, p->info.pubkey, &x->l, err) == -1) {
+		pthread_mutex_lock(&d->mu);
+		p->fd = -1;
+		pthread_mutex_unlock(&d->mu);
+		close(fd);
+		return -1;
+	}
 	if (repl_head(d, &head, hash) == -1)
 		return error_set(err, ERR_FAIL, "cannot read the head");
 	if (proto_hello(&x->out, d->node, ROLE_PRIMARY, head, hash) == -1 ||

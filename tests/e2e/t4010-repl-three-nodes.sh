@@ -4,15 +4,18 @@
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/tools/repl-lib.sh"
 
-step "fw1 pushes to fw2 and fw3"
+step "fw1 pushes to fw2; fw3 is added while the daemons run"
 node_init fw1 --primary
 node_init fw2
 node_init fw3
 pair fw1 fw2
-pair fw1 fw3
 start fw1
 start fw2
+on fw3 peer add fw1 "$(addr fw1)" "$(key fw1)" >/dev/null || fail "fw3"
 start fw3
+expect 0 on fw1 peer add fw3 "$(addr fw3)" "$(key fw3)"
+wait_head fw3 "$(head_of fw1)"
+assert_grep "fw3: connected" "$SCRATCH/fw1.log"
 guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
 r=$(head_of fw1)
 assert_grep "^fw2: applied r$r, restarted" "$SCRATCH/out"
@@ -45,4 +48,13 @@ expect 0 on fw1 set ntpd.constraints 9.9.9.10
 r=$((r + 1))
 assert_grep "^fw3: applied r$r, restarted ntpd" "$SCRATCH/out"
 same fw1 fw2 fw3
+
+step "peer del while running: fw1 stops pushing to fw3"
+expect 0 on fw1 peer del fw3
+expect 0 on fw1 set ntpd.constraints 9.9.9.11
+r=$((r + 1))
+assert_out "fw1: committed r$r, restarted ntpd
+fw2: applied r$r, restarted ntpd"
+sleep 0.5
+[ "$(head_of fw3)" = "$((r - 1))" ] || fail "fw3 still gets commits"
 ok "t4010"
