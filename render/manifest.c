@@ -354,9 +354,7 @@ partial_fn(void *arg, const char *name, struct buf *text, struct error *err)
 
 /*
  * A file with a "data" key sees that map as its innermost context, so one
- * template serves carp1 and carp2.  The engine takes a single context,
- * so the template is wrapped in a section over the map; no newline is
- * added, so line numbers in messages stay right.
+ * template serves carp1 and carp2.
  */
 static int
 render_template(const struct lookup *l, const struct tree *data,
@@ -369,23 +367,13 @@ render_template(const struct lookup *l, const struct tree *data,
 		.strict = 1,
 		.partial = partial_fn,
 		.partial_arg = (void *)l,
+		.context = datapath,
 	};
 	struct buf text = { 0 };
 	int rc = -1;
 
-	if (datapath != NULL) {
-		if (tree_type(tree_get_path(data, datapath)) != TREE_MAP) {
-			error_set(err, ERR_INPUT, "data '%s' is not a set of "
-			    "keys", datapath);
-			goto done;
-		}
-		if (buf_printf(&text, "{{#%s}}", datapath) == -1)
-			goto nomem;
-	}
 	if (template_text(l, name, &text, err) == -1)
 		goto done;
-	if (datapath != NULL && buf_printf(&text, "{{/%s}}", datapath) == -1)
-		goto nomem;
 	if (mustache_render(text.data, text.len, data, &o, out, err) == -1)
 		goto done;
 	if (out->len > MANIFEST_FILE_MAX) {
@@ -394,9 +382,6 @@ render_template(const struct lookup *l, const struct tree *data,
 		goto done;
 	}
 	rc = 0;
-	goto done;
-nomem:
-	error_set(err, ERR_FAIL, "out of memory");
 done:
 	buf_free(&text);
 	return rc;

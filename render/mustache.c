@@ -839,7 +839,11 @@ section(struct render *r, const struct tmpl *t, size_t i)
 	/* Maps and strings become the context; bools and @-names do not. */
 	if (type != TREE_MAP && type != TREE_STRING)
 		return render_nodes(r, t, i + 1, nd->end);
-	if (push(r, v.t, 0, 0, 0) == -1)
+	/*
+	 * A string is a list of one, so separators written for a list
+	 * ({{^@last}}, {{/@last}}) work when an admin set a single value.
+	 */
+	if (push(r, v.t, type == TREE_STRING, 0, 1) == -1)
 		return -1;
 	rc = render_nodes(r, t, i + 1, nd->end);
 	r->n--;
@@ -1004,6 +1008,23 @@ render_nodes(struct render *r, const struct tmpl *t, size_t from, size_t to)
 	return rc;
 }
 
+/* The caller's innermost context, o->context, on top of the data. */
+static int
+push_context(struct render *r, const struct tree *data)
+{
+	const struct tree *ctx;
+
+	if (r->o->context == NULL)
+		return 0;
+	ctx = tree_get_path(data, r->o->context);
+	if (tree_type(ctx) != TREE_MAP)
+		return error_set(r->err, ERR_INPUT, "%s: context '%s' is %s, "
+		    "not a set of keys", r->o->name ? r->o->name : "template",
+		    r->o->context, ctx == NULL ? "missing" :
+		    tree_type_name(tree_type(ctx)));
+	return push(r, ctx, 0, 0, 0);
+}
+
 int
 mustache_render(const char *tmpl, size_t len, const struct tree *data,
     const struct mustache_opts *o, struct buf *out, struct error *err)
@@ -1024,7 +1045,7 @@ mustache_render(const char *tmpl, size_t len, const struct tree *data,
 	if ((t = tmpl_parse(o->name ? o->name : "template", NULL, tmpl, len,
 	    err)) == NULL)
 		return -1;
-	if (push(&r, data, 0, 0, 0) == 0)
+	if (push(&r, data, 0, 0, 0) == 0 && push_context(&r, data) == 0)
 		rc = render_nodes(&r, t, 0, t->n);
 	if (rc == -1 && out->data != NULL) {
 		out->len = r.start;

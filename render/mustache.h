@@ -44,6 +44,12 @@ struct mustache_opts {
 	int		 strict;
 	mustache_partial_fn *partial;	/* NULL: no partials exist */
 	void		*partial_arg;
+	/*
+	 * A dotted name in data (NULL: none): the template renders as if it
+	 * stood inside {{#context}}...{{/context}}, with that map as the
+	 * innermost context.  A context that is not a map is an error.
+	 */
+	const char	*context;
 };
 
 /*

@@ -131,6 +131,7 @@ load(void *arg, const char *name, struct buf *text, struct error *err)
 
 static struct buf out;
 static struct error err;
+static const char *context;	/* mustache_opts.context for run3 */
 
 /* The output, or "ERROR: message". */
 static const char *
@@ -145,6 +146,7 @@ run3(const char *tmpl, size_t len, const char *json, int flags,
 	o.strict = (flags & STRICT) != 0;
 	o.html_escape = (flags & HTML) != 0;
 	o.partial = load;
+	o.context = context;
 	partials = parts;
 	buf_reset(&out);
 	error_clear(&err);
@@ -664,9 +666,39 @@ test_big(void)
 	tree_free(root);
 }
 
+/* A caller's context, and a single string where a list was expected. */
+static void
+test_context_and_single_strings(void)
+{
+	context = "carp.carp1";
+	CHECK_STR(run("{{advskew}} {{node}}",
+	    "{'carp':{'carp1':{'advskew':'0'}},'node':'fw1'}", STRICT), "0 fw1");
+	context = "carp.carp9";
+	CHECK_STR(run("{{advskew}}", "{'carp':{'carp1':{}}}", STRICT),
+	    "ERROR: t: context 'carp.carp9' is missing, not a set of keys");
+	context = "carp.carp1.advskew";
+	CHECK_STR(run("x", "{'carp':{'carp1':{'advskew':'0'}}}", STRICT),
+	    "ERROR: t: context 'carp.carp1.advskew' is string, not a set of "
+	    "keys");
+	context = NULL;
+
+	/* One value set where a list is usual: no separator left behind. */
+	CHECK_STR(run("option ntp-servers {{#dhcpd.ntp}}{{.}}{{^@last}}, "
+	    "{{/@last}}{{/dhcpd.ntp}};", "{'dhcpd':{'ntp':'10.0.0.2'}}",
+	    STRICT), "option ntp-servers 10.0.0.2;");
+	CHECK_STR(run("{{#s}}{{@index}}{{#@first}}F{{/@first}}{{.}}{{/s}}",
+	    "{'s':'x'}", STRICT), "0Fx");
+	/* Outside the string's section the list's position counts again. */
+	CHECK_STR(run("{{#l}}{{#s}}{{.}}{{/s}}{{^@last}},{{/@last}}{{/l}}",
+	    "{'l':[{'s':'a'},{'s':'b'}]}", STRICT), "a,b");
+	CHECK_STR(run("{{#l}}{{#s}}{{.}}{{^@last}};{{/@last}}{{/s}}{{/l}}",
+	    "{'l':[{'s':'a'},{'s':'b'}]}", STRICT), "ab");
+}
+
 int
 main(void)
 {
+	test_context_and_single_strings();
 	test_interpolation();
 	test_sections();
 	test_inverted();

@@ -344,7 +344,8 @@ test_manifest(void)
 	CHECK(fails_with(s, "mode", "mode '0999' is not an octal mode"));
 	CHECK(fails_with(s, "user", "no user 'no-such-user-here'"));
 	CHECK(fails_with(s, "evil", "items2: '../evil' cannot name a file"));
-	CHECK(fails_with(s, "nodata", "data 'item.three' is not a set of keys"));
+	CHECK(fails_with(s, "nodata", "context 'item.three' is missing, not a "
+	    "set of keys"));
 	CHECK(fails_with(s, "time", "timeout '0' is not a number of seconds"));
 	CHECK(fails_with(s, "strict", "/x: lines:2: missing value for "
 	    "'missing'"));
