@@ -184,16 +184,32 @@ render_once(struct daemon *d, uint64_t want)
 	pthread_mutex_unlock(&d->mu);
 }
 
+/*
+ * Renders whenever asked; every 10 s idle it also looks at the head, so
+ * a commit nobody told us of (a tool writing the store directly) is
+ * rendered all the same.
+ */
 static void *
 render_main(void *arg)
 {
 	struct daemon *d = arg;
-	uint64_t want;
+	struct timespec ts;
+	uint64_t want, head;
 
 	pthread_mutex_lock(&d->mu);
 	for (;;) {
-		while (!d->stop && d->render_want <= d->render_done)
-			pthread_cond_wait(&d->cv, &d->mu);
+		while (!d->stop && d->render_want <= d->render_done) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += PING_MS / 1000;
+			if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) == 0)
+				continue;
+			pthread_mutex_unlock(&d->mu);
+			if (repl_head(d, &head, NULL) == -1)
+				head = 0;
+			pthread_mutex_lock(&d->mu);
+			if (head > d->render_want)
+				d->render_want = head;
+		}
 		if (d->stop)
 			break;
 		want = d->render_want;

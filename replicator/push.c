@@ -165,8 +165,11 @@ push_commits(struct push *x, struct error *err)
 		if (proto_commits(&x->out, head, more, x->raws, n) == -1 ||
 		    send_msg(x->l, &x->out, err) == -1)
 			return -1;
-		if (x->raw.cap > (8u << 20))
+		/* A catch-up's batches must not stay resident. */
+		if (x->raw.cap > (1u << 20)) {
 			buf_free(&x->raw);
+			buf_free(&x->out);
+		}
 		if (recv_msg(x, &m, REPLY_MS, err) == -1)
 			return -1;
 		if (m.type == MSG_ACK) {
