@@ -289,7 +289,7 @@ store_verify(struct store *s, uint64_t *bad_rev, struct error *err)
 {
 	unsigned char hash[STORE_HASH_LEN];
 	struct txn tx;
-	uint64_t head;
+	uint64_t head = 0;
 	size_t nops;
 	int rc;
 

@@ -126,7 +126,7 @@ store_primary_name(struct store *s, char *name, size_t len, struct error *err)
 {
 	struct peer_info *peers = NULL;
 	struct commit *c = NULL;
-	uint64_t head;
+	uint64_t head = 0;
 	size_t n = 0;
 
 	if (s->primary) {

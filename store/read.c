@@ -64,7 +64,7 @@ walk(struct store *s, MDB_txn *t, const char *prefix, uint64_t rev,
 	char key[STORE_KEY_MAX + 2];
 	MDB_cursor *c;
 	MDB_val k = { plen, (void *)prefix }, v;
-	uint64_t head;
+	uint64_t head = 0;
 	int rc, stop = 0, at_head;
 
 	if (db_read_head(s, t, &head, NULL, err) == -1)

@@ -260,7 +260,7 @@ db_get_at(struct store *s, MDB_txn *t, const char *key, uint64_t rev,
 	size_t klen = strlen(key);
 	MDB_cursor *c;
 	MDB_val ck, cv;
-	uint64_t head;
+	uint64_t head = 0;
 	int rc;
 
 	if (db_read_head(s, t, &head, NULL, err) == -1)
@@ -552,7 +552,7 @@ store_head(struct store *s, uint64_t *rev, unsigned char hash[STORE_HASH_LEN],
 int
 db_rev_check(struct store *s, MDB_txn *t, uint64_t rev, struct error *err)
 {
-	uint64_t head;
+	uint64_t head = 0;
 
 	if (db_read_head(s, t, &head, NULL, err) == -1)
 		return -1;

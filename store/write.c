@@ -196,7 +196,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	unsigned char parent[STORE_HASH_LEN], k[8];
 	char author[64], hosts[512];
 	size_t n = 0, i;
-	uint64_t head;
+	uint64_t head = 0;
 	int rc = -1;
 
 	ca->rev = 0;
@@ -363,7 +363,7 @@ store_rollback(struct store *s, uint64_t to_rev, const char *message,
 	struct commit_arg ca = { .c = &empty, .message = message,
 	    .rollback_to = to_rev };
 	char msg[64];
-	uint64_t head;
+	uint64_t head = 0;
 
 	if (writable(s, err) == -1 || store_head(s, &head, NULL, err) == -1)
 		return -1;
