@@ -296,7 +296,7 @@ peers_load(struct daemon *d, struct error *err)
 	for (i = 0; i < n; i++) {
 		p = peer_find(d, list[i].name);
 		if (p != NULL && strcmp(p->info.addr, list[i].addr) == 0 &&
-		    memcmp(p->info.pubkey, list[i].pubkey,
+		    sodium_memcmp(p->info.pubkey, list[i].pubkey,
 		    STORE_PUBKEY_LEN) == 0) {
 			next[i] = p;
 			continue;

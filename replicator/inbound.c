@@ -206,7 +206,7 @@ serve(struct in_session *x)
 		proto_msg_free(&m);
 		/* One huge change set must not keep its memory for good. */
 		if (x->in.cap > (1u << 20))
-			buf_free(&x->in);
+			buf_free_secret(&x->in);
 		if (rc == -1)
 			return -1;
 	}
@@ -272,7 +272,8 @@ done:
 		link_free(x.l);
 	else
 		close(in->fd);
-	buf_free(&x.in);
+	/* Decrypted change sets may carry secrets: wipe, not just free. */
+	buf_free_secret(&x.in);
 	buf_free(&x.out);
 	free(in);
 	return NULL;

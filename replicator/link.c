@@ -538,7 +538,7 @@ link_send(struct link *l, const void *p, size_t len, int timeout_ms,
 	    timeout_ms < 0 ? -1 : now_ms() + timeout_ms, err);
 	/* Big batches are rare: do not keep their memory around. */
 	if (l->out.cap > (1u << 20))
-		buf_free(&l->out);
+		buf_free_secret(&l->out);
 	return rc;
 }
 

@@ -167,8 +167,8 @@ push_commits(struct push *x, struct error *err)
 			return -1;
 		/* A catch-up's batches must not stay resident. */
 		if (x->raw.cap > (1u << 20)) {
-			buf_free(&x->raw);
-			buf_free(&x->out);
+			buf_free_secret(&x->raw);
+			buf_free_secret(&x->out);
 		}
 		if (recv_msg(x, &m, REPLY_MS, err) == -1)
 			return -1;
@@ -400,9 +400,10 @@ push_main(void *arg)
 		p->kick = 0;
 		pthread_mutex_unlock(&d->mu);
 	}
-	buf_free(&x.out);
-	buf_free(&x.in);
-	buf_free(&x.raw);
+	/* Commits may carry secrets (dhcpd.key): wipe, not just free. */
+	buf_free_secret(&x.out);
+	buf_free_secret(&x.in);
+	buf_free_secret(&x.raw);
 	free(x.raws);
 	return NULL;
 }
