@@ -340,6 +340,7 @@ push_main(void *arg)
 	struct error err;
 	struct timespec ts;
 	uint64_t backoff = BACKOFF_MIN_MS, wait, started;
+	char last[ERROR_MSG_MAX] = "";
 	int was_up, rc;
 
 	memset(&x, 0, sizeof(x));
@@ -369,10 +370,14 @@ push_main(void *arg)
 		x.l = NULL;
 		if (stopping(&x))
 			break;
+		/* Each new reason once at warning level, repeats as debug. */
 		if (was_up)
 			log_warnx("%s: disconnected: %s", p->info.name, err.msg);
+		else if (strcmp(err.msg, last) != 0)
+			log_warnx("%s: %s", p->info.name, err.msg);
 		else
 			log_debug("%s: %s", p->info.name, err.msg);
+		snprintf(last, sizeof(last), "%s", was_up ? "" : err.msg);
 		peer_save(p);
 		/* A session that lasted is retried at once, then backs off. */
 		if (was_up && repl_mono_ms() - started > 1000) {

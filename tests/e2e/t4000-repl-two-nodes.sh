@@ -123,6 +123,19 @@ wait_for grep -q "listen on 10.0.0.12" "$SCRATCH/fw2/root/etc/ntpd.conf" ||
     fail "fw2 did not render r$r"
 same fw1 fw2
 
+step "a wrong key configured for fw2: nothing moves, the log says why"
+other=$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')
+on fw1 peer del fw2 >/dev/null
+on fw1 peer add fw2 "$(addr fw2)" "$other" >/dev/null
+expect 3 on fw1 set ntpd.listen@fw2 10.0.0.13
+assert_grep "^fw2: unreachable, will catch up" "$SCRATCH/out"
+wait_for grep -q "peer presented key .*, not the one configured for it" \
+    "$SCRATCH/fw1.log" || fail "no reason logged"
+[ "$(head_of fw2)" = "$r" ] || fail "fw2 moved"
+on fw1 peer del fw2 >/dev/null
+on fw1 peer add fw2 "$(addr fw2)" "$(key fw2)" >/dev/null
+wait_head fw2 $((r + 1))
+
 step "SIGTERM ends both daemons cleanly"
 stop fw1
 stop fw2
