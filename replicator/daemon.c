@@ -284,6 +284,12 @@ peers_load(struct daemon *d, struct error *err)
 	struct peer **next = NULL, **gone = NULL, *p;
 	size_t n = 0, i, j, ngone = 0;
 
+	pthread_mutex_lock(&d->mu);
+	if (d->stop) {
+		pthread_mutex_unlock(&d->mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&d->mu);
 	if (store_peers(d->s, &list, &n, err) == -1)
 		return -1;
 	if ((next = calloc(n + 1, sizeof(*next))) == NULL ||
@@ -809,7 +815,7 @@ wait_signals(struct daemon *d, const sigset_t *set)
 			continue;
 		if (sig == SIGHUP) {
 			log_info("SIGHUP: re-reading peers");
-			if (peers_load(d, &err) == -1)
+			if (repl_daemon_reload(d, &err) == -1)
 				log_warnx("peers: %s", err.msg);
 			continue;
 		}
@@ -819,11 +825,16 @@ wait_signals(struct daemon *d, const sigset_t *set)
 	}
 }
 
-/* Asked over the control socket: the same as SIGHUP. */
+/* SIGHUP or the control socket; the two may come at once. */
 int
 repl_daemon_reload(struct daemon *d, struct error *err)
 {
-	return peers_load(d, err);
+	int rc;
+
+	pthread_mutex_lock(&d->reload_mu);
+	rc = peers_load(d, err);
+	pthread_mutex_unlock(&d->reload_mu);
+	return rc;
 }
 
 int
@@ -848,6 +859,7 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 	pthread_mutex_init(&d.mu, NULL);
 	pthread_cond_init(&d.cv, NULL);
 	pthread_mutex_init(&d.wmu, NULL);
+	pthread_mutex_init(&d.reload_mu, NULL);
 	d.root = o->root;
 
 	if (sodium_init() < 0)
@@ -922,6 +934,9 @@ fail:
 		log_warnx("%s", err->msg);
 	if (d.wake[1] != -1)
 		shutdown_all(&d);
+	/* A reload under way finishes; none starts after (d.stop). */
+	pthread_mutex_lock(&d.reload_mu);
+	pthread_mutex_unlock(&d.reload_mu);
 	if (has_render)
 		pthread_join(render_t, NULL);
 	if (has_ctl)
@@ -965,6 +980,7 @@ fail:
 	pthread_cond_destroy(&d.cv);
 	pthread_mutex_destroy(&d.mu);
 	pthread_mutex_destroy(&d.wmu);
+	pthread_mutex_destroy(&d.reload_mu);
 	if (rc == 0)
 		log_info("stopped");
 	return rc;

@@ -74,6 +74,7 @@ struct daemon {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	pthread_mutex_t	 wmu;
+	pthread_mutex_t	 reload_mu;	/* one peers_load at a time */
 
 	int		 stop;
 	struct peer	**peers;
