@@ -144,6 +144,7 @@ push_commits(struct push *x, struct error *err)
 	struct msg m;
 	uint64_t head, acked, sent;
 	unsigned char hash[STORE_HASH_LEN];
+	char why[256];
 	size_t n = 0;
 	int more, gaps = 0;
 
@@ -173,6 +174,18 @@ push_commits(struct push *x, struct error *err)
 		if (recv_msg(x, &m, REPLY_MS, err) == -1)
 			return -1;
 		if (m.type == MSG_ACK) {
+			/* It must now hold what we sent, as we hold it. */
+			if (m.head < acked + n || !same_history(x, m.head,
+			    m.hash, head, why, sizeof(why))) {
+				if (m.head < acked + n)
+					snprintf(why, sizeof(why), "acknowledged "
+					    "r%llu after r%llu was sent",
+					    (unsigned long long)m.head,
+					    (unsigned long long)(acked + n));
+				diverged(x, why);
+				proto_msg_free(&m);
+				return error_set(err, ERR_FAIL, "%s", why);
+			}
 			pthread_mutex_lock(&d->mu);
 			p->rec.acked = p->rec.peer_head = m.head;
 			p->rec.acked_ms = repl_now_ms();
