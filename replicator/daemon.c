@@ -918,7 +918,7 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 		error_set(err, ERR_FAIL, "cannot start threads");
 		goto fail;
 	}
-	sandbox_pledge("stdio rpath wpath cpath fattr flock inet unix dns "
+	sandbox_pledge("stdio rpath wpath cpath fattr flock inet unix dns getpw "
 	    "proc exec chown");
 	log_info("%s: serving as %s at r%llu%s%s, %zu peer%s", d.node,
 	    d.primary ? "primary" : "replica", (unsigned long long)head,
