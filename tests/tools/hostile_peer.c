@@ -334,20 +334,25 @@ main(int argc, char **argv)
 	}
 	if ((strcmp(mode, "forged") == 0 || strcmp(mode, "replay") == 0 ||
 	    strcmp(mode, "gap") == 0) && argc == 3) {
+		int ok;
+
 		rc = send_commit(argv[2], strcmp(mode, "forged") == 0, &m, &in);
-		if (rc == -1)
+		if (rc == -1) {
+			buf_free(&in);
 			return verdict(strcmp(mode, "replay") != 0, mode);
+		}
 		printf("answer: %s %s r%llu %s\n", proto_type_name(m.type),
 		    m.type == MSG_NACK ? proto_nack_name(m.reason) : "",
 		    (unsigned long long)m.head, m.text);
 		if (strcmp(mode, "forged") == 0)
-			return verdict(m.type == MSG_NACK &&
-			    m.reason == NACK_REJECTED, mode);
-		if (strcmp(mode, "gap") == 0)
-			return verdict(m.type == MSG_NACK &&
-			    m.reason == NACK_GAP, mode);
-		/* An old commit: acknowledged as already held. */
-		return verdict(m.type == MSG_ACK, mode);
+			ok = m.type == MSG_NACK && m.reason == NACK_REJECTED;
+		else if (strcmp(mode, "gap") == 0)
+			ok = m.type == MSG_NACK && m.reason == NACK_GAP;
+		else	/* an old commit: acknowledged as already held */
+			ok = m.type == MSG_ACK;
+		proto_msg_free(&m);
+		buf_free(&in);
+		return verdict(ok, mode);
 	}
 	if (strcmp(mode, "trunc") == 0 || strcmp(mode, "hugeframe") == 0 ||
 	    strcmp(mode, "array32") == 0)
