@@ -7,7 +7,8 @@
 #	tests/demo.sh [BUILDDIR]		(default: ./build)
 set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-BUILDDIR=${1:-$SRCDIR/build}
+BUILDDIR=$(cd "${1:-$SRCDIR/build}" 2>/dev/null && pwd) ||
+    { echo "demo: no build folder ${1:-$SRCDIR/build}" >&2; exit 2; }
 CFGSTORE="$BUILDDIR/cli/cfgstore"
 [ -x "$CFGSTORE" ] || { echo "demo: build first ($CFGSTORE)" >&2; exit 2; }
 DEMO=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-demo.XXXXXX")
@@ -25,11 +26,28 @@ say() { printf '\n== %s\n' "$*"; }
 # run NODE ARGS...: shows and runs "fwN# cfgstore ARGS".
 run() {
 	n=$1; shift
-	echo "$n# cfgstore $*"
+	printf '%s# cfgstore' "$n"
+	for a in "$@"; do
+		case $a in
+		*[\ \'\"]*) printf " '%s'" "$a" ;;
+		*) printf ' %s' "$a" ;;
+		esac
+	done
+	echo
 	"$CFGSTORE" -d "$DEMO/$n" "$@"
 	rc=$?
 	[ $rc -eq 0 ] || echo "(exit status $rc)"
 	return 0
+}
+# checker NAME CMD: CMD where the service's checker is installed, else a
+# check that passes (and says so).
+checker() {
+	if PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; then
+		echo "$2"
+	else
+		echo "(no $1 on this machine: its files go unchecked)" >&2
+		echo true
+	fi
 }
 port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
@@ -59,14 +77,26 @@ for n in fw1 fw2; do
 	echo "$n# cfgstore serve --root $DEMO/root-$n   (pid $!, log in $n.log)"
 done
 
-say "The guide's settings, in one commit (restarts only echo here)"
+say "The guide's settings, in one commit, checked by the services' own checkers"
+# The checkers are the real ones; restarts only echo, and unbound's
+# chroot is each node's root, where its checker looks for it.  ISC's
+# dhcpd (Linux) checks with -t -cf where OpenBSD's takes -n -c.
 {
 	grep -v '^#' "$SRCDIR/tests/golden/guide.apply"
+	echo "set service.ntpd.check \"$(checker ntpd 'ntpd -n -f {}')\""
+	echo "set service.nsd.check \"$(checker nsd-checkconf 'nsd-checkconf {}')\""
+	echo "set service.unbound.check \"$(checker unbound-checkconf 'unbound-checkconf {}')\""
+	echo "set service.dhcpd.check \"$(checker dhcpd 'dhcpd -t -cf {}')\""
+	for n in fw1 fw2; do
+		echo "set unbound.chroot@$n \"$DEMO/root-$n/var/unbound\""
+		echo "set unbound.directory@$n \"$DEMO/root-$n/var/unbound\""
+	done
 	for s in carp dhcpd nsd ntpd unbound; do
-		echo "set service.$s.check true"
 		echo "set service.$s.restart \"echo restart $s\""
 	done
 } > "$DEMO/guide.apply"
+PATH="$PATH:/usr/sbin:/sbin"
+export PATH
 echo "fw1# cfgstore apply -m 'the guide' guide.apply"
 (cd "$SRCDIR/tests/golden" &&
     "$CFGSTORE" -d "$DEMO/fw1" apply -m "the guide" "$DEMO/guide.apply")
@@ -83,6 +113,11 @@ say "Rollback on fw1: a new commit, replicated and rendered the same way"
 run fw1 rollback -m "undo fw2's .30"
 show /etc/ntpd.conf fw2
 run fw2 log -n 3
+
+say "A value ntpd's checker refuses: committed, but installed nowhere, nothing restarted"
+run fw1 set -m "a typo" ntpd.servers "pool.ntp.org extra-word"
+show /etc/ntpd.conf fw2
+run fw1 rollback -m "undo the typo"
 
 say "Both nodes hold the same history"
 run fw1 status
