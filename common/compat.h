@@ -31,7 +31,11 @@ int	sandbox_unveil(const char *path, const char *permissions);
  */
 int	lmdb_locks_are_robust(void);
 
-/* MDB_WRITEMAP is needed where there is no unified buffer cache. */
+/*
+ * MDB_WRITEMAP is needed where there is no unified buffer cache
+ * (OpenBSD).  CFGSTORE_WRITEMAP=1 in the environment forces it anywhere,
+ * so that mode is tested on Linux too.
+ */
 int	lmdb_needs_writemap(void);
 
 #endif

@@ -26,6 +26,7 @@ struct store {
 	int			 primary;
 	unsigned char		 pk[STORE_PUBKEY_LEN];
 	int			 own_locks;	/* flock(2) instead of LMDB's */
+	int			 writemap;	/* MDB_WRITEMAP: map size is file size */
 	char			 lockpath[1024];
 	int			 map_full;	/* the last write ran out of map */
 	pthread_rwlock_t	 resize;	/* exclusive while the map grows */

@@ -31,6 +31,24 @@ db_fail(struct store *s, struct error *err, int rc, const char *what)
 	return error_set(err, ERR_FAIL, "%s: %s", what, mdb_strerror(rc));
 }
 
+/* An flock(2) on the store's write.lock: a descriptor, or -1 with err. */
+static int
+lock_file(struct store *s, int excl, struct error *err)
+{
+	int fd;
+
+	if ((fd = open(s->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return error_errno(err, ERR_FAIL, "%s", s->lockpath);
+	while (flock(fd, excl ? LOCK_EX : LOCK_SH) == -1) {
+		if (errno != EINTR) {
+			error_errno(err, ERR_FAIL, "lock");
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
 /*
  * Where LMDB's locks do not survive a killed process (OpenBSD), readers
  * take a shared and writers an exclusive flock(2) on a file of our own:
@@ -43,17 +61,44 @@ own_lock(struct store *s, int write, struct txn *tx, struct error *err)
 	tx->lockfd = -1;
 	if (!s->own_locks)
 		return 0;
-	if ((tx->lockfd = open(s->lockpath, O_RDWR | O_CREAT | O_CLOEXEC,
-	    0600)) == -1)
-		return error_errno(err, ERR_FAIL, "%s", s->lockpath);
-	while (flock(tx->lockfd, write ? LOCK_EX : LOCK_SH) == -1) {
-		if (errno != EINTR) {
-			close(tx->lockfd);
-			tx->lockfd = -1;
-			return error_errno(err, ERR_FAIL, "lock");
-		}
-	}
+	if ((tx->lockfd = lock_file(s, write, err)) == -1)
+		return -1;
 	return 0;
+}
+
+/*
+ * With MDB_WRITEMAP, LMDB truncates data.mdb to the map size of every
+ * process that maps it.  A process mapping it smaller than another one's
+ * map would cut off pages that one is writing (SIGBUS), so a map never
+ * shrinks the file: an existing file is mapped at its own size, and
+ * growing it (exclusive) and mapping it (shared) take turns on write.lock.
+ * Without MDB_WRITEMAP the file only grows as pages are used; no lock.
+ */
+static int
+map_lock(struct store *s, int excl, struct error *err)
+{
+	if (!s->writemap)
+		return -2;
+	return lock_file(s, excl, err);
+}
+
+static void
+map_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The data file's size, 0 when unknown. */
+static size_t
+data_size(struct store *s)
+{
+	struct stat st;
+	int fd;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) == -1)
+		return 0;
+	return (size_t)st.st_size;
 }
 
 void
@@ -66,6 +111,34 @@ db_txn_end(struct store *s, struct txn *tx)
 		close(tx->lockfd);
 	tx->lockfd = -1;
 	pthread_rwlock_unlock(&s->resize);
+}
+
+/*
+ * The size another process grew the map to: the one in LMDB's meta page,
+ * or with MDB_WRITEMAP the data file's, which is at least that (and
+ * larger while the grower has not committed yet).
+ */
+static int
+adopt_map(struct store *s, struct error *err)
+{
+	MDB_envinfo info;
+	size_t size = 0;
+	int fd, rc;
+
+	pthread_rwlock_wrlock(&s->resize);
+	if ((fd = map_lock(s, 0, err)) == -1) {
+		pthread_rwlock_unlock(&s->resize);
+		return -1;
+	}
+	mdb_env_info(s->env, &info);
+	if (s->writemap && data_size(s) > info.me_mapsize)
+		size = data_size(s);
+	rc = mdb_env_set_mapsize(s->env, size);
+	map_unlock(fd);
+	pthread_rwlock_unlock(&s->resize);
+	if (rc != 0)
+		return db_fail(s, err, rc, "adopt map size");
+	return 0;
 }
 
 int
@@ -87,9 +160,8 @@ db_txn_begin(struct store *s, int write, struct txn *tx, struct error *err)
 		if (rc != MDB_MAP_RESIZED)
 			return db_fail(s, err, rc, "begin transaction");
 		/* Another process grew the map: adopt its size. */
-		pthread_rwlock_wrlock(&s->resize);
-		mdb_env_set_mapsize(s->env, 0);
-		pthread_rwlock_unlock(&s->resize);
+		if (adopt_map(s, err) == -1)
+			return -1;
 	}
 }
 
@@ -109,11 +181,21 @@ static int
 grow_map(struct store *s, struct error *err)
 {
 	MDB_envinfo info;
-	int rc;
+	size_t size;
+	int rc, fd;
 
 	pthread_rwlock_wrlock(&s->resize);
+	if ((fd = map_lock(s, 1, err)) == -1) {
+		pthread_rwlock_unlock(&s->resize);
+		return -1;
+	}
 	mdb_env_info(s->env, &info);
-	rc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+	size = info.me_mapsize * 2;
+	/* Another process may have grown the file further already. */
+	if (s->writemap && data_size(s) > size)
+		size = data_size(s);
+	rc = mdb_env_set_mapsize(s->env, size);
+	map_unlock(fd);
 	pthread_rwlock_unlock(&s->resize);
 	if (rc != 0)
 		return db_fail(s, err, rc, "grow map");
@@ -330,34 +412,49 @@ done:
 	return rc;
 }
 
+/*
+ * Only a new environment gets a map size from here.  An existing one
+ * keeps the size LMDB recorded in it (mdb_env_open takes the meta page's
+ * when none is set), or with MDB_WRITEMAP its file's size: anything else
+ * would change the file on every open, which with MDB_WRITEMAP LMDB
+ * truncates or extends to the map size.
+ */
 static int
 open_env(struct store *s, int create, struct error *err)
 {
 	unsigned flags = MDB_NOTLS;
 	char path[1024];
 	struct stat st;
-	size_t mapsize = MAP_SIZE_MIN;
-	int rc;
+	size_t mapsize = 0;
+	int rc, fd;
 
 	s->own_locks = !lmdb_locks_are_robust();
+	s->writemap = lmdb_needs_writemap();
 	snprintf(s->lockpath, sizeof(s->lockpath), "%s/write.lock", s->dir);
 	if (s->own_locks)
 		flags |= MDB_NOLOCK;
-	if (lmdb_needs_writemap())
+	if (s->writemap)
 		flags |= MDB_WRITEMAP;
 	snprintf(path, sizeof(path), "%s/data.mdb", s->dir);
-	if (stat(path, &st) == 0) {
-		if ((size_t)st.st_size * 2 > mapsize)
-			mapsize = (size_t)st.st_size * 2;
-	} else if (!create)
+	if (!create && stat(path, &st) == -1)
 		return error_set(err, ERR_FAIL,
 		    "no store in %s (run 'cfgstore init' first)", s->dir);
+	if ((fd = map_lock(s, 0, err)) == -1)
+		return -1;
+	if (stat(path, &st) == -1)
+		mapsize = MAP_SIZE_MIN;
+	else if (s->writemap)
+		mapsize = (size_t)st.st_size;
 
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
-	    (rc = mdb_env_set_mapsize(s->env, mapsize)) != 0 ||
-	    (rc = mdb_env_open(s->env, s->dir, flags, 0600)) != 0)
+	    (mapsize != 0 &&
+	    (rc = mdb_env_set_mapsize(s->env, mapsize)) != 0) ||
+	    (rc = mdb_env_open(s->env, s->dir, flags, 0600)) != 0) {
+		map_unlock(fd);
 		return db_fail(s, err, rc, s->dir);
+	}
+	map_unlock(fd);
 	if (!s->own_locks)
 		mdb_reader_check(s->env, NULL);	/* slots of dead readers */
 

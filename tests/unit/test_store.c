@@ -2,6 +2,7 @@
  * test_store.c - the store's API: values, keys, commits, reads at old
  * revisions, and store_apply against every kind of bad change set.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,19 +278,23 @@ test_commit_parse_hostile(void)
 /*
  * The map grows by itself: a child process writes far more than the
  * initial 64 MiB map while this process holds the store open; both the
- * writer (MDB_MAP_FULL) and this reader (MDB_MAP_RESIZED) carry on.
+ * writer (MDB_MAP_FULL) and this reader (MDB_MAP_RESIZED) carry on.  A
+ * second child opens the store again and again meanwhile: with
+ * MDB_WRITEMAP a map smaller than the writer's would cut its file short.
  */
 static void
-test_map_grows(void)
+test_map_grows(const char *name)
 {
-	struct store *s = new_store("big", 1);
+	struct store *s = new_store(name, 1);
 	struct error err = { 0 };
 	struct value *v = NULL;
-	char path[300], buf[64];
+	char path[300], done[300], buf[64];
 	struct stat st;
-	int status = -1;
-	pid_t pid;
+	int status = -1, rstatus = -1;
+	pid_t pid, reader;
 
+	snprintf(path, sizeof(path), "%s/%s", scratch, name);
+	snprintf(done, sizeof(done), "%s/%s.done", scratch, name);
 	set(s, "small.key", "before");
 	CHECK_STR(get_text(s, "small.key", 0, buf, sizeof(buf)), "before");
 	if ((pid = fork()) == 0) {
@@ -297,7 +302,6 @@ test_map_grows(void)
 		char *blob = calloc(1, 7u << 20);
 		int failed = 0;
 
-		snprintf(path, sizeof(path), "%s/big", scratch);
 		if (blob == NULL || store_open(path, 0, &w, &err) == -1)
 			_exit(2);
 		/* Each 7 MiB blob lands three times: record, state, index. */
@@ -319,9 +323,27 @@ test_map_grows(void)
 		free(blob);
 		_exit(failed);
 	}
+	if ((reader = fork()) == 0) {
+		int failed = 0;
+
+		while (!failed && access(done, F_OK) == -1) {
+			struct store *r = NULL;
+
+			if (store_open(path, 0, &r, &err) == -1 ||
+			    get_text(r, "small.key", 0, buf, sizeof(buf)) == NULL) {
+				printf("  reader: %s\n", err.msg);
+				failed = 1;
+			}
+			store_close(r);
+		}
+		_exit(failed);
+	}
 	waitpid(pid, &status, 0);
+	close(open(done, O_WRONLY | O_CREAT, 0600));
+	waitpid(reader, &rstatus, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	snprintf(path, sizeof(path), "%s/big/data.mdb", scratch);
+	CHECK(WIFEXITED(rstatus) && WEXITSTATUS(rstatus) == 0);
+	snprintf(path, sizeof(path), "%s/%s/data.mdb", scratch, name);
 	CHECK(stat(path, &st) == 0 && st.st_size > (64 << 20));
 	CHECK(store_get(s, "zone.big", 0, &v, &err) == 0);
 	if (v != NULL) {
@@ -334,6 +356,14 @@ test_map_grows(void)
 	set(s, "small.key", "after");
 	CHECK_STR(get_text(s, "small.key", 0, buf, sizeof(buf)), "after");
 	store_close(s);
+	{
+		uint64_t bad;
+
+		snprintf(path, sizeof(path), "%s/%s", scratch, name);
+		CHECK(store_open(path, 0, &s, &err) == 0 &&
+		    store_verify(s, &bad, &err) == 0);
+		store_close(s);
+	}
 }
 
 int
@@ -347,7 +377,11 @@ main(void)
 	test_keys();
 	test_apply();
 	test_commit_parse_hostile();
-	test_map_grows();
+	test_map_grows("big");
+	/* As on OpenBSD: writes through the map, the file is the map. */
+	setenv("CFGSTORE_WRITEMAP", "1", 1);
+	test_map_grows("big-writemap");
+	unsetenv("CFGSTORE_WRITEMAP");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
 	if (system(cmd) != 0)
 		printf("could not remove %s\n", scratch);
