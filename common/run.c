@@ -23,17 +23,26 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
+/* Reads what is there; 1 once the pipe is at end-of-file. */
+static int
 take_output(int fd, struct buf *out)
 {
 	char chunk[4096];
 	ssize_t n;
 
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		size_t room = out->len < RUN_OUTPUT_MAX ?
-		    RUN_OUTPUT_MAX - out->len : 0;
-		if (room > 0)
-			buf_append(out, chunk, (size_t)n < room ? (size_t)n : room);
+	for (;;) {
+		if ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+			size_t room = out->len < RUN_OUTPUT_MAX ?
+			    RUN_OUTPUT_MAX - out->len : 0;
+			if (room > 0)
+				buf_append(out, chunk,
+				    (size_t)n < room ? (size_t)n : room);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		/* EAGAIN: more may come; any other error: nothing will. */
+		return n == 0 || errno != EAGAIN;
 	}
 }
 
@@ -48,6 +57,37 @@ set_result(struct run_result *res, int wstatus)
 	}
 }
 
+/* Reaps pid, retrying on EINTR.  pid, 0 (flags WNOHANG: running) or -1. */
+static pid_t
+reap(pid_t pid, int *wstatus, int flags)
+{
+	pid_t w;
+
+	while ((w = waitpid(pid, wstatus, flags)) == -1 && errno == EINTR)
+		;
+	return w;
+}
+
+/*
+ * A child must not inherit what the daemon does with signals: its
+ * threads block some, and SIGPIPE is ignored, which a restarted service
+ * would keep for good.  Handled signals are reset by exec anyway; these
+ * may be ignored.  (Not sigfillset: SIGKILL, SIGSTOP and the thread
+ * library's own signals make posix_spawn fail on some systems.)
+ */
+static void
+signals_default(sigset_t *set)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGALRM,
+	    SIGTERM, SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2,
+	    SIGURG, SIGWINCH, SIGXFSZ };
+	size_t i;
+
+	sigemptyset(set);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(set, sigs[i]);
+}
+
 /*
  * posix_spawn rather than fork: the daemon is threaded, and spawn does the
  * descriptor plumbing and the process group without running our code in
@@ -59,9 +99,10 @@ run_shell(const char *cmd, int timeout_ms, struct run_result *res,
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
+	sigset_t none, dfl;
 	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
 	long long deadline = now_ms() + timeout_ms;
-	int pfd[2], wstatus, rc;
+	int pfd[2], wstatus = 0, rc, eof = 0, nap = 1;
 	pid_t pid, w;
 
 	memset(res, 0, sizeof(*res));
@@ -69,14 +110,19 @@ run_shell(const char *cmd, int timeout_ms, struct run_result *res,
 		return error_errno(err, ERR_FAIL, "pipe");
 	fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	sigemptyset(&none);
+	signals_default(&dfl);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
 	posix_spawn_file_actions_addclose(&fa, pfd[1]);
 	posix_spawnattr_init(&attr);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
 	rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -89,29 +135,48 @@ run_shell(const char *cmd, int timeout_ms, struct run_result *res,
 
 	/*
 	 * A restart command may leave a daemon behind that holds the pipe
-	 * open, so the end is the shell's exit, not end-of-file.
+	 * open, so the end is the shell's exit, not end-of-file.  Once the
+	 * pipe is at end-of-file poll would return at once, every time: from
+	 * then on only sleep, a little longer each time, until the exit.
 	 */
 	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		struct pollfd p = { .fd = eof ? -1 : pfd[0], .events = POLLIN };
 		long long left = deadline - now_ms();
+		int wait_ms;
 
-		w = waitpid(pid, &wstatus, WNOHANG);
-		if (w == pid) {
+		if ((w = reap(pid, &wstatus, WNOHANG)) == pid) {
 			take_output(pfd[0], &res->output);
 			set_result(res, wstatus);
 			break;
 		}
+		if (w == -1) {
+			/* Reaped elsewhere (SIGCHLD ignored?): no status. */
+			error_errno(err, ERR_FAIL, "wait for '%s'", cmd);
+			close(pfd[0]);
+			run_result_free(res);
+			return -1;
+		}
 		if (left <= 0) {
 			kill(-pid, SIGKILL);
-			while (waitpid(pid, &wstatus, 0) == -1 && errno == EINTR)
-				;
+			if (reap(pid, &wstatus, 0) == -1) {
+				error_errno(err, ERR_FAIL, "wait for '%s'",
+				    cmd);
+				close(pfd[0]);
+				run_result_free(res);
+				return -1;
+			}
 			take_output(pfd[0], &res->output);
 			set_result(res, wstatus);
 			res->timed_out = 1;
 			break;
 		}
-		if (poll(&p, 1, left < 20 ? (int)left : 20) > 0)
-			take_output(pfd[0], &res->output);
+		wait_ms = eof ? nap : 20;
+		if (wait_ms > left)
+			wait_ms = (int)left;
+		if (poll(&p, 1, wait_ms) > 0 && !eof)
+			eof = take_output(pfd[0], &res->output);
+		if (eof && nap < 20)
+			nap *= 2;
 	}
 	close(pfd[0]);
 	return 0;

@@ -22,9 +22,11 @@ struct run_result {
 };
 
 /*
- * Runs cmd through /bin/sh, waiting at most timeout_ms.  Returns 0 when the
+ * Runs cmd through /bin/sh, waiting at most timeout_ms, with an empty
+ * signal mask and the usual signals at their default.  Returns 0 when the
  * command could be run (whatever its result: look at *res), -1 with err set
- * when it could not be started.  res->output is the caller's to free with
+ * when it could not be started or how it ended cannot be known (waitpid
+ * failed).  res->output is the caller's to free with
  * run_result_free, on every path.
  */
 int	run_shell(const char *cmd, int timeout_ms, struct run_result *res,

@@ -3,8 +3,11 @@
  * data, the manifest and its errors, and render_run's report, records and
  * recovery, on a real store in a scratch directory.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 #include "install.h"
 #include "manifest.h"
 #include "render.h"
+#include "run.h"
 #include "store.h"
 
 static char scratch[] = "/tmp/cfgstore-unit.XXXXXX";
@@ -50,6 +54,72 @@ read_text(const char *path, char *buf, size_t len)
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
+}
+
+/* ---- child processes ----------------------------------------------------- */
+
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void
+test_run_shell(void)
+{
+	struct run_result res;
+	struct error err = { 0 };
+	sigset_t set, old;
+	double cpu;
+	char how[64];
+
+	CHECK(run_shell("echo hello; exit 3", 5000, &res, &err) == 0);
+	CHECK(res.exited && res.status == 3 && !run_ok(&res));
+	CHECK(res.output.data != NULL && strcmp(res.output.data, "hello\n") == 0);
+	run_result_free(&res);
+
+	/* Its output closed early, the command goes on: wait, do not spin. */
+	cpu = cpu_seconds();
+	CHECK(run_shell("exec >/dev/null 2>&1; sleep 1", 5000, &res,
+	    &err) == 0);
+	CHECK(run_ok(&res));
+	run_result_free(&res);
+	cpu = cpu_seconds() - cpu;
+	if (cpu >= 0.2)
+		printf("  %.2f s of CPU waiting for a silent command\n", cpu);
+	CHECK(cpu < 0.2);
+
+	/* A hung command is killed at the deadline. */
+	CHECK(run_shell("sleep 30", 300, &res, &err) == 0);
+	CHECK(res.timed_out && !run_ok(&res));
+	CHECK_STR(run_describe(&res, how, sizeof(how)), "timed out, killed");
+	run_result_free(&res);
+
+	/* Our ignored SIGPIPE and blocked SIGUSR1 are not the child's. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	CHECK(run_shell("kill -PIPE $$; echo survived", 5000, &res,
+	    &err) == 0);
+	CHECK(!res.exited && res.status == SIGPIPE);
+	run_result_free(&res);
+	CHECK(run_shell("kill -USR1 $$; echo survived", 5000, &res,
+	    &err) == 0);
+	CHECK(!res.exited && res.status == SIGUSR1);
+	run_result_free(&res);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	signal(SIGPIPE, SIG_DFL);
+
+	/* No status to be had (children reaped for us): a failure, at once. */
+	signal(SIGCHLD, SIG_IGN);
+	CHECK(run_shell("true", 5000, &res, &err) == -1 &&
+	    strstr(err.msg, "wait for 'true'") != NULL);
+	signal(SIGCHLD, SIG_DFL);
 }
 
 /* ---- building stores ---------------------------------------------------- */
@@ -541,6 +611,7 @@ main(void)
 	}
 	snprintf(owner, sizeof(owner), "%u", (unsigned)getuid());
 	snprintf(group, sizeof(group), "%u", (unsigned)getgid());
+	test_run_shell();
 	test_install();
 	test_data();
 	test_manifest();
