@@ -23,7 +23,9 @@ store_get(struct store *s, const char *key, uint64_t rev, struct value **out,
 		return -1;
 	if (db_txn_begin(s, 0, &tx, err) == -1)
 		return -1;
-	rc = db_get_at(s, tx.t, key, rev ? rev : REV_HEAD, &v, err);
+	/* Beyond the head is no revision, not the head. */
+	if ((rc = db_rev_check(s, tx.t, rev, err)) == 0)
+		rc = db_get_at(s, tx.t, key, rev ? rev : REV_HEAD, &v, err);
 	if (rc == 0)
 		rc = db_value(&v, out, err);
 	else if (rc == 1)

@@ -654,7 +654,7 @@ db_rev_check(struct store *s, MDB_txn *t, uint64_t rev, struct error *err)
 	if (db_read_head(s, t, &head, NULL, err) == -1)
 		return -1;
 	if (rev > head)
-		return error_set(err, ERR_FAIL, "no revision %llu (head is %llu)",
+		return error_set(err, ERR_FAIL, "no revision %llu (head is r%llu)",
 		    (unsigned long long)rev, (unsigned long long)head);
 	return 0;
 }

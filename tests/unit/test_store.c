@@ -168,6 +168,17 @@ test_history_reads(struct store *s)
 	}
 	CHECK(ok);
 	CHECK(get_text(s, "hist.key", first - 1, buf, sizeof(buf)) == NULL);
+	/* Beyond the head is no revision at all, not the head's value. */
+	{
+		struct error err = { 0 };
+		struct value *v = NULL;
+		uint64_t head = 0;
+
+		CHECK(store_head(s, &head, NULL, &err) == 0);
+		CHECK(store_get(s, "hist.key", head + 1, &v, &err) == -1);
+		CHECK(err.code == ERR_FAIL && strstr(err.msg, "no revision") != NULL);
+		CHECK(v == NULL);
+	}
 	CHECK_STR(get_text(s, "hist.key", 0, buf, sizeof(buf)), "v199");
 	CHECK(rev == first + 398);
 }
