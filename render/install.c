@@ -152,8 +152,11 @@ install_candidate(const char *path, const void *p, size_t len, mode_t mode,
 		name = NULL;
 		return error_set(err, ERR_FAIL, "out of memory");
 	}
-	/* mkstemp creates it 0600: nobody else may read it, even empty. */
-	if ((fd = mkstemp(name)) == -1) {
+	/*
+	 * mkostemp creates it 0600: nobody else may read it, even empty.
+	 * Close-on-exec: the daemon's other threads run checkers.
+	 */
+	if ((fd = mkostemp(name, O_CLOEXEC)) == -1) {
 		error_errno(err, ERR_FAIL, "create candidate for %s", path);
 		goto fail_nounlink;
 	}
@@ -201,7 +204,8 @@ install_rename(const char *cand, const char *path, struct error *err)
 		return error_set(err, ERR_INPUT, "bad path '%s'", path);
 	if (rename(cand, path) == -1)
 		return error_errno(err, ERR_FAIL, "rename to %s", path);
-	return fsync_dir(dir, err);
+	/* In place whatever fsync says: the caller must know it is. */
+	return fsync_dir(dir, err) == -1 ? 1 : 0;
 }
 
 int
@@ -226,7 +230,7 @@ install_restore(const char *path, const struct fstate *st,
 		return error_set(err, ERR_INPUT, "bad path '%s'", path);
 	if (unlink(path) == -1 && errno != ENOENT)
 		return error_errno(err, ERR_FAIL, "unlink %s", path);
-	return fsync_dir(dir, err);
+	return fsync_dir(dir, err) == -1 ? 1 : 0;
 }
 
 int

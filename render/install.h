@@ -47,10 +47,17 @@ void	install_stat_clear(struct fstate *st);
 int	install_candidate(const char *path, const void *p, size_t len,
 	    mode_t mode, uid_t uid, gid_t gid, char **cand,
 	    struct error *err);
-/* Renames cand over path, then fsyncs the directory. */
+/*
+ * Renames cand over path, then fsyncs the directory.  -1: not renamed;
+ * 1: renamed (path is the new file now) but the directory fsync failed,
+ * err says so; 0: both done.
+ */
 int	install_rename(const char *cand, const char *path,
 	    struct error *err);
-/* Makes path what st says: its bytes, mode and owner, or no file. */
+/*
+ * Makes path what st says: its bytes, mode and owner, or no file.  -1,
+ * 1 and 0 as for install_rename.
+ */
 int	install_restore(const char *path, const struct fstate *st,
 	    struct error *err);
 /* Removes the candidates a killed render left in dir. */

@@ -453,7 +453,7 @@ temp_file(const void *p, size_t len)
 	if (asprintf(&path, "%s/cfgstore-diff.XXXXXX", tmp != NULL &&
 	    *tmp != '\0' ? tmp : "/tmp") == -1)
 		return NULL;
-	if ((fd = mkstemp(path)) == -1) {
+	if ((fd = mkostemp(path, O_CLOEXEC)) == -1) {
 		free(path);
 		return NULL;
 	}
@@ -561,6 +561,7 @@ put_back(struct ctx *x, struct work *w, size_t n, struct error *err)
 	for (i = 0; i < n; i++) {
 		if (!w[i].changed)
 			continue;
+		/* 1: put back, if not durably yet; the record may follow. */
 		if (w[i].placed && install_restore(w[i].dest, &w[i].old,
 		    &e) == -1) {
 			if (rc == 0)
@@ -636,15 +637,19 @@ static int
 place(struct work *w, size_t n, int checked, struct error *err)
 {
 	size_t i;
+	int rc;
 
 	for (i = 0; i < n; i++) {
 		if (w[i].cand == NULL || (w[i].f->check != NULL) != checked)
 			continue;
-		if (install_rename(w[i].cand, w[i].dest, err) == -1)
+		if ((rc = install_rename(w[i].cand, w[i].dest, err)) == -1)
 			return -1;
+		/* Renamed, even if not durably: put_back must see it. */
 		free(w[i].cand);
 		w[i].cand = NULL;
 		w[i].placed = 1;
+		if (rc == 1)
+			return -1;
 	}
 	return 0;
 }

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <dlfcn.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +56,27 @@ read_text(const char *path, char *buf, size_t len)
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
+}
+
+/*
+ * fsync(2) of a directory fails while fail_dir_fsync is set: this
+ * definition wins over libc's for the renderer linked in here.
+ */
+static int fail_dir_fsync;
+
+int
+fsync(int fd)
+{
+	static int (*real)(int);
+	struct stat sb;
+
+	if (fail_dir_fsync && fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		errno = EIO;
+		return -1;
+	}
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "fsync");
+	return real(fd);
 }
 
 /* ---- child processes ----------------------------------------------------- */
@@ -234,6 +257,19 @@ test_install(void)
 	    st.uid == getuid());
 	install_stat_clear(&st);
 	CHECK(install_stat(path, 3, &st, &err) == -1);
+	install_stat_clear(&st);
+
+	/* Renamed, but the directory not synced: says so, and it is there. */
+	fail_dir_fsync = 1;
+	CHECK(install_candidate(path, "synced?\n", 8, 0640, getuid(),
+	    getgid(), &cand, &err) == 0);
+	CHECK(install_rename(cand, path, &err) == 1 &&
+	    strstr(err.msg, "fsync") != NULL);
+	free(cand);
+	CHECK_STR(read_text(path, text, sizeof(text)), "synced?\n");
+	CHECK(install_stat(path, 1024, &st, &err) == 0);
+	fail_dir_fsync = 0;
+	CHECK(install_restore(path, &st, &err) == 0);
 	install_stat_clear(&st);
 
 	/* A file that is not there; something that is not a file. */
@@ -588,6 +624,45 @@ test_run(void)
 	store_close(s);
 }
 
+/* A directory fsync fails after the rename: the file is put back. */
+static void
+test_run_fsync(void)
+{
+	struct store *s = new_store("fsync");
+	struct render_opts o = { 0 };
+	struct render_report *r = NULL;
+	struct error err = { 0 };
+	char root[256], log[256], cmd[800], file[300], text[256];
+
+	spath(root, sizeof(root), "fsync-root");
+	spath(log, sizeof(log), "fsync-restarts");
+	snprintf(file, sizeof(file), "%s/a.conf", root);
+	o.root = root;
+	snprintf(cmd, sizeof(cmd), "echo a >> %s", log);
+	simple_service(s, "a", cmd);
+	commit(s, "template.t=<name {{name}}\n>", "name=one", (char *)NULL);
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	render_report_free(r);
+	write_file(log, "");
+
+	commit(s, "name=two", (char *)NULL);
+	fail_dir_fsync = 1;
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	fail_dir_fsync = 0;
+	CHECK(report_has(r, "a", RENDER_ERROR, "fsync "));
+	render_report_free(r);
+	CHECK_STR(read_text(file, text, sizeof(text)), "name one\n");
+	CHECK_STR(read_text(log, text, sizeof(text)), "");
+
+	/* And the next render, with the disk well again, installs it. */
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	CHECK(report_has(r, "a", RENDER_INSTALLED, "installed"));
+	render_report_free(r);
+	CHECK_STR(read_text(file, text, sizeof(text)), "name two\n");
+	CHECK_STR(read_text(log, text, sizeof(text)), "a\n");
+	store_close(s);
+}
+
 static void
 test_shipped(void)
 {
@@ -616,6 +691,7 @@ main(void)
 	test_data();
 	test_manifest();
 	test_run();
+	test_run_fsync();
 	test_shipped();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch);
 	if (system(cmd) != 0)
