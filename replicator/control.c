@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compat_fd.h"
 #include "log.h"
 #include "repl_int.h"
 
@@ -290,7 +291,7 @@ ctl_connect(const char *dir, struct error *err)
 	    REPL_SOCKET) >= sizeof(sun.sun_path))
 		return error_set(err, ERR_FAIL, "daemon not running (store "
 		    "path too long for its socket)");
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+	if ((fd = fd_socket_cloexec(AF_UNIX, SOCK_STREAM, 0)) == -1)
 		return error_errno(err, ERR_FAIL, "socket");
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		close(fd);

@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "compat.h"
+#include "compat_fd.h"
 #include "log.h"
 #include "render.h"
 #include "repl_int.h"
@@ -466,10 +467,9 @@ repl_dial(const char *addr, int timeout_ms, struct error *err)
 		return error_set(err, ERR_FAIL, "%s: %s", host,
 		    gai_strerror(rc));
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, ai->ai_socktype,
+		if ((fd = fd_socket_cloexec(ai->ai_family, ai->ai_socktype,
 		    ai->ai_protocol)) == -1)
 			continue;
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
@@ -514,12 +514,11 @@ listen_tcp(const char *addr, struct error *err)
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
 		return error_set(err, ERR_FAIL, "%s: %s", host,
 		    gai_strerror(rc));
-	if ((fd = socket(res->ai_family, res->ai_socktype,
+	if ((fd = fd_socket_cloexec(res->ai_family, res->ai_socktype,
 	    res->ai_protocol)) == -1) {
 		freeaddrinfo(res);
 		return error_errno(err, ERR_FAIL, "socket");
 	}
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
 	    listen(fd, 16) == -1) {
@@ -546,9 +545,8 @@ listen_control(const char *dir, struct error *err)
 	    REPL_SOCKET) >= sizeof(sun.sun_path))
 		return error_set(err, ERR_FAIL, "%s: path too long for a "
 		    "socket", dir);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+	if ((fd = fd_socket_cloexec(AF_UNIX, SOCK_STREAM, 0)) == -1)
 		return error_errno(err, ERR_FAIL, "socket");
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	/* The lock file says no other daemon runs: a socket left is stale. */
 	unlink(sun.sun_path);
 	old = umask(077);
@@ -602,9 +600,9 @@ accept_one(struct acceptor *a)
 	int fd;
 	char from[80];
 
-	if ((fd = accept(a->fd, (struct sockaddr *)&ss, &sl)) == -1)
+	/* Close-on-exec from the start: the renderer may be spawning. */
+	if ((fd = fd_accept_cloexec(a->fd, (struct sockaddr *)&ss, &sl)) == -1)
 		return;
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	pthread_mutex_lock(&d->mu);
 	if (a->control) {
 		if (d->ncontrol >= MAX_CONTROL ||
@@ -700,7 +698,7 @@ daemonize(int *ready, struct error *err)
 	pid_t pid;
 	int p[2], fd;
 
-	if (pipe(p) == -1)
+	if (fd_pipe_cloexec(p) == -1)
 		return error_errno(err, ERR_FAIL, "pipe");
 	if ((pid = fork()) == -1)
 		return error_errno(err, ERR_FAIL, "fork");
@@ -887,7 +885,7 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 	d.auth.sign_arg = d.id;
 	d.auth.trust = trust_cb;
 	d.auth.trust_arg = &d;
-	if (pipe(d.wake) == -1) {
+	if (fd_pipe_cloexec(d.wake) == -1) {
 		error_errno(err, ERR_FAIL, "pipe");
 		goto fail;
 	}
