@@ -964,10 +964,18 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 	if (o == NULL)
 		o = &defaults;
 	memset(&x, 0, sizeof(x));
-	if (rev == 0 && store_head(s, &rev, hash, err) == -1)
+	/*
+	 * The lock before the head: a render that waited for another must
+	 * not then install the older revision it read before waiting.
+	 */
+	if (!o->dry_run && (lockfd = lock_renders(s, err)) == -1)
 		return -1;
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return error_set(err, ERR_FAIL, "out of memory");
+	if (rev == 0 && store_head(s, &rev, hash, err) == -1)
+		goto fail;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		error_set(err, ERR_FAIL, "out of memory");
+		goto fail;
+	}
 	r->rev = rev;
 	x.s = s;
 	x.node = store_node(s);
@@ -977,8 +985,6 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 	    err) == -1)
 		goto fail;
 	if (services_pick(data, o, &names, &n, err) == -1)
-		goto fail;
-	if (!o->dry_run && (lockfd = lock_renders(s, err)) == -1)
 		goto fail;
 	x.data = data;
 	for (i = 0; i < n; i++) {
