@@ -52,16 +52,19 @@ peer_list(struct store *s, int json, struct error *err)
 	}
 	for (size_t i = 0; i < n; i++) {
 		pubkey_to_text(peers[i].pubkey, key);
-		if (j != NULL)
-			json_array_append_new(j, json_pack("{s:s, s:s, s:s}",
-			    "name", peers[i].name, "address", peers[i].addr,
-			    "key", key));
-		else
+		if (!json)
 			printf("%s %s %s\n", peers[i].name, peers[i].addr, key);
+		else if (format_json_append(j, json_pack("{s:s, s:s, s:s}",
+		    "name", peers[i].name, "address", peers[i].addr,
+		    "key", key)) == -1) {
+			json_decref(j);
+			j = NULL;
+			break;
+		}
 	}
 	free(peers);
-	if (j != NULL)
-		format_json_print(j);
+	if (json && format_json_print(j) != 0)
+		return -2;	/* reported */
 	return 0;
 }
 
@@ -86,6 +89,8 @@ cmd_peer(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	else
 		rc = peer_list(s, json, &err);
 	store_close(s);
+	if (rc == -2)
+		return ERR_FAIL;
 	if (rc == -1)
 		return cli_fail(&err);
 	/* A running daemon starts or stops talking to the peer now. */

@@ -118,7 +118,7 @@ cmd_get(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	if (store_get_for_host(s, argv[optind], r.host, r.rev, &v, &err) == -1)
 		rc = cli_fail(&err);
 	else if (r.json)
-		format_json_print(format_json(v));
+		rc = format_json_print(format_json(v));
 	else
 		print_value(v);
 	value_free(v);
@@ -129,6 +129,7 @@ cmd_get(struct cli *cli, const struct command *cmd, int argc, char **argv)
 struct list_arg {
 	json_t	*json;
 	int	 export;
+	int	 json_failed;
 };
 
 static int
@@ -136,9 +137,10 @@ list_one(void *arg, const char *key, const struct value *v)
 {
 	struct list_arg *la = arg;
 
-	if (la->json != NULL)
-		json_object_set_new(la->json, key, format_json(v));
-	else if (la->export)
+	if (la->json != NULL) {
+		if (format_json_set(la->json, key, format_json(v)) == -1)
+			return la->json_failed = 1, -1;
+	} else if (la->export)
 		format_set_line(stdout, key, v);
 	else {
 		printf("%s = ", key);
@@ -152,19 +154,24 @@ static int
 list_or_export(struct cli *cli, const struct read_args *r, const char *prefix,
     int export)
 {
-	struct list_arg la = { r->json ? json_object() : NULL, export };
+	struct list_arg la = { NULL, export, 0 };
 	struct error err = { 0 };
 	struct store *s;
 	int rc;
 
 	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
 		return rc;
-	if ((r->host != NULL ?
+	if (r->json && (la.json = json_object()) == NULL)
+		la.json_failed = 1;
+	else if ((r->host != NULL ?
 	    store_list_for_host(s, r->host, r->rev, list_one, &la, &err) :
-	    store_list(s, prefix, r->rev, list_one, &la, &err)) == -1)
+	    store_list(s, prefix, r->rev, list_one, &la, &err)) == -1 &&
+	    !la.json_failed)
 		rc = cli_fail(&err);
-	else if (la.json != NULL) {
-		format_json_print(la.json);
+	if (la.json_failed)
+		rc = format_json_print(NULL);
+	else if (rc == 0 && la.json != NULL) {
+		rc = format_json_print(la.json);
 		la.json = NULL;
 	}
 	json_decref(la.json);
@@ -200,12 +207,13 @@ cmd_export(struct cli *cli, const struct command *cmd, int argc, char **argv)
 
 /* ---- log and show ------------------------------------------------------- */
 
+/* The commit as JSON, or NULL when some of it cannot be. */
 static json_t *
 commit_json(const struct commit *c, int full)
 {
 	char hash[2 * STORE_HASH_LEN + 1], parent[sizeof(hash)], when[32];
 	char signer[STORE_KEYTEXT_LEN];
-	json_t *j, *ops = json_array();
+	json_t *j, *ops;
 
 	format_hash(hash, sizeof(hash), commit_hash(c), 1);
 	format_hash(parent, sizeof(parent), commit_parent(c), 1);
@@ -215,6 +223,10 @@ commit_json(const struct commit *c, int full)
 	    "rev", (json_int_t)commit_rev(c), "hash", hash, "parent", parent,
 	    "time", when, "author", commit_author(c), "node", commit_node(c),
 	    "message", commit_message(c), "signer", signer);
+	if (format_json_set(j, "ops", ops = json_array()) == -1) {
+		json_decref(j);
+		return NULL;
+	}
 	for (size_t i = 0; i < commit_op_count(c); i++) {
 		const struct value *old, *new;
 		enum commit_op op;
@@ -224,15 +236,16 @@ commit_json(const struct commit *c, int full)
 		commit_op(c, i, &op, &key, &old, &new);
 		o = json_pack("{s:s, s:s}", "op", op == COMMIT_SET ? "set" :
 		    "del", "key", key);
-		if (full) {
-			json_object_set_new(o, "old", old ? format_json(old) :
-			    json_null());
-			json_object_set_new(o, "new", new ? format_json(new) :
-			    json_null());
+		if ((full && (format_json_set(o, "old", old ? format_json(old) :
+		    json_null()) == -1 || format_json_set(o, "new",
+		    new ? format_json(new) : json_null()) == -1)) ||
+		    format_json_append(ops, json_incref(o)) == -1) {
+			json_decref(o);
+			json_decref(j);
+			return NULL;
 		}
-		json_array_append_new(ops, o);
+		json_decref(o);
 	}
-	json_object_set_new(j, "ops", ops);
 	return j;
 }
 
@@ -254,6 +267,7 @@ struct log_arg {
 	json_t		*json;
 	struct error	*err;
 	int		 failed;
+	int		 json_failed;
 };
 
 static int
@@ -269,9 +283,13 @@ log_one(void *arg, uint64_t rev)
 		la->failed = 1;
 		return -1;
 	}
-	if (la->json != NULL)
-		json_array_append_new(la->json, commit_json(c, 0));
-	else {
+	if (la->json != NULL) {
+		if (format_json_append(la->json, commit_json(c, 0)) == -1) {
+			commit_free(c);
+			la->json_failed = 1;
+			return -1;
+		}
+	} else {
 		commit_header(c);
 		n = commit_op_count(c);
 		for (size_t i = 0; i < n && i < 8; i++) {
@@ -311,10 +329,12 @@ cmd_log(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		return rc;
 	la.s = s;
 	la.left = r.limit;
-	la.json = r.json ? json_array() : NULL;
 	la.err = &err;
-	if (optind < argc) {
-		if (store_key_revisions(s, argv[optind], log_one, &la, &err) == -1)
+	if (r.json && (la.json = json_array()) == NULL)
+		la.json_failed = 1;
+	else if (optind < argc) {
+		if (store_key_revisions(s, argv[optind], log_one, &la,
+		    &err) == -1 && !la.json_failed)
 			la.failed = 1;
 	} else if (store_head(s, &head, NULL, &err) == -1)
 		la.failed = 1;
@@ -322,10 +342,12 @@ cmd_log(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		for (uint64_t rev = head; rev > 0 && !la.failed; rev--)
 			if (log_one(&la, rev) != 0)
 				break;
-	if (la.failed)
+	if (la.json_failed)
+		rc = format_json_print(NULL);
+	else if (la.failed)
 		rc = cli_fail(&err);
 	else if (la.json != NULL) {
-		format_json_print(la.json);
+		rc = format_json_print(la.json);
 		la.json = NULL;
 	}
 	json_decref(la.json);
@@ -378,7 +400,7 @@ cmd_show(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		goto done;
 	}
 	if (r.json) {
-		format_json_print(commit_json(c, 1));
+		rc = format_json_print(commit_json(c, 1));
 		goto done;
 	}
 	commit_header(c);
@@ -404,18 +426,29 @@ done:
 
 /* ---- diff and verify ---------------------------------------------------- */
 
+#define DIFF_JSON_FAILED	42	/* diff_one's stop: JSON not built */
+
 static int
 diff_one(void *arg, const char *key, const struct value *old,
     const struct value *new)
 {
-	json_t *json = arg;
+	json_t *json = arg, *o, *n;
 
-	if (json != NULL)
-		json_array_append_new(json, json_pack("{s:s, s:o, s:o}",
-		    "key", key, "old", old ? format_json(old) : json_null(),
-		    "new", new ? format_json(new) : json_null()));
-	else
+	if (json == NULL) {
 		print_change(key, old, new);
+		return 0;
+	}
+	o = old ? format_json(old) : json_null();
+	n = new ? format_json(new) : json_null();
+	if (o == NULL || n == NULL) {
+		json_decref(o);
+		json_decref(n);
+		return DIFF_JSON_FAILED;
+	}
+	/* "o" takes the references, even when json_pack fails. */
+	if (format_json_append(json, json_pack("{s:s, s:o, s:o}", "key", key,
+	    "old", o, "new", n)) == -1)
+		return DIFF_JSON_FAILED;
 	return 0;
 }
 
@@ -456,10 +489,15 @@ cmd_diff(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	    (unsigned long long)(a > head ? a : b),
 	    (unsigned long long)head)) : 0)
 		goto done;
-	if (store_diff(s, a, b, diff_one, json, &err) == -1)
+	if (r.json && json == NULL)
+		rc = format_json_print(NULL);
+	else if ((rc = store_diff(s, a, b, diff_one, json, &err)) ==
+	    DIFF_JSON_FAILED)
+		rc = format_json_print(NULL);
+	else if (rc != 0)
 		rc = cli_fail(&err);
 	else if (json != NULL) {
-		format_json_print(json);
+		rc = format_json_print(json);
 		json = NULL;
 	}
 done:

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -119,24 +120,48 @@ format_json(const struct value *v)
 		p = value_bytes(v, &len);
 		return json_stringn(p, len);
 	case VALUE_LIST:
-		j = json_array();
+		if ((j = json_array()) == NULL)
+			return NULL;
 		for (size_t i = 0; i < value_count(v); i++) {
 			const char *item = value_item(v, i, &len);
 
-			json_array_append_new(j, json_stringn(item, len));
+			if (format_json_append(j, json_stringn(item, len)) == -1) {
+				json_decref(j);
+				return NULL;
+			}
 		}
 		return j;
 	case VALUE_BLOB:
 		p = value_bytes(v, &len);
 		n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
 		if ((b64 = malloc(n)) == NULL)
-			return json_null();
+			return NULL;
 		sodium_bin2base64(b64, n, p, len, sodium_base64_VARIANT_ORIGINAL);
 		j = json_pack("{s:s}", "blob", b64);
 		free(b64);
 		return j;
 	}
-	return json_null();
+	return NULL;
+}
+
+int
+format_json_append(json_t *array, json_t *item)
+{
+	if (array == NULL || item == NULL) {
+		json_decref(item);
+		return -1;
+	}
+	return json_array_append_new(array, item);
+}
+
+int
+format_json_set(json_t *object, const char *key, json_t *item)
+{
+	if (object == NULL || item == NULL) {
+		json_decref(item);
+		return -1;
+	}
+	return json_object_set_new(object, key, item);
 }
 
 void
@@ -161,14 +186,31 @@ format_hash(char *out, size_t len, const unsigned char *hash, int full)
 	sodium_bin2hex(out, len, hash, n);
 }
 
+/*
+ * JSON_ENCODE_ANY: a lone string is a document too (get --json of a
+ * string value).  Nothing is printed unless all of it can be.
+ */
 int
 format_json_print(json_t *j)
 {
-	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *text = NULL;
 
+	if (j != NULL)
+		text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+		    JSON_ENCODE_ANY);
 	json_decref(j);
+	if (text == NULL) {
+		fprintf(stderr, "cfgstore: cannot encode the output as JSON\n");
+		return ERR_FAIL;
+	}
+	fputs(text, stdout);
 	fputc('\n', stdout);
-	return rc;
+	free(text);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "cfgstore: cannot write the output\n");
+		return ERR_FAIL;
+	}
+	return 0;
 }
 
 int

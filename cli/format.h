@@ -20,13 +20,28 @@ void	format_token(FILE *f, const char *s, size_t len);
 void	format_set_line(FILE *f, const char *key, const struct value *v);
 /* Short human form: text, [a, b], or <blob N bytes b2:HASH>. */
 void	format_value(FILE *f, const struct value *v);
-/* The value as JSON: string, array, or {"blob": base64}.  New reference. */
+/*
+ * The value as JSON: string, array, or {"blob": base64}.  New reference,
+ * or NULL when it cannot be built.
+ */
 json_t	*format_json(const struct value *v);
+/*
+ * json_array_append_new and json_object_set_new that take a NULL item
+ * (a failed json_pack or format_json) as the failure it is: -1.  The
+ * item's reference is taken either way.
+ */
+int	format_json_append(json_t *array, json_t *item);
+int	format_json_set(json_t *object, const char *key, json_t *item);
 /* ISO 8601 UTC with seconds, from ms since 1970. */
 void	format_time(char *out, size_t len, uint64_t ms);
 /* The first 12 hex digits of a hash (the short form in log). */
 void	format_hash(char *out, size_t len, const unsigned char *hash, int full);
-/* Prints JSON to stdout with a newline and drops the reference. */
+/*
+ * Prints JSON (any value, a lone string too) to stdout with a newline and
+ * drops the reference.  Returns 0, or prints one error line and returns
+ * the exit status 1 when j is NULL (something in it could not be built)
+ * or cannot be encoded or written.
+ */
 int	format_json_print(json_t *j);
 
 /*

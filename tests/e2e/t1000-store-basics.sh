@@ -56,6 +56,11 @@ assert_out '[
   "10.0.0.53",
   "10.0.0.54"
 ]'
+expect 0 "$CFGSTORE" get --json ntpd.listen; assert_out '"10.0.0.7"'
+expect 0 "$CFGSTORE" get --json --host fw2 ntpd.listen; assert_out '"10.0.0.3"'
+expect 0 "$CFGSTORE" get --json dhcpd.key
+python3 -c 'import base64,json,sys; sys.stdout.buffer.write(base64.b64decode(json.load(open(sys.argv[1]))["blob"]))' "$SCRATCH/out" > "$SCRATCH/blob.json"
+cmp -s "$SCRATCH/blob.json" "$SCRATCH/dhcpd.key" || fail "get --json of a blob does not give it back"
 
 step "setting a key to its value makes no commit"
 expect 0 "$CFGSTORE" set ntpd.listen 10.0.0.7
@@ -114,6 +119,18 @@ expect $W "$CFGSTORE" rollback
 expect 1 "$CFGSTORE" get dhcpd.flags
 assert_err_line 'dhcpd.flags: not found'
 expect 0 "$CFGSTORE" get ntpd.listen; assert_out 10.9.9.9
+
+step "every --json output is one JSON document"
+json_ok() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$SCRATCH/out" || fail "not JSON: $*"; }
+for args in "list" "list --host fw2" "list --rev $((base + 1))" "log" \
+    "log ntpd.listen" "show $((base + 1))" "diff" "diff $((base + 1)) $((r + 1))" \
+    "peer list" "get ntpd.servers"; do
+	# shellcheck disable=SC2086
+	expect 0 "$CFGSTORE" $args --json
+	json_ok $args
+done
+[ "$("$CFGSTORE" log --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = "$("$CFGSTORE" log | grep -c '^r')" ] ||
+    fail "log --json and log list different commits"
 
 step "verify checks the whole history"
 expect 0 "$CFGSTORE" verify
