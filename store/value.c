@@ -44,6 +44,47 @@ value_type_name(enum value_type t)
 }
 
 /*
+ * The length of the UTF-8 character at p (at most len bytes there), or 0
+ * when it is not one.  Strict, as RFC 3629 has it: no overlong forms (C0,
+ * C1, E0 80..9F, F0 80..8F), no surrogates (ED A0..BF) and nothing beyond
+ * U+10FFFF (F4 90.., F5..FF), so every text has one spelling.
+ */
+static size_t
+utf8_char(const unsigned char *p, size_t len)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	/* The second byte's range is what rules out the bad forms. */
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
  * Strings end up inside config files, one per line or word, so they are
  * valid UTF-8 without control characters: a newline in a value would let
  * it write arbitrary lines into a config.  Multi-line text is a blob.
@@ -54,34 +95,16 @@ text_check(const char *s, size_t len, struct error *err)
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
 	while (p < end) {
-		unsigned char c = *p;
-		size_t n;
+		size_t n = utf8_char(p, (size_t)(end - p));
 
-		if (c < 0x80) {
-			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				return error_set(err, ERR_INPUT,
-				    "string value contains control character "
-				    "0x%02x (use --file for multi-line values)", c);
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3;
-		else
+		if (n == 0)
 			return error_set(err, ERR_INPUT,
 			    "string value is not valid UTF-8");
-		if ((size_t)(end - p) <= n)
+		if (n == 1 && ((*p < 0x20 && *p != '\t') || *p == 0x7f))
 			return error_set(err, ERR_INPUT,
-			    "string value is not valid UTF-8");
-		for (size_t i = 1; i <= n; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				return error_set(err, ERR_INPUT,
-				    "string value is not valid UTF-8");
-		p += n + 1;
+			    "string value contains control character "
+			    "0x%02x (use --file for multi-line values)", *p);
+		p += n;
 	}
 	return 0;
 }

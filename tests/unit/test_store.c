@@ -94,6 +94,49 @@ ship(struct store *from, uint64_t rev, struct store *to, struct error *err)
 	return res;
 }
 
+/* RFC 3629: one spelling for every text, nothing beyond U+10FFFF. */
+static void
+test_utf8(void)
+{
+	const char *good[] = { "plain", "Z\xc3\xbcrich", "\xc2\x80",
+	    "\xdf\xbf", "\xe0\xa0\x80", "\xe2\x80\x94", "\xed\x9f\xbf",
+	    "\xee\x80\x80", "\xef\xbf\xbf", "\xf0\x90\x80\x80",
+	    "\xf3\xbf\xbf\xbf", "\xf4\x8f\xbf\xbf", "a\tb", NULL };
+	const char *bad[] = {
+	    "\xc0\xaf", "\xc1\xbf",			/* overlong, 2 bytes */
+	    "\xe0\x80\xaf", "\xe0\x9f\xbf",		/* overlong, 3 bytes */
+	    "\xf0\x80\x80\xaf", "\xf0\x8f\xbf\xbf",	/* overlong, 4 bytes */
+	    "\xed\xa0\x80", "\xed\xbf\xbf",		/* surrogates */
+	    "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",	/* beyond U+10FFFF */
+	    "\xf7\xbf\xbf\xbf", "\xf8\x88\x80\x80\x80",
+	    "\x80", "\xbf", "\xff", "\xfe",		/* no lead byte */
+	    "\xe2\x82", "\xf0\x90\x80", "a\xc3",		/* cut short */
+	    "\xe2\x28\xa1", "\xc3\xc3",			/* not continued */
+	    NULL };
+	struct error err = { 0 };
+	struct value *v = NULL;
+
+	for (int i = 0; good[i]; i++) {
+		CHECK(value_string(good[i], strlen(good[i]), &v, &err) == 0);
+		value_free(v);
+		v = NULL;
+	}
+	for (int i = 0; bad[i]; i++) {
+		if (value_string(bad[i], strlen(bad[i]), &v, &err) == 0) {
+			printf("  accepted bad UTF-8 #%d\n", i);
+			CHECK(!"bad UTF-8 accepted");
+			value_free(v);
+			v = NULL;
+		} else
+			CHECK(err.code == ERR_INPUT &&
+			    strstr(err.msg, "not valid UTF-8") != NULL);
+	}
+	/* Lists are held to the same rule, and so is what is decoded. */
+	CHECK(value_list(&bad[6], 1, &v, &err) == -1);
+	CHECK(value_decode("\xa3\xed\xa0\x80", 4, &v, &err) == -1);
+	CHECK(value_decode("\x91\xa2\xc0\xaf", 4, &v, &err) == -1);
+}
+
 static void
 test_values(void)
 {
@@ -109,6 +152,7 @@ test_values(void)
 	CHECK(len == 4 && memcmp(enc, "\xa3" "a\tb", 4) == 0);
 	value_free(v);
 	CHECK(value_string("\xc3\x28", 2, &v, &err) == -1);
+	test_utf8();
 	CHECK(value_list(items, 2, &v, &err) == 0);
 	CHECK(value_count(v) == 2);
 	w = value_dup(v);
