@@ -569,27 +569,105 @@ struct acceptor {
 };
 
 static void
-describe_peer(const struct sockaddr_storage *ss, char *out, size_t len)
+describe_peer(const struct sockaddr_storage *ss, char *host, size_t hlen,
+    char *out, size_t len)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
+	char h[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
 
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)ss;
 
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		inet_ntop(AF_INET, &in->sin_addr, h, sizeof(h));
 		port = ntohs(in->sin_port);
 	} else if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)ss;
 
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		inet_ntop(AF_INET6, &in6->sin6_addr, h, sizeof(h));
 		port = ntohs(in6->sin6_port);
 	}
-	snprintf(out, len, "%s:%d", host, port);
+	snprintf(host, hlen, "%s", h);
+	snprintf(out, len, "%s:%d", h, port);
 }
 
-/* Takes one connection, or refuses it when the bounds are reached. */
-static void
+void
+hs_done(struct daemon *d, struct inbound *in)
+{
+	size_t i;
+
+	for (i = 0; i < HS_SLOTS; i++)
+		if (d->hs[i] == in)
+			d->hs[i] = NULL;
+}
+
+/* Live (not evicted) unfinished handshakes from host, under mu. */
+static int
+hs_count(struct daemon *d, const char *host)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < HS_SLOTS; i++)
+		if (d->hs[i] != NULL && !d->hs[i]->evicted &&
+		    strcmp(d->hs[i]->host, host) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * Makes room for one more unauthenticated connection from host, under
+ * mu.  Anyone can open connections, so none may keep a peer out: past
+ * the bound per address the oldest from that address is cut short, past
+ * the bound in all the oldest from the address that holds the most, and
+ * never the newest refused.  A peer connecting from an address of its
+ * own is so never evicted by a flood from others.  Returns the free slot,
+ * or -1 when even the evicted have not wound down yet; *victim names the
+ * one evicted, if any.
+ */
+static int
+hs_admit(struct daemon *d, const char *host, char *victim, size_t vlen)
+{
+	struct inbound *old = NULL, *in;
+	size_t i;
+	int nlive = 0, n, most = 0, slot = -1, own;
+
+	victim[0] = '\0';
+	own = hs_count(d, host) >= MAX_HANDSHAKING_ADDR;
+	for (i = 0; i < HS_SLOTS; i++) {
+		if ((in = d->hs[i]) == NULL) {
+			if (slot == -1)
+				slot = (int)i;
+			continue;
+		}
+		if (in->evicted)
+			continue;
+		nlive++;
+		if (own && strcmp(in->host, host) != 0)
+			continue;
+		n = own ? 0 : hs_count(d, in->host);
+		if (old == NULL || n > most || (n == most &&
+		    in->since_ms < old->since_ms)) {
+			old = in;
+			most = n;
+		}
+	}
+	if (slot == -1)
+		return -1;
+	if (!own && nlive < MAX_HANDSHAKING)
+		old = NULL;
+	if (old != NULL) {
+		old->evicted = 1;
+		shutdown(old->fd, SHUT_RDWR);
+		snprintf(victim, vlen, "%s", old->from);
+	}
+	return slot;
+}
+
+/*
+ * Takes one connection, or refuses it when the bounds are reached.
+ * -1 when accept itself failed for want of descriptors or memory.
+ */
+static int
 accept_one(struct acceptor *a)
 {
 	struct daemon *d = a->d;
@@ -597,12 +675,19 @@ accept_one(struct acceptor *a)
 	socklen_t sl = sizeof(ss);
 	struct inbound *in;
 	struct ctlconn *cc;
-	int fd;
-	char from[80];
+	int fd, slot;
+	char from[80], host[64], victim[80];
 
 	/* Close-on-exec from the start: the renderer may be spawning. */
-	if ((fd = fd_accept_cloexec(a->fd, (struct sockaddr *)&ss, &sl)) == -1)
-		return;
+	if ((fd = fd_accept_cloexec(a->fd, (struct sockaddr *)&ss,
+	    &sl)) == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			log_warn("accept");
+			return -1;
+		}
+		return 0;
+	}
 	pthread_mutex_lock(&d->mu);
 	if (a->control) {
 		if (d->ncontrol >= MAX_CONTROL ||
@@ -610,7 +695,7 @@ accept_one(struct acceptor *a)
 			pthread_mutex_unlock(&d->mu);
 			log_warnx("control: too many clients, one refused");
 			close(fd);
-			return;
+			return 0;
 		}
 		cc->d = d;
 		cc->fd = fd;
@@ -625,40 +710,47 @@ accept_one(struct acceptor *a)
 			close(fd);
 			free(cc);
 		}
-		return;
+		return 0;
 	}
-	describe_peer(&ss, from, sizeof(from));
-	if (d->ninbound >= MAX_INBOUND || d->nhandshake >= MAX_HANDSHAKING) {
+	describe_peer(&ss, host, sizeof(host), from, sizeof(from));
+	if (d->nsession >= MAX_INBOUND) {
 		pthread_mutex_unlock(&d->mu);
-		log_warnx("connection from %s refused: %s", from,
-		    d->ninbound >= MAX_INBOUND ? "too many sessions" :
-		    "too many unfinished handshakes");
+		log_warnx("connection from %s refused: too many sessions", from);
 		close(fd);
-		return;
+		return 0;
 	}
-	if ((in = calloc(1, sizeof(*in))) == NULL) {
+	if ((slot = hs_admit(d, host, victim, sizeof(victim))) == -1 ||
+	    (in = calloc(1, sizeof(*in))) == NULL) {
 		pthread_mutex_unlock(&d->mu);
+		log_warnx("connection from %s refused: too many unfinished "
+		    "handshakes", from);
 		close(fd);
-		return;
+		return 0;
 	}
 	in->d = d;
 	in->fd = fd;
+	in->since_ms = repl_mono_ms();
 	snprintf(in->from, sizeof(in->from), "%s", from);
+	snprintf(in->host, sizeof(in->host), "%s", host);
+	d->hs[slot] = in;
 	d->ninbound++;
-	d->nhandshake++;
 	conn_track(d, fd, 1);
 	pthread_mutex_unlock(&d->mu);
+	if (victim[0] != '\0')
+		log_warnx("connection from %s dropped: too many unfinished "
+		    "handshakes, the oldest makes room for %s", victim, from);
 	tune(fd);
 	if (spawn(NULL, inbound_main, in, 1) != 0) {
 		pthread_mutex_lock(&d->mu);
+		hs_done(d, in);
 		d->ninbound--;
-		d->nhandshake--;
 		conn_track(d, fd, 0);
 		pthread_cond_broadcast(&d->cv);
 		pthread_mutex_unlock(&d->mu);
 		close(fd);
 		free(in);
 	}
+	return 0;
 }
 
 static void *
@@ -678,8 +770,9 @@ acceptor_main(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
-		if (pfd[0].revents & POLLIN)
-			accept_one(a);
+		/* Out of descriptors: the backlog stays; wait, not spin. */
+		if ((pfd[0].revents & POLLIN) && accept_one(a) == -1)
+			poll(&pfd[1], 1, ACCEPT_BACKOFF_MS);
 	}
 	return NULL;
 }

@@ -230,7 +230,8 @@ inbound_main(void *arg)
 	}
 	x.name = link_peer_name(x.l);
 	pthread_mutex_lock(&d->mu);
-	d->nhandshake--;
+	hs_done(d, in);
+	d->nsession++;
 	authed = 1;
 	if ((x.p = peer_find(d, x.name)) == NULL) {
 		pthread_mutex_unlock(&d->mu);
@@ -263,7 +264,9 @@ done:
 	/* The daemon may be gone once we are counted out: nothing after. */
 	pthread_mutex_lock(&d->mu);
 	if (!authed)
-		d->nhandshake--;
+		hs_done(d, in);
+	else
+		d->nsession--;
 	d->ninbound--;
 	conn_track(d, in->fd, 0);
 	pthread_cond_broadcast(&d->cv);

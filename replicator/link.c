@@ -445,7 +445,9 @@ link_accept(int fd, const struct link_auth *a, struct link **out,
 	if ((l = link_new(fd)) == NULL)
 		return error_errno(err, ERR_FAIL, "handshake");
 	memset(&h, 0, sizeof(h));
-	if (hs_recv(fd, msg1, sizeof(msg1), deadline, "msg1", err) == -1)
+	/* A real initiator sends msg1 at once; a slot is not held for less. */
+	if (hs_recv(fd, msg1, sizeof(msg1), now_ms() + LINK_MSG1_MS, "msg1",
+	    err) == -1)
 		goto fail;
 	if (memcmp(msg1, MAGIC, MAGIC_LEN) != 0) {
 		error_set(err, ERR_FAIL, "handshake: not a cfgstore link v1 "

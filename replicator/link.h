@@ -28,6 +28,7 @@
  */
 #define LINK_PAYLOAD_MAX	((64u << 20) + (64u << 10))
 #define LINK_HANDSHAKE_MS	5000	/* the whole handshake, either side */
+#define LINK_MSG1_MS		1500	/* a responder waits this for msg1 */
 
 struct link_auth {
 	unsigned char	 pk[LINK_KEY_LEN];	/* our Ed25519 public key */

@@ -20,8 +20,11 @@
 #include "replicator.h"
 #include "store.h"
 
-#define MAX_INBOUND		16	/* sessions on a replica */
-#define MAX_HANDSHAKING		4	/* of them, not yet authenticated */
+#define MAX_INBOUND		16	/* authenticated sessions on a replica */
+#define MAX_HANDSHAKING		32	/* connections not yet authenticated */
+#define MAX_HANDSHAKING_ADDR	2	/* of them from one address */
+/* Room for those evicted to wind down while new ones take their place. */
+#define HS_SLOTS		(2 * MAX_HANDSHAKING)
 #define MAX_CONTROL		16	/* command line clients at once */
 #define DIAL_MS			3000	/* TCP connect */
 #define REPLY_MS		20000	/* an ack, render included */
@@ -31,6 +34,7 @@
 #define BACKOFF_MIN_MS		200
 #define BACKOFF_MAX_MS		5000
 #define DIVERGED_RETRY_MS	60000
+#define ACCEPT_BACKOFF_MS	100	/* accept(2) out of descriptors */
 
 /* What a node remembers of a peer (local record "repl.peer.NAME"). */
 struct peer_record {
@@ -85,8 +89,10 @@ struct daemon {
 	uint64_t	 render_want, render_done;
 	char		 render_summary[PROTO_TEXT_MAX + 1];
 	int		 render_failed;
-	int		 ninbound, nhandshake, ncontrol;
-	int		 conn_fds[MAX_INBOUND + MAX_CONTROL];	/* to shut down */
+	int		 ninbound, nsession, ncontrol;
+	struct inbound	*hs[HS_SLOTS];	/* not yet authenticated */
+	int		 conn_fds[MAX_INBOUND + HS_SLOTS + MAX_CONTROL];
+					/* to shut down */
 	int		 wake[2];	/* written once at stop: wakes poll(2)s */
 };
 
@@ -120,8 +126,13 @@ struct inbound {
 	struct daemon	*d;
 	int		 fd;
 	char		 from[80];	/* ADDR:PORT, for the log */
+	char		 host[64];	/* ADDR: what the limits count by */
+	uint64_t	 since_ms;	/* accepted (monotonic) */
+	int		 evicted;	/* cut short to make room */
 };
 void	*inbound_main(void *arg);
+/* daemon.c: the connection is authenticated or gone (under mu). */
+void	hs_done(struct daemon *d, struct inbound *in);
 
 /* records.c */
 void	record_load(struct store *s, const char *name, struct peer_record *r);

@@ -106,7 +106,7 @@ for i in 1 2 3 4 5 6 7 8; do
 	stalls="$stalls $!"
 done
 sleep 0.5
-assert_grep "refused: too many unfinished handshakes" "$SCRATCH/fw2.log"
+assert_grep "dropped: too many unfinished handshakes" "$SCRATCH/fw2.log"
 for p in $stalls; do wait "$p"; done
 
 step "nothing changed on fw2: store, files, restarts"

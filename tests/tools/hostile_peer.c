@@ -10,7 +10,9 @@
  * after a handshake with the key of STOREDIR, which the replica trusts:
  * forged FILE (a commit with its signature broken), replay FILE (an old
  * commit: acknowledged, no effect), gap FILE (a commit beyond the head),
- * trunc, hugeframe, array32.  And a recorder:
+ * trunc, hugeframe, array32.  flood N SECONDS: N stalled connections at
+ * once from loopback addresses 127.0.0.2 to 127.0.0.25, each reopened as
+ * soon as it is closed, for SECONDS (at most 128 and 60).  A recorder:
  * record LISTEN_PORT FILE, a proxy to ADDR:PORT for one connection that
  * writes what the client sent to FILE.
  */
@@ -201,6 +203,88 @@ after_handshake(const char *mode)
 	return verdict(rc >= 0, mode);
 }
 
+/* One stalled connection to the loopback target from 127.0.0.(2 + i % 24). */
+static int
+flood_one(const struct sockaddr_in *to, int i)
+{
+	struct sockaddr_in from;
+	int fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	memset(&from, 0, sizeof(from));
+	from.sin_family = AF_INET;
+	from.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)(i % 24));
+	if (bind(fd, (struct sockaddr *)&from, sizeof(from)) == -1 ||
+	    connect(fd, (const struct sockaddr *)to, sizeof(*to)) == -1) {
+		close(fd);
+		return -1;
+	}
+	/* Half a length prefix, then nothing. */
+	if (send(fd, "\0\0", 2, 0) != 2) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+flood(const char *nstr, const char *secstr)
+{
+	struct sockaddr_in to;
+	struct pollfd pfd[128];
+	struct timespec a, z;
+	char host[64], *colon, b[256];
+	int n = atoi(nstr), secs = atoi(secstr), i, opened = 0, closed = 0;
+
+	snprintf(host, sizeof(host), "%s", target);
+	if ((colon = strrchr(host, ':')) == NULL || n < 1 || n > 128 ||
+	    secs < 1 || secs > 60)
+		return 2;
+	*colon = '\0';
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	to.sin_port = htons((uint16_t)atoi(colon + 1));
+	/* Loopback only: this is a test of our own daemon. */
+	if (inet_pton(AF_INET, host, &to.sin_addr) != 1 ||
+	    (ntohl(to.sin_addr.s_addr) >> 24) != 127) {
+		fprintf(stderr, "hostile_peer: flood: loopback only\n");
+		return 2;
+	}
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = flood_one(&to, i);
+		pfd[i].events = POLLIN;
+		opened += pfd[i].fd != -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &z);
+		if (z.tv_sec - a.tv_sec >= secs)
+			break;
+		if (poll(pfd, (nfds_t)n, 20) == -1 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++) {
+			if (pfd[i].fd != -1 && pfd[i].revents == 0)
+				continue;
+			if (pfd[i].fd != -1 &&
+			    recv(pfd[i].fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+				continue;
+			if (pfd[i].fd != -1) {
+				close(pfd[i].fd);
+				closed++;
+			}
+			if ((pfd[i].fd = flood_one(&to, i)) != -1)
+				opened++;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (pfd[i].fd != -1)
+			close(pfd[i].fd);
+	printf("flood: %d connections opened, %d closed by the replica\n",
+	    opened, closed);
+	return opened > n ? 0 : 1;
+}
+
 static int
 record(const char *port, const char *file)
 {
@@ -357,6 +441,8 @@ main(int argc, char **argv)
 	if (strcmp(mode, "trunc") == 0 || strcmp(mode, "hugeframe") == 0 ||
 	    strcmp(mode, "array32") == 0)
 		return after_handshake(mode);
+	if (strcmp(mode, "flood") == 0 && argc == 4)
+		return flood(argv[2], argv[3]);
 	if (strcmp(mode, "record") == 0 && argc == 4)
 		return record(argv[2], argv[3]);
 	fprintf(stderr, "hostile_peer: unknown mode %s\n", mode);
