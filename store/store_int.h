@@ -12,6 +12,11 @@
 /* Context prefixed to a commit's hash before it is signed. */
 #define COMMIT_SIG_CONTEXT	"cfgstore commit v1"
 
+/* value.c: valid UTF-8 with no control character but TAB; ERR_INPUT. */
+enum text_kind { TEXT_VALUE, TEXT_MESSAGE };
+int	text_check(const char *s, size_t len, enum text_kind kind,
+	    struct error *err);
+
 /* identity.c */
 int	identity_create(const char *dir, unsigned char pk[STORE_PUBKEY_LEN],
 	    struct error *err);

@@ -12,7 +12,7 @@
 #include <msgpack.h>
 
 #include "mpread.h"
-#include "store.h"
+#include "store_int.h"
 
 struct item {
 	const char	*p;
@@ -88,22 +88,27 @@ utf8_char(const unsigned char *p, size_t len)
  * Strings end up inside config files, one per line or word, so they are
  * valid UTF-8 without control characters: a newline in a value would let
  * it write arbitrary lines into a config.  Multi-line text is a blob.
+ * Commit messages are held to the same rule: a newline in one would
+ * print as a forged line of `log`.
  */
-static int
-text_check(const char *s, size_t len, struct error *err)
+int
+text_check(const char *s, size_t len, enum text_kind kind, struct error *err)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	const char *what = kind == TEXT_VALUE ? "string value" : "message";
 
 	while (p < end) {
 		size_t n = utf8_char(p, (size_t)(end - p));
 
 		if (n == 0)
-			return error_set(err, ERR_INPUT,
-			    "string value is not valid UTF-8");
+			return error_set(err, ERR_INPUT, "%s is not valid UTF-8",
+			    what);
 		if (n == 1 && ((*p < 0x20 && *p != '\t') || *p == 0x7f))
 			return error_set(err, ERR_INPUT,
-			    "string value contains control character "
-			    "0x%02x (use --file for multi-line values)", *p);
+			    "%s contains control character 0x%02x%s", what, *p,
+			    kind == TEXT_VALUE ?
+			    " (use --file for multi-line values)" :
+			    " (one line of text)");
 		p += n;
 	}
 	return 0;
@@ -188,7 +193,8 @@ value_string(const char *s, size_t len, struct value **out, struct error *err)
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
-	if (size_check(len, err) == -1 || text_check(s, len, err) == -1 ||
+	if (size_check(len, err) == -1 ||
+	    text_check(s, len, TEXT_VALUE, err) == -1 ||
 	    packer_start(&sb, &pk, len + 5, err) == -1)
 		return -1;
 	msgpack_pack_str_with_body(&pk, s, len);
@@ -209,7 +215,7 @@ value_list(const char *const *items, size_t n, struct value **out,
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(items[i]);
 
-		if (text_check(items[i], len, err) == -1)
+		if (text_check(items[i], len, TEXT_VALUE, err) == -1)
 			return -1;
 		total += len + 5;
 	}

@@ -107,6 +107,12 @@ op_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/*
+ * Who commits.  SUDO_USER and DOAS_USER are whatever the environment
+ * says, so the name is made one line of text: a control character or a
+ * byte that is not UTF-8 (also one cut in two by the length limit)
+ * becomes '?', and `log` cannot be made to print lines of its own.
+ */
 static void
 author_name(char *out, size_t len)
 {
@@ -120,6 +126,10 @@ author_name(char *out, size_t len)
 	if ((who == NULL || *who == '\0') && (pw = getpwuid(getuid())) != NULL)
 		who = pw->pw_name;
 	snprintf(out, len, "%s", who != NULL && *who != '\0' ? who : "unknown");
+	if (text_check(out, strlen(out), TEXT_MESSAGE, NULL) == -1)
+		for (unsigned char *p = (unsigned char *)out; *p != '\0'; p++)
+			if (*p < 0x20 || *p >= 0x7f)
+				*p = '?';
 }
 
 static uint64_t
@@ -331,6 +341,9 @@ commit_common(struct store *s, struct commit_arg *ca, uint64_t *rev,
 	if (ca->message != NULL && strlen(ca->message) > STORE_MESSAGE_MAX)
 		return error_set(err, ERR_INPUT,
 		    "message too long (limit %d bytes)", STORE_MESSAGE_MAX);
+	if (ca->message != NULL && text_check(ca->message, strlen(ca->message),
+	    TEXT_MESSAGE, err) == -1)
+		return -1;
 	if (identity_load(s, &id, err) == -1)
 		return -1;
 	if (sodium_memcmp(identity_public(id), s->pk, STORE_PUBKEY_LEN) != 0) {

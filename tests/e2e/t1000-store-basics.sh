@@ -132,6 +132,14 @@ done
 [ "$("$CFGSTORE" log --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = "$("$CFGSTORE" log | grep -c '^r')" ] ||
     fail "log --json and log list different commits"
 
+step "the author comes from the environment, but cannot add lines to the log"
+expect $W env SUDO_USER="$(printf 'mallory\nr99  0  now  root\377')" "$CFGSTORE" set -m "tab	and — UTF-8 are fine" ntpd.servers 2.pool.ntp.org
+expect 0 "$CFGSTORE" log -n 1
+assert_grep ' mallory\?r99  0  now  root\?@fw1  tab	and — UTF-8 are fine$' "$SCRATCH/out"
+[ "$(wc -l < "$SCRATCH/out")" -eq 2 ] || fail "log -n 1 is not two lines"
+expect 0 "$CFGSTORE" log -n 1 --json
+assert_grep '"author": "mallory\?r99  0  now  root\?"' "$SCRATCH/out"
+
 step "verify checks the whole history"
 expect 0 "$CFGSTORE" verify
 assert_grep '^verified r1\.\.r' "$SCRATCH/out"

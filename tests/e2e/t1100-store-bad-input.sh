@@ -46,6 +46,16 @@ refused 2 "list too long: 65536 items" "$CFGSTORE" apply "$SCRATCH/many"
 msg=$(python3 -c 'print("m" * 5000)')
 refused 2 "message too long" "$CFGSTORE" set -m "$msg" ntpd.listen 10.0.0.9
 
+step "commit messages are one line of text"
+forged=$(printf 'fix
+r99  000000000000  2026-01-01T00:00:00Z  root@fw1  forged')
+refused 2 "^cfgstore: message contains control character 0x0a \(one line of text\)$" "$CFGSTORE" set -m "$forged" ntpd.listen 10.0.0.9
+refused 2 "message contains control character 0x0d" "$CFGSTORE" del -m "$(printf 'a\rb')" ntpd.listen
+refused 2 "message contains control character 0x1b" "$CFGSTORE" rollback -m "$(printf '\033[2J')" 2
+refused 2 "^cfgstore: message is not valid UTF-8$" "$CFGSTORE" set -m "$(printf 'caf\351')" ntpd.listen 10.0.0.9
+printf 'set ntpd.listen 10.0.0.9\n' > "$SCRATCH/batch0"
+refused 2 "^cfgstore: message is not valid UTF-8$" "$CFGSTORE" apply -m "$(printf '\355\240\200')" "$SCRATCH/batch0"
+
 step "overrides for unknown hosts"
 refused 2 "unknown host 'fw9' in key 'ntpd.listen@fw9' \(known: fw1\)" "$CFGSTORE" set ntpd.listen@fw9 10.0.0.3
 
