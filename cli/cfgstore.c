@@ -196,7 +196,8 @@ main(int argc, char **argv)
 	int ch;
 
 	cli.dir = getenv("CFGSTORE_DIR");
-	while ((ch = getopt_long(argc, argv, "+d:hV", opts, NULL)) != -1) {
+	opterr = 0;	/* bad usage is one line of our own, as for commands */
+	while ((ch = getopt_long(argc, argv, "+:d:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			cli.dir = optarg;
@@ -207,19 +208,27 @@ main(int argc, char **argv)
 		case 'V':
 			printf("cfgstore %s\n", CFGSTORE_VERSION);
 			return 0;
+		case ':':
+			return cli_error(ERR_INPUT, "option '-%c' needs an "
+			    "argument (see 'cfgstore help')", optopt);
 		default:
-			help_all(stderr);
-			return ERR_INPUT;
+			/* A long option is the whole word, a short one a letter. */
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				return cli_error(ERR_INPUT, "unknown option '%.*s' "
+				    "(see 'cfgstore help')",
+				    (int)strcspn(argv[optind - 1], "="),
+				    argv[optind - 1]);
+			return cli_error(ERR_INPUT, "unknown option '-%c' (see "
+			    "'cfgstore help')", optopt);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (cli.dir == NULL || cli.dir[0] == '\0')
 		cli.dir = DEFAULT_DIR;
-	if (argc == 0) {
-		help_all(stderr);
-		return ERR_INPUT;
-	}
+	if (argc == 0)
+		return cli_error(ERR_INPUT, "usage: cfgstore [-d DIR] COMMAND "
+		    "[ARGS] (see 'cfgstore help')");
 	if (strcmp(argv[0], "help") == 0) {
 		if (argc < 2) {
 			help_all(stdout);

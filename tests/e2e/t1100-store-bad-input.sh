@@ -59,6 +59,22 @@ refused 2 "^cfgstore: message is not valid UTF-8$" "$CFGSTORE" apply -m "$(print
 step "overrides for unknown hosts"
 refused 2 "unknown host 'fw9' in key 'ntpd.listen@fw9' \(known: fw1\)" "$CFGSTORE" set ntpd.listen@fw9 10.0.0.3
 
+step "bad usage of cfgstore itself: one line on stderr, no help"
+refused 2 "^cfgstore: usage: cfgstore \[-d DIR\] COMMAND \[ARGS\] \(see 'cfgstore help'\)$" "$CFGSTORE"
+[ ! -s "$SCRATCH/out" ] || fail "bad usage printed on stdout"
+refused 2 "^cfgstore: unknown option '-x' \(see 'cfgstore help'\)$" "$CFGSTORE" -x
+refused 2 "^cfgstore: option '-d' needs an argument \(see 'cfgstore help'\)$" "$CFGSTORE" -d
+refused 2 "^cfgstore: unknown option '--bogus' \(see 'cfgstore help'\)$" "$CFGSTORE" --bogus list
+[ ! -s "$SCRATCH/out" ] || fail "bad usage printed on stdout"
+expect 0 "$CFGSTORE" help
+assert_grep '^usage: cfgstore \[-d DIR\] COMMAND' "$SCRATCH/out"
+[ ! -s "$SCRATCH/err" ] || fail "help printed on stderr"
+expect 0 "$CFGSTORE" --help
+assert_grep '^Commands:' "$SCRATCH/out"
+expect 0 "$CFGSTORE" set --help
+assert_grep '^usage: cfgstore \[-d DIR\] set ' "$SCRATCH/out"
+[ ! -s "$SCRATCH/err" ] || fail "help printed on stderr"
+
 step "bad usage"
 refused 2 "usage: cfgstore" "$CFGSTORE" set ntpd.listen
 refused 2 "unknown command 'frobnicate'" "$CFGSTORE" frobnicate
