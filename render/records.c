@@ -7,6 +7,10 @@
  *					not restarted: a render killed then
  *					restarts NAME the next time
  *	render.service:NAME	"REV MS OUTCOME MESSAGE"	its last render
+ *	render.unchecked:PATH	"HASH"	PATH did not exist and was put there
+ *					for a checker to read, before the
+ *					check passed: a render killed then
+ *					leaves it, and the next removes it
  */
 #include <limits.h>
 #include <stdio.h>
@@ -15,11 +19,13 @@
 #include <time.h>
 
 #include "compat.h"
+#include "manifest.h"
 #include "records.h"
 
 #define REC_FILE	"render.file:"
 #define REC_PENDING	"render.pending:"
 #define REC_SERVICE	"render.service:"
+#define REC_UNCHECKED	"render.unchecked:"
 
 static int
 rec_name(char *name, size_t len, const char *prefix, const char *what)
@@ -101,6 +107,89 @@ rec_pending_set(struct store *s, const char *service, uint64_t rev, int on,
 		    rec_pending(s, service) ? -1 : 0;
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)rev);
 	return store_local_put(s, name, val, strlen(val), err);
+}
+
+int
+rec_unchecked_set(struct store *s, const char *dest, const char *hash,
+    struct error *err)
+{
+	char name[PATH_MAX + 32];
+
+	if (rec_name(name, sizeof(name), REC_UNCHECKED, dest) == -1)
+		return error_set(err, ERR_FAIL, "path too long: %s", dest);
+	if (hash == NULL)
+		return store_local_del(s, name, err);
+	return store_local_put(s, name, hash, strlen(hash), err);
+}
+
+struct unchecked {
+	char	**v;		/* "PATH\0HASH" */
+	size_t	  n;
+	int	  nomem;
+};
+
+static int
+unchecked_visit(void *arg, const char *name, const void *p, size_t len)
+{
+	struct unchecked *u = arg;
+	const char *path = name + strlen(REC_UNCHECKED);
+	char **v, *item;
+
+	if ((v = reallocarray(u->v, u->n + 1, sizeof(*v))) == NULL ||
+	    asprintf(&item, "%s%c%.*s", path, '\0', (int)len,
+	    (const char *)p) == -1) {
+		if (v != NULL)
+			u->v = v;
+		u->nomem = 1;
+		return 1;
+	}
+	u->v = v;
+	u->v[u->n++] = item;
+	return 0;
+}
+
+int
+rec_unchecked_recover(struct store *s, struct error *err)
+{
+	struct unchecked u = { NULL, 0, 0 };
+	struct fstate st, none = { 0 };
+	char now[INSTALL_HASH_HEX];
+	const char *path, *hash;
+	struct error e;
+	size_t i;
+	int rc = 0;
+
+	/* Collected first: no writes while the walk holds its transaction. */
+	if (store_local_each(s, REC_UNCHECKED, unchecked_visit, &u, err) == -1)
+		return -1;
+	if (u.nomem)
+		rc = error_set(err, ERR_FAIL, "out of memory");
+	for (i = 0; i < u.n; i++) {
+		path = u.v[i];
+		hash = path + strlen(path) + 1;
+		if (install_stat(path, MANIFEST_FILE_MAX, &st, &e) == 0 &&
+		    st.exists) {
+			install_hash(st.bytes.data, st.bytes.len, now);
+			/* Someone else's file now: not ours to remove. */
+			if (strcmp(now, hash) == 0 &&
+			    install_restore(path, &none, &e) == -1) {
+				install_stat_clear(&st);
+				if (rc == 0)
+					*err = e;
+				rc = -1;
+				continue;	/* the record stays: next time */
+			}
+		}
+		install_stat_clear(&st);
+		if (rec_unchecked_set(s, path, NULL, &e) == -1 && rc == 0) {
+			*err = e;
+			rc = -1;
+		}
+	}
+	for (i = 0; i < u.n; i++)
+		free(u.v[i]);
+	free(u.v);
+	return rc;
 }
 
 /* What the record says after its time stamp: "OUTCOME MESSAGE". */

@@ -38,6 +38,18 @@ int	rec_pending_set(struct store *s, const char *service, uint64_t rev,
 	    int on, struct error *err);
 
 /*
+ * A file that was not there is put in place before its service's checks
+ * (the checker may read it: unbound-checkconf wants root.hints to
+ * exist), under a record saying so; hash NULL removes the record.  If
+ * the render is killed before the check passes, rec_unchecked_recover,
+ * at the start of the next, removes every such file that is still as it
+ * was put there, and the records.
+ */
+int	rec_unchecked_set(struct store *s, const char *path, const char *hash,
+	    struct error *err);
+int	rec_unchecked_recover(struct store *s, struct error *err);
+
+/*
  * The service's last render, for render_status_each.  A render that ends
  * as the one before, at the same revision, writes nothing: a no-op render
  * costs no fsync.

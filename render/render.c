@@ -3,12 +3,14 @@
  *
  * For one service the order is: render all its files in memory; compare
  * each with what is installed (bytes, mode, owner); if none differs,
- * stop.  Otherwise write a candidate per changed file, put the files
- * without a checker in place (the config a checker reads may refer to
- * them: root.hints, a zone), run the checkers, put the checked files in
- * place, restart once.  A failed check or restart puts every file back
- * as it was, from the copy kept in memory.  What is remembered between
- * renders is in records.c.
+ * stop.  Otherwise write a candidate per changed file, run every checker,
+ * and only when all passed put the files in place and restart once.
+ * Nothing live changes while a checker runs: the one exception is a file
+ * without a checker that does not exist yet (the config a checker reads
+ * may need it to be there: root.hints), which goes in first, under a
+ * record that makes the next render remove it if this one is killed.  A
+ * failed check or restart puts every file back as it was, from the copy
+ * kept in memory.  What is remembered between renders is in records.c.
  */
 #include <sys/file.h>
 #include <sys/types.h>
@@ -65,6 +67,7 @@ struct work {
 	int			 changed;
 	char			*cand;		/* candidate, while there is one */
 	int			 placed;	/* renamed into place */
+	int			 early;		/* placed before the checks */
 };
 
 static const char *const outcome_names[] = {
@@ -570,34 +573,45 @@ put_back(struct ctx *x, struct work *w, size_t n, struct error *err)
 			continue;
 		}
 		w[i].placed = 0;
-		rec_file_put(x->s, w[i].dest, &w[i].rec, &e);
+		if (rec_file_put(x->s, w[i].dest, &w[i].rec, &e) == -1 ||
+		    (w[i].early && rec_unchecked_set(x->s, w[i].dest, NULL,
+		    &e) == -1)) {
+			if (rc == 0)
+				*err = e;
+			rc = -1;
+		}
+		w[i].early = 0;
 	}
 	return rc;
 }
 
 /*
- * Before the first rename: each changed file's record accepts the old
- * bytes and the new, so that whatever a kill leaves in place is not
- * taken for a hand edit by the next render.
+ * Before a rename: the file's record accepts the old bytes and the new,
+ * so that whatever a kill leaves in place is not taken for a hand edit
+ * by the next render.
  */
+static int
+record_in_flight(struct ctx *x, const struct work *w, struct error *err)
+{
+	struct frec r;
+
+	frec_one(&r, x->rev, w->hash);
+	if (w->old.exists) {
+		install_hash(w->old.bytes.data, w->old.bytes.len, r.hash[1]);
+		r.n = 2;
+	}
+	return rec_file_put(x->s, w->dest, &r, err);
+}
+
 static int
 records_in_flight(struct ctx *x, struct work *w, size_t n, struct error *err)
 {
-	struct frec r;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (!w[i].changed)
-			continue;
-		frec_one(&r, x->rev, w[i].hash);
-		if (w[i].old.exists) {
-			install_hash(w[i].old.bytes.data, w[i].old.bytes.len,
-			    r.hash[1]);
-			r.n = 2;
-		}
-		if (rec_file_put(x->s, w[i].dest, &r, err) == -1)
+	for (i = 0; i < n; i++)
+		if (w[i].changed && !w[i].early &&
+		    record_in_flight(x, &w[i], err) == -1)
 			return -1;
-	}
 	return 0;
 }
 
@@ -632,24 +646,75 @@ drop_candidates(struct work *w, size_t n)
 	}
 }
 
+/* Renames w's candidate into place. */
+static int
+place_one(struct work *w, struct error *err)
+{
+	int rc;
+
+	if ((rc = install_rename(w->cand, w->dest, err)) == -1)
+		return -1;
+	/* Renamed, even if not durably: put_back must see it. */
+	free(w->cand);
+	w->cand = NULL;
+	w->placed = 1;
+	return rc == 1 ? -1 : 0;
+}
+
 /* Renames the candidates of changed files with (or without) a checker. */
 static int
 place(struct work *w, size_t n, int checked, struct error *err)
 {
 	size_t i;
-	int rc;
 
 	for (i = 0; i < n; i++) {
 		if (w[i].cand == NULL || (w[i].f->check != NULL) != checked)
 			continue;
-		if ((rc = install_rename(w[i].cand, w[i].dest, err)) == -1)
+		if (place_one(&w[i], err) == -1)
 			return -1;
-		/* Renamed, even if not durably: put_back must see it. */
-		free(w[i].cand);
-		w[i].cand = NULL;
-		w[i].placed = 1;
-		if (rc == 1)
+	}
+	return 0;
+}
+
+/*
+ * Before the checks, the files without a checker that are not there at
+ * all: a checker may need them to exist (unbound-checkconf refuses a
+ * root-hints file that is missing), and nothing live is replaced.  Each
+ * is recorded first, so that a kill before the check passes gets it
+ * removed by the next render.
+ */
+static int
+place_new_unchecked(struct ctx *x, struct work *w, size_t n,
+    struct error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (w[i].cand == NULL || w[i].f->check != NULL ||
+		    w[i].old.exists)
+			continue;
+		if (record_in_flight(x, &w[i], err) == -1 ||
+		    rec_unchecked_set(x->s, w[i].dest, w[i].hash, err) == -1)
 			return -1;
+		w[i].early = 1;
+		if (place_one(&w[i], err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The checks passed: the files placed before them are here to stay. */
+static int
+early_done(struct ctx *x, struct work *w, size_t n, struct error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!w[i].early)
+			continue;
+		if (rec_unchecked_set(x->s, w[i].dest, NULL, err) == -1)
+			return -1;
+		w[i].early = 0;
 	}
 	return 0;
 }
@@ -762,13 +827,15 @@ install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
 		    w[i].f->gid, &w[i].cand, &e) == -1)
 			goto error;
 	}
-	if (records_in_flight(x, w, n, &e) == -1 ||
-	    rec_pending_set(x->s, m->name, x->rev, 1, &e) == -1 ||
-	    place(w, n, 0, &e) == -1)
+	if (place_new_unchecked(x, w, n, &e) == -1)
 		goto error;
+	/* Every check before anything live is replaced. */
 	if (check(m, w, n, en) == -1)
 		goto undo;
-	if (place(w, n, 1, &e) == -1)
+	if (records_in_flight(x, w, n, &e) == -1 ||
+	    rec_pending_set(x->s, m->name, x->rev, 1, &e) == -1 ||
+	    early_done(x, w, n, &e) == -1 ||
+	    place(w, n, 0, &e) == -1 || place(w, n, 1, &e) == -1)
 		goto error;
 
 	if (restart(m, why, sizeof(why)) == -1) {
@@ -955,6 +1022,7 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 	unsigned char hash[STORE_HASH_LEN];
 	struct render_report *r = NULL;
 	struct tree *data = NULL;
+	struct error e;
 	struct ctx x;
 	const char **names = NULL;
 	size_t i, n;
@@ -984,6 +1052,17 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 	if (rev > 0 && manifest_data(s, x.node, rev, &data, &r->warning,
 	    err) == -1)
 		goto fail;
+	/* Files a killed render put there for a check that never passed. */
+	if (!o->dry_run && rec_unchecked_recover(s, &e) == -1) {
+		char *w;
+
+		if (asprintf(&w, "%s%sremoving what an interrupted render "
+		    "left: %s", r->warning ? r->warning : "",
+		    r->warning ? "; " : "", e.msg) != -1) {
+			free(r->warning);
+			r->warning = w;
+		}
+	}
 	if (services_pick(data, o, &names, &n, err) == -1)
 		goto fail;
 	x.data = data;

@@ -6,10 +6,11 @@
  * blob and the host's resolved values or from a blob verbatim, and
  * installs the ones that differ from what is on disk: candidate file in
  * the destination's directory, mode and owner set before any byte is
- * written, fsync, the service's checker, rename, directory fsync.  A
- * service whose files changed is restarted once, after all of them are in
- * place; if the restart fails its previous files are put back and it is
- * restarted on them.  One service failing never stops the others.
+ * written, fsync; then every checker of the service, and only when all
+ * passed, rename and directory fsync of each.  A service whose files
+ * changed is restarted once, after all of them are in place; if the
+ * restart fails its previous files are put back and it is restarted on
+ * them.  One service failing never stops the others.
  *
  * What was installed is remembered in the store's local records (never
  * replicated): a hash per file, so a file edited by hand is reported and
