@@ -22,11 +22,14 @@ static const struct command commands[] = {
 	  "--node NAME        this node's name (e.g. fw1)\n"
 	  "--primary          this node takes writes and pushes them to peers;\n"
 	  "                   loads the shipped templates as the first commit\n"
-	  "--listen ADDR:PORT where the daemon listens for peers" },
+	  "--listen ADDR:PORT where the daemon listens for peers",
+	  "--node --listen", 0 },
 	{ "key", cmd_key, "",
-	  "print this node's public key", "" },
+	  "print this node's public key", "",
+	  "", 0 },
 	{ "peer", cmd_peer, "add NAME ADDR:PORT PUBKEY | list [--json] | del NAME",
-	  "the nodes this one pushes to and trusts", "" },
+	  "the nodes this one pushes to and trusts", "",
+	  "", 1 },
 	{ "set", cmd_set,
 	  "[-m MSG] [--no-wait] [--list] KEY VALUE [VALUE...]\n"
 	  "       set [-m MSG] [--no-wait] --file KEY PATH",
@@ -34,60 +37,74 @@ static const struct command commands[] = {
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit, do not wait for peers\n"
 	  "--list      store a list even for a single VALUE\n"
-	  "--file      store the bytes of PATH as a blob" },
+	  "--file      store the bytes of PATH as a blob",
+	  "-m", 0 },
 	{ "del", cmd_del, "[-m MSG] [--no-wait] KEY...",
 	  "delete keys in one commit",
 	  "-m MSG      the commit message\n"
-	  "--no-wait   return after the local commit" },
+	  "--no-wait   return after the local commit",
+	  "-m", 0 },
 	{ "get", cmd_get, "[--rev N] [--host H] [--json] KEY",
 	  "print a value",
 	  "--rev N     as of revision N\n"
 	  "--host H    resolved for host H (KEY@H wins over KEY)\n"
-	  "--json      print JSON" },
+	  "--json      print JSON",
+	  "--rev --host", 1 },
 	{ "list", cmd_list, "[--rev N] [--host H] [--json] [PREFIX]",
 	  "print keys and values",
 	  "--rev N     as of revision N\n"
 	  "--host H    as host H sees them (overrides resolved)\n"
-	  "--json      print JSON" },
+	  "--json      print JSON",
+	  "--rev --host", 1 },
 	{ "apply", cmd_apply, "[-m MSG] [--no-wait] [FILE|-]",
 	  "apply a batch of set/del lines as one commit",
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit\n"
 	  "Lines: set KEY VALUE | set KEY V1 V2... | set --list KEY [V...] |\n"
-	  "       set --blob KEY BASE64 | set --file KEY PATH | del KEY | # comment" },
+	  "       set --blob KEY BASE64 | set --file KEY PATH | del KEY | # comment",
+	  "-m", 0 },
 	{ "export", cmd_export, "[--rev N]",
 	  "print the state as lines that apply takes",
-	  "--rev N     as of revision N" },
+	  "--rev N     as of revision N",
+	  "--rev", 1 },
 	{ "log", cmd_log, "[-n N] [--json] [KEY]",
 	  "audit history, newest first",
 	  "-n N        at most N commits\n"
-	  "--json      print JSON" },
+	  "--json      print JSON",
+	  "-n", 1 },
 	{ "show", cmd_show, "[--raw] [--json] REV",
 	  "one commit in full",
 	  "--raw       write its exact signed bytes, as they travel\n"
-	  "--json      print JSON" },
+	  "--json      print JSON",
+	  "", 1 },
 	{ "diff", cmd_diff, "[--json] [REV [REV]]",
 	  "what changed between two revisions (default: the last commit)",
-	  "--json      print JSON" },
+	  "--json      print JSON",
+	  "", 1 },
 	{ "rollback", cmd_rollback, "[-m MSG] [--no-wait] [REV]",
 	  "a new commit whose state equals REV's (default: the one before head)",
 	  "-m MSG      the commit message\n"
-	  "--no-wait   return after the local commit" },
+	  "--no-wait   return after the local commit",
+	  "-m", 0 },
 	{ "render", cmd_render, "[--dry-run] [--force] [--root DIR] [SERVICE...]",
 	  "render this host's files now",
 	  "--dry-run   show a unified diff, change nothing\n"
 	  "--force     overwrite files edited by hand\n"
-	  "--root DIR  prefix every output path with DIR" },
+	  "--root DIR  prefix every output path with DIR",
+	  "--root", 0 },
 	{ "serve", cmd_serve, "[-f] [-v] [--root DIR]",
 	  "the daemon: replication and rendering",
 	  "-f          stay in the foreground, log to stderr\n"
 	  "-v          log debug messages too\n"
-	  "--root DIR  prefix every output path with DIR" },
+	  "--root DIR  prefix every output path with DIR",
+	  "--root", 0 },
 	{ "status", cmd_status, "[--json]",
 	  "role, head, peers, last render per service",
-	  "--json      print JSON" },
+	  "--json      print JSON",
+	  "", 0 },
 	{ "verify", cmd_verify, "",
-	  "check the whole history's hash chain and signatures", "" },
+	  "check the whole history's hash chain and signatures", "",
+	  "", 0 },
 };
 
 static void
@@ -174,6 +191,55 @@ cli_parse_rev(const char *arg, uint64_t *rev)
 	return 0;
 }
 
+/* 1 when option opt (its name, up to any "=") takes an argument in cmd. */
+static int
+takes_argument(const struct command *cmd, const char *opt)
+{
+	size_t len = strcspn(opt, "=");
+	const char *p = cmd->argopts;
+
+	if (opt[1] != '-')
+		len = 2;	/* -mMSG: the letter */
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n == len && strncmp(p, opt, len) == 0)
+			return 1;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
+/*
+ * -h and --help ask for help only where an option stands: not as an
+ * option's argument (set -m -h), after "--", or, for the commands whose
+ * options end at the first operand, after that (set x.flag -h stores
+ * "-h").  Read commands take options after their operands too.
+ */
+static int
+wants_help(const struct command *cmd, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0)
+			return 0;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+			return 1;
+		if (a[0] != '-' || a[1] == '\0') {
+			if (!cmd->permutes)
+				return 0;
+			continue;
+		}
+		/* Its argument is the next word unless it is attached. */
+		if (takes_argument(cmd, a) && (a[1] == '-' ?
+		    strchr(a, '=') == NULL : a[2] == '\0'))
+			i++;
+	}
+	return 0;
+}
+
 static const struct command *
 find_command(const char *name)
 {
@@ -245,11 +311,9 @@ main(int argc, char **argv)
 		    argv[0]);
 		return ERR_INPUT;
 	}
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			help_command(cmd);
-			return 0;
-		}
+	if (wants_help(cmd, argc, argv)) {
+		help_command(cmd);
+		return 0;
 	}
 	optind = 0;	/* the command parses its own options afresh */
 	opterr = 0;	/* and reports bad usage in one line of its own */

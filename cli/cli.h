@@ -24,6 +24,8 @@ struct command {
 	const char	*args;		/* synopsis after the name */
 	const char	*summary;	/* one line, for `cfgstore help` */
 	const char	*help;		/* the options, one per line */
+	const char	*argopts;	/* options that take an argument */
+	int		 permutes;	/* options may follow operands */
 };
 
 /* Prints "cfgstore: MSG" on stderr and returns err->code (never 0). */

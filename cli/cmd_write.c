@@ -35,15 +35,41 @@ struct write_args {
 	int		 file;
 };
 
-/* Parses -m and the flags; returns 0 or the exit status for bad usage. */
+/*
+ * Options end at the first operand (a value may be "-h" or "--list"), and
+ * "--" ends them too, wherever it stands: set KEY -- -h stores "-h".  So
+ * the first "--" is dropped from the operands, unless getopt already
+ * took one before them; a second is a value like any other.
+ */
 static int
-parse_write_opts(const struct command *cmd, int argc, char **argv,
+drop_dashdash(int argc, char **argv, const char *message)
+{
+	if (optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
+	    argv[optind - 1] != message)
+		return argc;
+	for (int i = optind; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			/* argv[argc] is NULL and moves down with the rest. */
+			memmove(&argv[i], &argv[i + 1],
+			    (size_t)(argc - i) * sizeof(*argv));
+			return argc - 1;
+		}
+	}
+	return argc;
+}
+
+/*
+ * Parses -m and the flags; returns 0 or the exit status for bad usage.
+ * The operands are argv[optind] to argv[*argc - 1] afterwards.
+ */
+static int
+parse_write_opts(const struct command *cmd, int *argc, char **argv,
     struct write_args *w, int allow_value_flags)
 {
 	int ch;
 
 	memset(w, 0, sizeof(*w));
-	while ((ch = getopt_long(argc, argv, "+m:", write_opts, NULL)) != -1) {
+	while ((ch = getopt_long(*argc, argv, "+m:", write_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'm':
 			w->message = optarg;
@@ -61,6 +87,7 @@ parse_write_opts(const struct command *cmd, int argc, char **argv,
 			return cli_usage(cmd);
 		}
 	}
+	*argc = drop_dashdash(*argc, argv, w->message);
 	return 0;
 }
 
@@ -123,7 +150,7 @@ cmd_set(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct store *s = NULL;
 	int rc;
 
-	if ((rc = parse_write_opts(cmd, argc, argv, &w, 1)) != 0)
+	if ((rc = parse_write_opts(cmd, &argc, argv, &w, 1)) != 0)
 		return rc;
 	argc -= optind;
 	argv += optind;
@@ -156,7 +183,7 @@ cmd_del(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct store *s = NULL;
 	int rc;
 
-	if ((rc = parse_write_opts(cmd, argc, argv, &w, 0)) != 0)
+	if ((rc = parse_write_opts(cmd, &argc, argv, &w, 0)) != 0)
 		return rc;
 	if (optind == argc)
 		return cli_usage(cmd);
@@ -276,7 +303,7 @@ cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	FILE *f = stdin;
 	int rc;
 
-	if ((rc = parse_write_opts(cmd, argc, argv, &w, 0)) != 0)
+	if ((rc = parse_write_opts(cmd, &argc, argv, &w, 0)) != 0)
 		return rc;
 	if (argc - optind > 1)
 		return cli_usage(cmd);
@@ -310,7 +337,7 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 	uint64_t to = 0, rev, head;
 	int rc;
 
-	if ((rc = parse_write_opts(cmd, argc, argv, &w, 0)) != 0)
+	if ((rc = parse_write_opts(cmd, &argc, argv, &w, 0)) != 0)
 		return rc;
 	if (argc - optind > 1)
 		return cli_usage(cmd);

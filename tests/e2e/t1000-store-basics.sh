@@ -132,6 +132,35 @@ done
 [ "$("$CFGSTORE" log --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = "$("$CFGSTORE" log | grep -c '^r')" ] ||
     fail "log --json and log list different commits"
 
+step "-h and --help are help only where an option stands; -- ends options"
+expect $W "$CFGSTORE" set x.flag -h
+expect 0 "$CFGSTORE" get --json x.flag; assert_out '"-h"'
+expect $W "$CFGSTORE" set x.flag --help
+expect 0 "$CFGSTORE" get x.flag; assert_out '--help'
+expect $W "$CFGSTORE" set x.flag -- -h
+expect 0 "$CFGSTORE" get --json x.flag; assert_out '"-h"'
+expect $W "$CFGSTORE" set x.list a -- b
+expect 0 "$CFGSTORE" get --json x.list; assert_out '[
+  "a",
+  "b"
+]'
+expect $W "$CFGSTORE" set -- x.list a -- b
+expect 0 "$CFGSTORE" get x.list; assert_out 'a
+--
+b'
+expect $W "$CFGSTORE" set -m -h x.flag -v
+expect 0 "$CFGSTORE" log -n 1
+assert_grep '@fw1  -h$' "$SCRATCH/out"
+expect $W "$CFGSTORE" del x.list -- x.flag
+expect 1 "$CFGSTORE" get x.flag
+for args in "set --help" "set -m msg -h" "set -h x.flag v" "get x.flag --help" \
+    "get -h" "list --json -h" "log -n 1 --help" "rollback -m m --help" \
+    "del -h" "init --node fw1 --help" "peer list --help"; do
+	# shellcheck disable=SC2086
+	expect 0 "$CFGSTORE" $args
+	assert_grep "^usage: cfgstore \[-d DIR\] ${args%% *} " "$SCRATCH/out"
+done
+
 step "the author comes from the environment, but cannot add lines to the log"
 expect $W env SUDO_USER="$(printf 'mallory\nr99  0  now  root\377')" "$CFGSTORE" set -m "tab	and — UTF-8 are fine" ntpd.servers 2.pool.ntp.org
 expect 0 "$CFGSTORE" log -n 1
