@@ -65,8 +65,7 @@ rec_file_put(struct store *s, const char *dest, const struct frec *r,
 	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1)
 		return error_set(err, ERR_FAIL, "path too long: %s", dest);
 	if (r->n == 0)
-		return store_local_del(s, name, err) == -1 &&
-		    err->code != ERR_FAIL ? -1 : 0;
+		return store_local_del(s, name, err);
 	snprintf(val, sizeof(val), "%llu %s%s%s", (unsigned long long)r->rev,
 	    r->hash[0], r->n == 2 ? " " : "", r->n == 2 ? r->hash[1] : "");
 	return store_local_put(s, name, val, strlen(val), err);
@@ -201,19 +200,22 @@ rec_service_tail(const char *rec)
 	return p != NULL && (p = strchr(p + 1, ' ')) != NULL ? p + 1 : "";
 }
 
-void
+int
 rec_service_put(struct store *s, const char *service, uint64_t rev,
-    enum render_outcome outcome, const char *msg)
+    enum render_outcome outcome, const char *msg, struct error *err)
 {
 	char name[STORE_KEY_MAX + 32];
 	struct buf b = { 0 }, old = { 0 };
 	struct timespec ts;
 	struct error e;
 	unsigned long long was;
+	int rc = 0;
 
 	if (msg == NULL)
 		msg = "";
-	rec_name(name, sizeof(name), REC_SERVICE, service);
+	if (rec_name(name, sizeof(name), REC_SERVICE, service) == -1)
+		return error_set(err, ERR_FAIL, "service name too long: %s",
+		    service);
 	if (store_local_get(s, name, &old, &e) == 0 && old.data != NULL &&
 	    sscanf(old.data, "%llu", &was) == 1 && was == rev &&
 	    buf_printf(&b, "%s %s", render_outcome_name(outcome), msg) == 0 &&
@@ -223,11 +225,14 @@ rec_service_put(struct store *s, const char *service, uint64_t rev,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (buf_printf(&b, "%llu %llu %s %s", (unsigned long long)rev,
 	    (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-	    render_outcome_name(outcome), msg) == 0)
-		store_local_put(s, name, b.data, b.len, &e);
+	    render_outcome_name(outcome), msg) == -1)
+		rc = error_set(err, ERR_FAIL, "out of memory");
+	else
+		rc = store_local_put(s, name, b.data, b.len, err);
 done:
 	buf_free(&old);
 	buf_free(&b);
+	return rc;
 }
 
 /* ---- status ---------------------------------------------------------- */

@@ -54,7 +54,7 @@ int	rec_unchecked_recover(struct store *s, struct error *err);
  * as the one before, at the same revision, writes nothing: a no-op render
  * costs no fsync.
  */
-void	rec_service_put(struct store *s, const char *service, uint64_t rev,
-	    enum render_outcome outcome, const char *msg);
+int	rec_service_put(struct store *s, const char *service, uint64_t rev,
+	    enum render_outcome outcome, const char *msg, struct error *err);
 
 #endif

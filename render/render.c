@@ -123,17 +123,48 @@ static void
 entry_set(struct entry *en, enum render_outcome o, const char *fmt, ...)
 {
 	va_list ap;
-	char *p;
+	char *p, *msg;
 
 	en->outcome = o;
-	free(en->message);
+	/* Formatted before the old one is freed: it may be an argument. */
 	va_start(ap, fmt);
-	if (vasprintf(&en->message, fmt, ap) == -1)
-		en->message = NULL;
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
 	va_end(ap);
+	free(en->message);
+	en->message = msg;
 	/* Messages are one line: a checker's output is cut at its first. */
 	if (en->message != NULL && (p = strchr(en->message, '\n')) != NULL)
 		*p = '\0';
+}
+
+/* Adds a warning to the report's; the first few are kept. */
+static void
+report_warn(struct render_report *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+report_warn(struct render_report *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *w;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+	if (msg == NULL)
+		return;
+	if (r->warning == NULL) {
+		r->warning = msg;
+		return;
+	}
+	if (strlen(r->warning) < 1024 &&
+	    asprintf(&w, "%s; %s", r->warning, msg) != -1) {
+		free(r->warning);
+		r->warning = w;
+	}
+	free(msg);
 }
 
 uint64_t
@@ -852,11 +883,11 @@ install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
 		else
 			entry_set(en, RENDER_RESTART_FAILED, "restart failed "
 			    "(%s); old files put back and restarted", why);
-		rec_pending_set(x->s, m->name, x->rev, 0, &e2);
+		if (rec_pending_set(x->s, m->name, x->rev, 0, &e2) == -1)
+			entry_set(en, en->outcome, "%s; %s", en->message ?
+			    en->message : "", e2.msg);
 		return;
 	}
-	if (records_done(x, w, n, &e) == 0)
-		rec_pending_set(x->s, m->name, x->rev, 0, &e);
 	if (files[0] != '\0')
 		entry_set(en, RENDER_INSTALLED, "installed %s", files);
 	else if (pending)
@@ -864,6 +895,15 @@ install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
 		    "interrupted render");
 	else
 		entry_set(en, RENDER_INSTALLED, "%s", "");
+	/*
+	 * Not recorded: the records still accept old and new, and pending
+	 * makes the next render restart again.  Harmless, but say so.
+	 */
+	if (records_done(x, w, n, &e) == -1 ||
+	    rec_pending_set(x->s, m->name, x->rev, 0, &e) == -1)
+		entry_set(en, RENDER_ERROR, "%s%sbut recording it failed: %s",
+		    en->message ? en->message : "", en->message != NULL &&
+		    en->message[0] != '\0' ? ", " : "", e.msg);
 	return;
 error:
 	entry_set(en, RENDER_ERROR, "%s", e.msg);
@@ -874,7 +914,10 @@ undo:
 		    "failed: %s", en->message ? en->message : "", e2.msg);
 		return;
 	}
-	rec_pending_set(x->s, m->name, x->rev, 0, &e2);
+	/* Files an earlier, interrupted render put in place still wait. */
+	if (!pending && rec_pending_set(x->s, m->name, x->rev, 0, &e2) == -1)
+		entry_set(en, en->outcome, "%s; %s", en->message ?
+		    en->message : "", e2.msg);
 }
 
 static void
@@ -923,7 +966,12 @@ service_run(struct ctx *x, const char *name, struct entry *en)
 			    strcmp(w[i].rec.hash[0], w[i].hash) == 0)
 				continue;
 			frec_one(&r, x->rev, w[i].hash);
-			rec_file_put(x->s, w[i].dest, &r, &e);
+			if (rec_file_put(x->s, w[i].dest, &r, &e) == -1) {
+				entry_set(en, RENDER_ERROR, "%s is as it should "
+				    "be, but recording it failed: %s",
+				    w[i].dest, e.msg);
+				break;
+			}
 		}
 		goto done;
 	}
@@ -1053,16 +1101,9 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 	    err) == -1)
 		goto fail;
 	/* Files a killed render put there for a check that never passed. */
-	if (!o->dry_run && rec_unchecked_recover(s, &e) == -1) {
-		char *w;
-
-		if (asprintf(&w, "%s%sremoving what an interrupted render "
-		    "left: %s", r->warning ? r->warning : "",
-		    r->warning ? "; " : "", e.msg) != -1) {
-			free(r->warning);
-			r->warning = w;
-		}
-	}
+	if (!o->dry_run && rec_unchecked_recover(s, &e) == -1)
+		report_warn(r, "removing what an interrupted render left: %s",
+		    e.msg);
 	if (services_pick(data, o, &names, &n, err) == -1)
 		goto fail;
 	x.data = data;
@@ -1074,9 +1115,10 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 			goto fail;
 		}
 		service_run(&x, names[i], en);
-		if (!o->dry_run)
-			rec_service_put(s, en->service, rev, en->outcome,
-			    en->message);
+		if (!o->dry_run && rec_service_put(s, en->service, rev,
+		    en->outcome, en->message, &e) == -1)
+			report_warn(r, "the outcome for status of %s could "
+			    "not be recorded: %s", en->service, e.msg);
 	}
 	if (lockfd != -1)
 		close(lockfd);

@@ -663,6 +663,48 @@ test_run_fsync(void)
 	store_close(s);
 }
 
+/*
+ * Records that cannot be written are failures, never silently lost: here
+ * the path is longer than a local record's name may be.
+ */
+static void
+test_run_records_fail(void)
+{
+	struct store *s = new_store("ro");
+	struct render_opts o = { 0 };
+	struct render_report *r = NULL;
+	struct error err = { 0 };
+	char root[700], file[800], text[64], *cand = NULL;
+	struct fstate st;
+
+	spath(root, sizeof(root), "ro-root/");
+	memset(root + strlen(root), 'x', 200);
+	strcat(root, "/");
+	memset(root + strlen(root), 'y', 200);
+	snprintf(file, sizeof(file), "%s/a.conf", root);
+	o.root = root;
+	simple_service(s, "a", "true");
+	commit(s, "template.t=<name {{name}}\n>", "name=one", (char *)NULL);
+
+	/* Installing needs the records first: an error, nothing written. */
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	CHECK(report_has(r, "a", RENDER_ERROR, "too long"));
+	render_report_free(r);
+	CHECK(install_stat(file, 1024, &st, &err) == 0 && !st.exists);
+
+	/* The file already right: unchanged, but its record cannot be. */
+	CHECK(install_candidate(file, "name one\n", 9, 0644, getuid(),
+	    getgid(), &cand, &err) == 0);
+	CHECK(cand != NULL && install_rename(cand, file, &err) == 0);
+	free(cand);
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	CHECK(report_has(r, "a", RENDER_ERROR, "recording it failed"));
+	CHECK(render_report_failures(r) == 1);
+	render_report_free(r);
+	CHECK_STR(read_text(file, text, sizeof(text)), "name one\n");
+	store_close(s);
+}
+
 static void
 test_shipped(void)
 {
@@ -692,6 +734,7 @@ main(void)
 	test_manifest();
 	test_run();
 	test_run_fsync();
+	test_run_records_fail();
 	test_shipped();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch);
 	if (system(cmd) != 0)
