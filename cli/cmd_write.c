@@ -278,9 +278,10 @@ read_batch(FILE *f, const char *name, struct change *c, struct error *err)
 			line[--len] = '\0';
 		if (len > 0 && line[len - 1] == '\r')
 			line[--len] = '\0';
+		/* What the commit finds wrong names the line too. */
 		if ((size_t)len > APPLY_LINE_MAX || strlen(line) != (size_t)len)
 			rc = error_set(err, ERR_INPUT, "line too long or binary");
-		else
+		else if ((rc = change_origin(c, name, lineno, err)) == 0)
 			rc = apply_line(c, line, tok, err);
 		if (rc == -1)
 			error_wrap(err, "%s:%lu", name, lineno);

@@ -149,6 +149,12 @@ struct change *change_new(void);		/* NULL on ENOMEM */
 int	change_set(struct change *c, const char *key, const struct value *v,
 	    struct error *err);
 int	change_del(struct change *c, const char *key, struct error *err);
+/*
+ * Where the operations added next come from (a batch's name and line):
+ * an error store_commit finds in one of them then starts "NAME:LINE: ".
+ */
+int	change_origin(struct change *c, const char *name, unsigned long line,
+	    struct error *err);
 size_t	change_count(const struct change *c);
 void	change_free(struct change *c);
 

@@ -21,11 +21,14 @@ struct change_op {
 	char		*key;
 	struct value	*value;		/* NULL: delete */
 	size_t		 seq;
+	unsigned long	 line;		/* where it came from; 0: nowhere */
 };
 
 struct change {
 	struct change_op	*ops;
 	size_t			 n, cap;
+	char			*origin;	/* a batch's name, for errors */
+	unsigned long		 line;		/* of the ops added next */
 };
 
 struct change *
@@ -53,6 +56,7 @@ change_add(struct change *c, const char *key, const struct value *v,
 	}
 	op = &c->ops[c->n];
 	op->seq = c->n;
+	op->line = c->line;
 	op->value = NULL;
 	if ((op->key = strdup(key)) == NULL ||
 	    (v != NULL && (op->value = value_dup(v)) == NULL)) {
@@ -76,6 +80,29 @@ change_del(struct change *c, const char *key, struct error *err)
 	return change_add(c, key, NULL, err);
 }
 
+int
+change_origin(struct change *c, const char *name, unsigned long line,
+    struct error *err)
+{
+	if (c->origin == NULL || strcmp(c->origin, name) != 0) {
+		free(c->origin);
+		if ((c->origin = strdup(name)) == NULL)
+			return error_errno(err, ERR_FAIL, "change");
+	}
+	c->line = line;
+	return 0;
+}
+
+/* An error about op, prefixed with where the op came from when known. */
+static int
+op_error(const struct change *c, const struct change_op *op,
+    struct error *err)
+{
+	if (c->origin != NULL && op->line != 0)
+		return error_wrap(err, "%s:%lu", c->origin, op->line);
+	return -1;
+}
+
 size_t
 change_count(const struct change *c)
 {
@@ -92,6 +119,7 @@ change_free(struct change *c)
 		value_free(c->ops[i].value);
 	}
 	free(c->ops);
+	free(c->origin);
 	free(c);
 }
 
@@ -251,6 +279,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 			error_set(err, ERR_INPUT,
 			    "unknown host '%s' in key '%s' (known: %s)", host,
 			    op->key, hosts);
+			op_error(c, op, err);
 			goto done;
 		}
 		if ((found = db_get(s, t, s->state, op->key, strlen(op->key), &v,
@@ -260,6 +289,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 			goto done;
 		if (op->value == NULL && found == 1) {
 			error_set(err, ERR_FAIL, "%s: not found", op->key);
+			op_error(c, op, err);
 			goto done;
 		}
 		if (op->value != NULL && value_equal(olds[n], op->value)) {

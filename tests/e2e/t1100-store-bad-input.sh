@@ -112,8 +112,17 @@ printf 'set a.b x\nfrob a.b\n' > "$SCRATCH/batch3"
 refused 2 "batch3:2: unknown operation 'frob'" "$CFGSTORE" apply "$SCRATCH/batch3"
 printf 'set a.b x\nset --blob c.d !!!\n' > "$SCRATCH/batch4"
 refused 2 "batch4:2: invalid base64" "$CFGSTORE" apply "$SCRATCH/batch4"
+
+step "what the commit finds wrong in a batch names the line too"
 printf 'set a.b x\ndel nope.key\n' > "$SCRATCH/batch5"
-refused 1 "nope.key: not found" "$CFGSTORE" apply "$SCRATCH/batch5"
+refused 1 "^cfgstore: .*/batch5:2: nope.key: not found$" "$CFGSTORE" apply "$SCRATCH/batch5"
+printf '# overrides\nset a.b x\n\nset ntpd.listen@fw9 10.0.0.3\n' > "$SCRATCH/batch6"
+refused 2 "^cfgstore: .*/batch6:4: unknown host 'fw9' in key 'ntpd.listen@fw9'" "$CFGSTORE" apply "$SCRATCH/batch6"
+# The last line on a key is the one that counts, and the one named.
+printf 'set zz.top x\nset a.b y\ndel zz.top\n' > "$SCRATCH/batch7"
+refused 1 "^cfgstore: .*/batch7:3: zz.top: not found$" "$CFGSTORE" apply "$SCRATCH/batch7"
+printf 'del nope.key\n' > "$SCRATCH/batch8"
+refused 1 "^cfgstore: stdin:1: nope.key: not found$" "$CFGSTORE" apply - < "$SCRATCH/batch8"
 
 step "a replica refuses writes and names the primary"
 R="$SCRATCH/fw2"
