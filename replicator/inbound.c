@@ -14,7 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "log.h"
+#include "mpread.h"
 #include "repl_int.h"
 
 struct in_session {
@@ -23,6 +26,7 @@ struct in_session {
 	struct link	*l;
 	const char	*name;
 	struct buf	 in, out;
+	int		 primary_ok;	/* the peer is our primary */
 };
 
 static int
@@ -56,6 +60,85 @@ revs(char *out, size_t len, const struct msg *m)
 	snprintf(out, len, "%zu commit%s", m->nraws, m->nraws == 1 ? "" : "s");
 }
 
+/*
+ * Whether the peer on this link is our primary.  Any peer's key is
+ * trusted for the link, and the store accepts commits signed by any
+ * trusted key; but a replica takes its history from one node only: the
+ * one that signed the head it holds.  Before it holds anything, the only
+ * peer, else whichever trusted peer says it is the primary first.
+ */
+static int
+is_primary(struct in_session *x, char *why, size_t len)
+{
+	struct commit *c = NULL;
+	struct error err = { 0 };
+	struct peer_info *peers = NULL;
+	uint64_t head;
+	size_t n = 0;
+	int ok;
+
+	if (repl_head(x->d, &head, NULL) == -1) {
+		snprintf(why, len, "cannot read the head");
+		return 0;
+	}
+	if (head == 0) {
+		if (store_peers(x->d->s, &peers, &n, &err) == 0 && n > 1)
+			log_info("%s: no history here yet: taking it from %s",
+			    x->name, x->name);
+		free(peers);
+		return 1;
+	}
+	if (store_commit_load(x->d->s, head, &c, &err) == -1) {
+		snprintf(why, len, "reading r%llu: %.200s",
+		    (unsigned long long)head, err.msg);
+		return 0;
+	}
+	ok = sodium_memcmp(commit_signer(c), link_peer_key(x->l),
+	    STORE_PUBKEY_LEN) == 0;
+	if (!ok)
+		snprintf(why, len, "%s is not our primary: r%llu here was "
+		    "made by %.63s", x->name, (unsigned long long)head,
+		    commit_node(c));
+	commit_free(c);
+	return ok;
+}
+
+/*
+ * Every commit of a change set must be signed by the key of the peer
+ * that sends it, our primary.  Only the envelope's signer field is read:
+ * the store checks the signature before it decodes anything else.
+ */
+static int
+signed_by_sender(struct in_session *x, const struct msg *m, char *why,
+    size_t len)
+{
+	struct mpr r;
+	const void *pk;
+	uint32_t n, klen;
+	size_t i;
+	char text[STORE_KEYTEXT_LEN];
+
+	for (i = 0; i < m->nraws; i++) {
+		mpr_init(&r, m->raws[i].data, m->raws[i].len);
+		if (mpr_array(&r, &n) == -1 || n != 3 ||
+		    mpr_bin(&r, &pk, &klen) == -1 ||
+		    klen != STORE_PUBKEY_LEN) {
+			snprintf(why, len, "commit %zu of %zu: malformed "
+			    "envelope", i + 1, m->nraws);
+			return 0;
+		}
+		if (sodium_memcmp(pk, link_peer_key(x->l),
+		    STORE_PUBKEY_LEN) != 0) {
+			pubkey_to_text(pk, text);
+			snprintf(why, len, "commit %zu of %zu is signed by key "
+			    "%s, not by %s, our primary", i + 1, m->nraws,
+			    text, x->name);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* One change set.  Returns -1 when the session should end. */
 static int
 commits(struct in_session *x, const struct msg *m)
@@ -68,7 +151,25 @@ commits(struct in_session *x, const struct msg *m)
 	uint64_t head;
 	size_t applied = 0;
 	int rc, failed = 0;
+	char why[256];
 
+	/*
+	 * Asked at the first change set, not at hello: a primary on
+	 * another history learns from our hello that we diverged.
+	 */
+	if (!x->primary_ok && !is_primary(x, why, sizeof(why))) {
+		log_warnx("%s: refused a change set: %s", x->name, why);
+		note_error(x, "refused", why);
+		nack(x, NACK_REJECTED, why);
+		return -1;
+	}
+	x->primary_ok = 1;
+	if (!signed_by_sender(x, m, why, sizeof(why))) {
+		log_warnx("%s: rejected a change set: %s", x->name, why);
+		note_error(x, "rejected", why);
+		nack(x, NACK_REJECTED, why);
+		return -1;
+	}
 	pthread_mutex_lock(&d->wmu);
 	rc = store_apply(d->s, m->raws, m->nraws, &applied, &res, &err);
 	pthread_mutex_unlock(&d->wmu);

@@ -3,14 +3,17 @@
  * per run, and checks that the replica refuses.  Exit status 0 when it
  * was refused as it should be, 1 when not, 2 on bad usage.
  *
- *	hostile_peer [-k STOREDIR] ADDR:PORT MODE [ARG...]
+ *	hostile_peer [-k STOREDIR] [-s STOREDIR] ADDR:PORT MODE [ARG...]
  *
  * Modes before the handshake: garbage, hugelen, stall, unknown (a key the
  * replica does not trust), playback FILE (a recorded session).  Modes
  * after a handshake with the key of STOREDIR, which the replica trusts:
  * forged FILE (a commit with its signature broken), replay FILE (an old
  * commit: acknowledged, no effect), gap FILE (a commit beyond the head),
- * trunc, hugeframe, array32.  flood N SECONDS: N stalled connections at
+ * relay FILE (a genuine commit, from a peer that is not the primary),
+ * resign FILE (the commit made again and signed with the key of the
+ * store -s names), trunc, hugeframe, array32, rndframe (random bytes in
+ * an authenticated frame), rndmsgpack (random msgpack objects in one).  flood N SECONDS: N stalled connections at
  * once from loopback addresses 127.0.0.2 to 127.0.0.25, each reopened as
  * soon as it is closed, for SECONDS (at most 128 and 60).  A recorder:
  * record LISTEN_PORT FILE, a proxy to ADDR:PORT for one connection that
@@ -31,10 +34,13 @@
 
 #include <sodium.h>
 
+#include <msgpack.h>
+
 #include "link.h"
 #include "proto.h"
 #include "repl_int.h"
 #include "store.h"
+#include "store_int.h"
 
 /* A one-shot tool that exits from many places: leaks are not its point. */
 const char *__asan_default_options(void);
@@ -46,7 +52,7 @@ __asan_default_options(void)
 
 static const char *target;
 static struct store *store;
-static struct identity *id;
+static struct identity *id, *resign_id;
 static unsigned char rnd_pk[32], rnd_sk[64];
 
 static void
@@ -145,6 +151,46 @@ session(int *fd)
 	return l;
 }
 
+/* The same commit, made again and signed with resign_id. */
+static void
+resign(struct buf *raw)
+{
+	struct commit *c = NULL;
+	struct commit_in ci;
+	struct commit_op_in *ops;
+	struct error err = { 0 };
+	unsigned char hash[STORE_HASH_LEN];
+	size_t i;
+
+	if (resign_id == NULL) {
+		fprintf(stderr, "hostile_peer: resign needs -s STOREDIR\n");
+		exit(2);
+	}
+	if (commit_parse(raw->data, raw->len, &c, &err) == -1 ||
+	    (ops = calloc(commit_op_count(c) + 1, sizeof(*ops))) == NULL) {
+		fprintf(stderr, "hostile_peer: %s\n", err.msg);
+		exit(2);
+	}
+	for (i = 0; i < commit_op_count(c); i++)
+		commit_op(c, i, &ops[i].op, &ops[i].key, &ops[i].old,
+		    &ops[i].new);
+	memset(&ci, 0, sizeof(ci));
+	ci.rev = commit_rev(c);
+	ci.parent = commit_parent(c);
+	ci.author = commit_author(c);
+	ci.node = commit_node(c);
+	ci.time_ms = commit_time_ms(c);
+	ci.message = commit_message(c);
+	ci.ops = ops;
+	ci.nops = commit_op_count(c);
+	if (commit_make(&ci, resign_id, raw, hash, &err) == -1) {
+		fprintf(stderr, "hostile_peer: %s\n", err.msg);
+		exit(2);
+	}
+	free(ops);
+	commit_free(c);
+}
+
 /* Sends one commit (possibly altered) and reads the answer. */
 static int
 send_commit(const char *file, int alter, struct msg *m, struct buf *in)
@@ -159,8 +205,10 @@ send_commit(const char *file, int alter, struct msg *m, struct buf *in)
 		perror(file);
 		exit(2);
 	}
-	if (alter)
+	if (alter == 1)
 		raw.data[raw.len - 1] ^= 0x01;	/* the signature's last byte */
+	else if (alter == 2)
+		resign(&raw);
 	r.data = raw.data;
 	r.len = raw.len;
 	l = session(&fd);
@@ -187,7 +235,36 @@ after_handshake(const char *mode)
 	int fd, rc;
 
 	l = session(&fd);
-	if (strcmp(mode, "hugeframe") == 0)
+	if (strcmp(mode, "rndframe") == 0) {
+		unsigned char junk[1000];
+
+		/* Random bytes, but sealed: only the message layer can object. */
+		randombytes_buf(junk, sizeof(junk));
+		if (junk[0] >= 0x90 && junk[0] <= 0x9f)
+			junk[0] = 0xc1;		/* never an array */
+		link_send(l, junk, sizeof(junk), 1000, &err);
+	} else if (strcmp(mode, "rndmsgpack") == 0) {
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		unsigned char b[64];
+
+		/* An array of random objects: types, bins, strings, maps. */
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, 6);
+		msgpack_pack_uint64(&pk, 1 + randombytes_uniform(6));
+		randombytes_buf(b, sizeof(b));
+		msgpack_pack_bin_with_body(&pk, b, randombytes_uniform(64));
+		msgpack_pack_str_with_body(&pk, "\x01\x7f\x1b[31m", 8);
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_int64(&pk, -(int64_t)randombytes_random());
+		msgpack_pack_double(&pk, 1.5);
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_nil(&pk);
+		msgpack_pack_uint64(&pk, randombytes_random());
+		link_send(l, sb.data, sb.size, 1000, &err);
+		msgpack_sbuffer_destroy(&sb);
+	} else if (strcmp(mode, "hugeframe") == 0)
 		link_write_all(fd, hdr, 4, 1000, &err);
 	else if (strcmp(mode, "trunc") == 0) {
 		hdr[0] = hdr[1] = 0;
@@ -343,14 +420,17 @@ main(int argc, char **argv)
 	struct error err = { 0 };
 	struct buf in = { 0 }, b = { 0 };
 	struct msg m;
-	const char *mode, *keydir = NULL;
+	const char *mode, *keydir = NULL, *signdir = NULL;
 	unsigned char junk[4096], hdr[4] = { 0xff, 0xff, 0xff, 0xff };
 	int ch, fd, rc, n;
 
-	while ((ch = getopt(argc, argv, "k:")) != -1) {
-		if (ch != 'k')
+	while ((ch = getopt(argc, argv, "k:s:")) != -1) {
+		if (ch == 'k')
+			keydir = optarg;
+		else if (ch == 's')
+			signdir = optarg;
+		else
 			return 2;
-		keydir = optarg;
 	}
 	argc -= optind;
 	argv += optind;
@@ -365,6 +445,15 @@ main(int argc, char **argv)
 	    &err) == -1 || identity_load(store, &id, &err) == -1)) {
 		fprintf(stderr, "hostile_peer: %s\n", err.msg);
 		return 2;
+	}
+	if (signdir != NULL) {
+		struct store *s2;
+
+		if (store_open(signdir, STORE_RDONLY, &s2, &err) == -1 ||
+		    identity_load(s2, &resign_id, &err) == -1) {
+			fprintf(stderr, "hostile_peer: %s\n", err.msg);
+			return 2;
+		}
 	}
 
 	if (strcmp(mode, "garbage") == 0) {
@@ -417,13 +506,17 @@ main(int argc, char **argv)
 		return verdict(n >= 0, mode);
 	}
 	if ((strcmp(mode, "forged") == 0 || strcmp(mode, "replay") == 0 ||
-	    strcmp(mode, "gap") == 0) && argc == 3) {
+	    strcmp(mode, "gap") == 0 || strcmp(mode, "relay") == 0 ||
+	    strcmp(mode, "resign") == 0) && argc == 3) {
 		int ok;
 
-		rc = send_commit(argv[2], strcmp(mode, "forged") == 0, &m, &in);
+		rc = send_commit(argv[2], strcmp(mode, "forged") == 0 ? 1 :
+		    strcmp(mode, "resign") == 0 ? 2 : 0, &m, &in);
+		/* A dropped connection is no answer: the nack must come. */
 		if (rc == -1) {
 			buf_free(&in);
-			return verdict(strcmp(mode, "replay") != 0, mode);
+			printf("no answer: the connection was dropped\n");
+			return verdict(0, mode);
 		}
 		printf("answer: %s %s r%llu %s\n", proto_type_name(m.type),
 		    m.type == MSG_NACK ? proto_nack_name(m.reason) : "",
@@ -432,6 +525,9 @@ main(int argc, char **argv)
 			ok = m.type == MSG_NACK && m.reason == NACK_REJECTED;
 		else if (strcmp(mode, "gap") == 0)
 			ok = m.type == MSG_NACK && m.reason == NACK_GAP;
+		else if (strcmp(mode, "relay") == 0 ||
+		    strcmp(mode, "resign") == 0)
+			ok = m.type == MSG_NACK && m.reason == NACK_REJECTED;
 		else	/* an old commit: acknowledged as already held */
 			ok = m.type == MSG_ACK;
 		proto_msg_free(&m);
@@ -439,7 +535,8 @@ main(int argc, char **argv)
 		return verdict(ok, mode);
 	}
 	if (strcmp(mode, "trunc") == 0 || strcmp(mode, "hugeframe") == 0 ||
-	    strcmp(mode, "array32") == 0)
+	    strcmp(mode, "array32") == 0 || strcmp(mode, "rndframe") == 0 ||
+	    strcmp(mode, "rndmsgpack") == 0)
 		return after_handshake(mode);
 	if (strcmp(mode, "flood") == 0 && argc == 4)
 		return flood(argv[2], argv[3]);
