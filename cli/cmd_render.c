@@ -3,8 +3,9 @@
  *
  * stdout: the dry run's diff, then one summary line ("restarted unbound",
  * "would restart ntpd", "no change").  stderr: one line per service that
- * failed.  Exit 0 when every service is as it should be, 1 when any
- * failed, 2 on bad usage or an unknown service.
+ * failed.  -v (--verbose) adds, on stdout, everything a refusing
+ * checker said.  Exit 0 when every service is as it should be, 1 when
+ * any failed, 2 on bad usage or an unknown service.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -40,6 +41,21 @@ root_path(const char *arg, char *out, size_t len)
 	return 0;
 }
 
+/* A checker's whole output, each line indented under the service. */
+static void
+print_output(const char *service, const char *out)
+{
+	size_t n;
+
+	if (*out == '\0')
+		return;
+	printf("%s: the checker said:\n", service);
+	for (; *out != '\0'; out += n + (out[n] != '\0')) {
+		n = strcspn(out, "\n");
+		printf("\t%.*s\n", (int)n, out);
+	}
+}
+
 int
 cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
 {
@@ -47,6 +63,7 @@ cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "root", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct render_opts o = { 0 };
@@ -57,10 +74,13 @@ cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	char root[PATH_MAX], line[1024];
 	const char *warning;
 	size_t i;
-	int ch, rc;
+	int ch, rc, verbose = 0;
 
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+v", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'v':
+			verbose = 1;
+			break;
 		case 'n':
 			o.dry_run = 1;
 			break;
@@ -89,6 +109,9 @@ cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	}
 	fwrite(diff.data != NULL ? diff.data : "", 1, diff.len, stdout);
 	printf("%s\n", render_report_summary(r, line, sizeof(line)));
+	for (i = 0; verbose && i < render_report_count(r); i++)
+		print_output(render_report_service(r, i),
+		    render_report_output(r, i));
 	fflush(stdout);
 	if ((warning = render_report_warning(r)) != NULL)
 		cli_error(ERR_FAIL, "warning: %s", warning);

@@ -37,6 +37,7 @@ struct entry {
 	enum render_outcome	 outcome;
 	int			 restarts;	/* has a restart command */
 	char			*message;
+	char			*output;	/* a refusing checker's, or NULL */
 };
 
 struct render_report {
@@ -198,6 +199,12 @@ render_report_message(const struct render_report *r, size_t i)
 }
 
 const char *
+render_report_output(const struct render_report *r, size_t i)
+{
+	return r->v[i].output != NULL ? r->v[i].output : "";
+}
+
+const char *
 render_report_warning(const struct render_report *r)
 {
 	return r->warning;
@@ -298,6 +305,7 @@ render_report_free(struct render_report *r)
 	for (i = 0; i < r->n; i++) {
 		free(r->v[i].service);
 		free(r->v[i].message);
+		free(r->v[i].output);
 	}
 	free(r->v);
 	free(r->warning);
@@ -342,45 +350,99 @@ names_a_line(const char *line, size_t n, const char *file)
 	return 0;
 }
 
+/* 1 when the n bytes at p hold word, in any case. */
+static int
+has_word(const char *p, size_t n, const char *word)
+{
+	size_t wlen = strlen(word), i;
+
+	for (i = 0; i + wlen <= n; i++)
+		if (strncasecmp(p + i, word, wlen) == 0)
+			return 1;
+	return 0;
+}
+
+/* Appends text with every from replaced by to. */
+static int
+replace_all(struct buf *out, const char *text, size_t len, const char *from,
+    const char *to)
+{
+	size_t flen = strlen(from), i = 0;
+
+	while (i < len) {
+		if (flen > 0 && len - i >= flen &&
+		    memcmp(text + i, from, flen) == 0) {
+			if (buf_puts(out, to) == -1)
+				return -1;
+			i += flen;
+		} else if (buf_append(out, text + i++, 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *
+base_name(const char *path)
+{
+	const char *p = strrchr(path, '/');
+
+	return p != NULL ? p + 1 : path;
+}
+
 /*
- * What a checker said, in one line: checkers print banners and version
- * lines too, so the line that points into the file wins, then one that
- * says error, then the first.  The candidate's name, which means nothing
- * to an admin, becomes the file's.
+ * A checker's output as an admin should read it: the candidate's name,
+ * which means nothing to an admin, becomes the file's, its full path
+ * first, then its base name alone.  Appended to out.
+ */
+static int
+checker_output(const struct run_result *res, const char *cand,
+    const char *dest, struct buf *out)
+{
+	struct buf tmp = { 0 };
+	int rc;
+
+	if (res->output.len == 0)
+		return 0;
+	if (strcmp(cand, dest) == 0)
+		return buf_append(out, res->output.data, res->output.len);
+	rc = replace_all(&tmp, res->output.data, res->output.len, cand, dest);
+	if (rc == 0)
+		rc = replace_all(out, tmp.data != NULL ? tmp.data : "",
+		    tmp.len, base_name(cand), base_name(dest));
+	buf_free(&tmp);
+	return rc;
+}
+
+/*
+ * What a checker said (out, from checker_output), in one line: checkers
+ * print banners and version lines too, so the line that points into the
+ * file wins, then one that says error (in any case), then the first.
  */
 static const char *
-checker_says(const struct run_result *res, const char *cand,
+checker_says(const struct run_result *res, const struct buf *out,
     const char *dest, char *buf, size_t len)
 {
-	const char *out = res->output.data, *p, *pick = NULL, *base;
-	struct buf b = { 0 };
-	size_t n, clen = strlen(cand);
+	const char *text = out->data, *p, *pick = NULL, *base = base_name(dest);
+	size_t n;
 
-	if (out == NULL)
+	if (text == NULL || out->len == 0)
 		return run_first_line(res, buf, len);
-	base = strrchr(cand, '/') ? strrchr(cand, '/') + 1 : cand;
-	for (p = out; *p != '\0' && pick == NULL; p += n + (p[n] != '\0')) {
+	for (p = text; *p != '\0' && pick == NULL; p += n + (p[n] != '\0')) {
 		n = strcspn(p, "\n");
 		if (names_a_line(p, n, base))
 			pick = p;
 	}
-	for (p = out; *p != '\0' && pick == NULL; p += n + (p[n] != '\0')) {
+	for (p = text; *p != '\0' && pick == NULL; p += n + (p[n] != '\0')) {
 		n = strcspn(p, "\n");
-		if (memmem(p, n, "error", 5) != NULL)
+		if (has_word(p, n, "error"))
 			pick = p;
 	}
-	if (pick == NULL)
-		return run_first_line(res, buf, len);
-	n = strcspn(pick, "\n");
-	for (p = pick; p < pick + n; ) {
-		if ((size_t)(pick + n - p) >= clen && memcmp(p, cand, clen) == 0) {
-			buf_puts(&b, dest);
-			p += clen;
-		} else
-			buf_append(&b, p++, 1);
+	if (pick == NULL) {
+		pick = text + strspn(text, " \t\n");
+		if (*pick == '\0')
+			return run_first_line(res, buf, len);
 	}
-	snprintf(buf, len, "%s", b.data != NULL ? b.data : "");
-	buf_free(&b);
+	snprintf(buf, len, "%.*s", (int)strcspn(pick, "\n"), pick);
 	return buf;
 }
 
@@ -758,6 +820,7 @@ static int
 check(const struct mservice *m, struct work *w, size_t n, struct entry *en)
 {
 	struct run_result res;
+	struct buf out = { 0 };
 	struct error e;
 	char line[512], how[64], *cmd;
 	size_t i;
@@ -779,19 +842,31 @@ check(const struct mservice *m, struct work *w, size_t n, struct entry *en)
 			return -1;
 		}
 		free(cmd);
-		ok = run_ok(&res);
-		if (!ok && res.output.len == 0)
+		if ((ok = run_ok(&res))) {
+			run_result_free(&res);
+			continue;
+		}
+		/* All of it is kept for the report, under the file's name. */
+		buf_free(&out);
+		if (checker_output(&res, w[i].cand ? w[i].cand : w[i].dest,
+		    w[i].dest, &out) == -1) {
+			run_result_free(&res);
+			buf_free(&out);
+			entry_set(en, RENDER_ERROR, "out of memory");
+			return -1;
+		}
+		if (out.len == 0)
 			entry_set(en, RENDER_CHECK_FAILED, "check failed for %s: "
 			    "%s", w[i].dest, run_describe(&res, how,
 			    sizeof(how)));
-		else if (!ok)
+		else
 			entry_set(en, RENDER_CHECK_FAILED, "check failed for %s: "
-			    "%s", w[i].dest, checker_says(&res, w[i].cand ?
-			    w[i].cand : w[i].dest, w[i].dest, line,
-			    sizeof(line)));
+			    "%s", w[i].dest, checker_says(&res, &out,
+			    w[i].dest, line, sizeof(line)));
+		free(en->output);
+		en->output = buf_detach(&out, NULL);
 		run_result_free(&res);
-		if (!ok)
-			return -1;
+		return -1;
 	}
 	return 0;
 }

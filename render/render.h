@@ -86,6 +86,11 @@ enum render_outcome render_report_outcome(const struct render_report *r,
  */
 const char *render_report_message(const struct render_report *r, size_t i);
 /*
+ * Everything a checker that refused said, with the candidate's name
+ * replaced by the file's, for `render -v`; "" if none.
+ */
+const char *render_report_output(const struct render_report *r, size_t i);
+/*
  * A problem with the data as a whole that failed no service by itself
  * (a key left out of the template data), or NULL.
  */

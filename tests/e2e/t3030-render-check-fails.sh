@@ -48,6 +48,13 @@ step "it fails again, the same way, until the value is fixed"
 expect 1 "$CFGSTORE" render --root "$root"
 assert_out "failed: unbound"
 assert_eq "$(restarts)" "" "restarts"
+
+step "render -v shows all the checker said, under the file's name"
+expect 1 "$CFGSTORE" render -v --root "$root" unbound
+assert_grep "^unbound: the checker said:$" "$SCRATCH/out"
+assert_grep "^	.*$conf:[0-9]+: error: .*access control" "$SCRATCH/out"
+assert_no_grep "cfgstore-new" "$SCRATCH/out"
+assert_err_line "^cfgstore: unbound: check failed for $conf: "
 write "$CFGSTORE" set --no-wait unbound.access-control "10.0.0.0/24 allow"
 expect 0 "$CFGSTORE" render --root "$root"
 assert_out "restarted unbound"

@@ -583,6 +583,29 @@ test_run(void)
 	    strstr(sn.text, " check-failed [check failed for ") != NULL);
 	CHECK(strstr(sn.text, " installed [installed ") != NULL);
 
+	/*
+	 * Error in any case, and whatever line is picked, the candidate's
+	 * name becomes the file's; all the output is kept.
+	 */
+	commit(s, "service.a.check=echo checker 1.0; echo ERROR: cannot "
+	    "parse {}; exit 1", (char *)NULL);
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	snprintf(cmd, sizeof(cmd), "check failed for %s: ERROR: cannot "
+	    "parse %s", file, file);
+	CHECK(report_has(r, "a", RENDER_CHECK_FAILED, cmd));
+	snprintf(cmd, sizeof(cmd), "checker 1.0\nERROR: cannot parse %s\n",
+	    file);
+	CHECK_STR(render_report_output(r, 0), cmd);
+	CHECK_STR(render_report_output(r, 1), "");
+	render_report_free(r);
+	commit(s, "service.a.check=echo $(basename {}) is bad; exit 1",
+	    (char *)NULL);
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	CHECK(report_has(r, "a", RENDER_CHECK_FAILED, "check failed for "));
+	CHECK(strstr(render_report_message(r, 0), ": a.conf is bad") != NULL);
+	CHECK(strstr(render_report_message(r, 0), "cfgstore-new") == NULL);
+	render_report_free(r);
+
 	/* Hand edit: drift, kept; force overwrites. */
 	commit(s, "service.a.check=", (char *)NULL);
 	write_file(file, "edited\n");
