@@ -276,9 +276,11 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		if (host != NULL && ca->rollback_to == 0 &&
 		    !host_known(s, t, host)) {
 			host_list(s, t, hosts, sizeof(hosts));
+			/* Say how to make it known, not just that it is not. */
 			error_set(err, ERR_INPUT,
-			    "unknown host '%s' in key '%s' (known: %s)", host,
-			    op->key, hosts);
+			    "unknown host '%s' in key '%s' (known: %s; add it "
+			    "first: cfgstore peer add %s ADDR:PORT KEY)", host,
+			    op->key, hosts, host);
 			op_error(c, op, err);
 			goto done;
 		}

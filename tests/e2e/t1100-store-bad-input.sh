@@ -57,7 +57,7 @@ printf 'set ntpd.listen 10.0.0.9\n' > "$SCRATCH/batch0"
 refused 2 "^cfgstore: message is not valid UTF-8$" "$CFGSTORE" apply -m "$(printf '\355\240\200')" "$SCRATCH/batch0"
 
 step "overrides for unknown hosts"
-refused 2 "unknown host 'fw9' in key 'ntpd.listen@fw9' \(known: fw1\)" "$CFGSTORE" set ntpd.listen@fw9 10.0.0.3
+refused 2 "^cfgstore: unknown host 'fw9' in key 'ntpd.listen@fw9' \(known: fw1; add it first: cfgstore peer add fw9 ADDR:PORT KEY\)$" "$CFGSTORE" set ntpd.listen@fw9 10.0.0.3
 
 step "bad usage of cfgstore itself: one line on stderr, no help"
 refused 2 "^cfgstore: usage: cfgstore \[-d DIR\] COMMAND \[ARGS\] \(see 'cfgstore help'\)$" "$CFGSTORE"
