@@ -296,6 +296,39 @@ fail:
 	return NULL;
 }
 
+/*
+ * A check command with "{item}" replaced by the file's item, so one
+ * command checks each zone: "nsd-checkzone {item} {}".  The item is a
+ * plain file name (item_check), safe in a command line as it is; "{}"
+ * is left for run_subst_path.
+ */
+static char *
+check_item(const char *cmd, const char *item, struct error *err)
+{
+	static const char tag[] = "{item}";
+	struct buf b = { 0 };
+	const char *p, *q;
+
+	for (p = cmd; (q = strstr(p, tag)) != NULL; p = q + sizeof(tag) - 1) {
+		if (item == NULL) {
+			buf_free(&b);
+			error_set(err, ERR_INPUT, "check '%s': {item} needs "
+			    "'each'", cmd);
+			return NULL;
+		}
+		if (buf_append(&b, p, (size_t)(q - p)) == -1 ||
+		    buf_puts(&b, item) == -1)
+			goto nomem;
+	}
+	if (buf_puts(&b, p) == -1)
+		goto nomem;
+	return buf_detach(&b, NULL);
+nomem:
+	buf_free(&b);
+	error_set(err, ERR_FAIL, "out of memory");
+	return NULL;
+}
+
 /* ---- rendering -------------------------------------------------------- */
 
 struct lookup {
@@ -424,8 +457,9 @@ file_add(const struct lookup *l, const struct tree *data, const char *id,
 		goto fail;
 	if ((s = str_at(fe, "check")) == NULL)
 		s = check;
-	if (s != NULL && *s != '\0' && (f->check = strdup(s)) == NULL)
-		goto nomem;
+	if (s != NULL && *s != '\0' && (f->check = check_item(s, item,
+	    err)) == NULL)
+		goto fail;
 
 	f->mode = 0644;
 	if ((s = str_at(fe, "mode")) != NULL && mode_parse(s, &f->mode,

@@ -34,6 +34,7 @@ static const struct {
 	{ "service.nsd.file.zones.path", { "/var/nsd/zones/{}.zone" } },
 	{ "service.nsd.file.zones.blob", { "nsd.zone.{}" } },
 	{ "service.nsd.file.zones.mode", { "0644" } },
+	{ "service.nsd.file.zones.check", { "nsd-checkzone {item} {}" } },
 	{ "service.nsd.check", { "nsd-checkconf {}" } },
 	{ "service.nsd.restart", { "rcctl restart nsd" } },
 

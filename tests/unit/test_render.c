@@ -404,6 +404,26 @@ test_manifest(void)
 	manifest_service_clear(&m);
 	tree_free(data);
 
+	/* A file's own check, with its item: one command for each zone. */
+	commit(s, "service.each.file.f.check=check-zone {item} {} {item}",
+	    "service.plain.files=f", "service.plain.file.f.path=/p",
+	    "service.plain.file.f.template=t", "name=n",
+	    "service.plain.file.f.check=check {item} {}", (char *)NULL);
+	CHECK(manifest_data(s, "fw1", 0, &data, &warning, &err) == 0);
+	CHECK(manifest_service(s, "fw1", 0, data, "each", &m, &err) == 0);
+	CHECK(m.nfiles == 3);
+	if (m.nfiles == 3) {
+		CHECK_STR(m.files[0].check, "check-zone one {} one");
+		CHECK_STR(m.files[1].check, "check-zone two {} two");
+		CHECK(m.files[2].check == NULL);
+	}
+	manifest_service_clear(&m);
+	CHECK(manifest_service(s, "fw1", 0, data, "plain", &m, &err) == -1 &&
+	    strstr(err.msg, "{item} needs 'each'") != NULL);
+	tree_free(data);
+	commit(s, "service.each.file.f.check=", "service.plain.files=",
+	    (char *)NULL);
+
 	/* Owners by name or number. */
 	commit(s, "service.named.files=f", "service.named.file.f.path=/x",
 	    "service.named.file.f.template=t", "name=n",
