@@ -92,6 +92,9 @@ struct render {
 	int		 partial_depth;
 	int		 depth;
 	size_t		 steps;
+	/* The inverted sections being rendered, innermost last. */
+	const struct node *inverted[RENDER_DEPTH_MAX];
+	size_t		 ninverted;
 };
 
 /* A resolved name: a tree, or a value the engine made up (@-names). */
@@ -715,6 +718,27 @@ emit_escaped(struct render *r, const char *s, size_t n)
 	return emit(r, s + from, n - from);
 }
 
+/*
+ * 1 when nd stands inside an inverted section over the same name: the
+ * required-key idiom, {{^x}}{{x}}{{/x}}.
+ */
+static int
+in_own_inverted(const struct render *r, const struct node *nd)
+{
+	const struct node *in;
+	size_t i;
+
+	for (i = r->ninverted; i-- > 0;) {
+		in = r->inverted[i];
+		if (!in->star && in->kind == nd->kind &&
+		    in->pathlen == nd->pathlen &&
+		    memcmp(in->path, nd->path, nd->pathlen) == 0 &&
+		    (nd->kind != K_AT || in->at == nd->at))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 interpolate(struct render *r, const struct tmpl *t, const struct node *nd)
 {
@@ -723,6 +747,14 @@ interpolate(struct render *r, const struct tmpl *t, const struct node *nd)
 	size_t len = 0;
 
 	resolve(r, nd, &v);
+	/*
+	 * The idiom that makes a key required must not let an empty one
+	 * through: an empty string is no more a listen address than none.
+	 */
+	if (r->o->strict && v.kind != V_MISSING && !truthy(&v) &&
+	    in_own_inverted(r, nd))
+		return rerr(r, t, nd, "empty value for '%.*s'",
+		    (int)nd->len, nd->s);
 	switch (v.kind) {
 	case V_MISSING:
 		if (r->o->strict)
@@ -830,8 +862,15 @@ section(struct render *r, const struct tmpl *t, size_t i)
 		    tree_len(v.t) > 0;
 	} else
 		on = truthy(&v);
-	if (nd->type == N_INVERTED)
-		return on ? 0 : render_nodes(r, t, i + 1, nd->end);
+	if (nd->type == N_INVERTED) {
+		if (on)
+			return 0;
+		/* depth < RENDER_DEPTH_MAX: there is room. */
+		r->inverted[r->ninverted++] = nd;
+		rc = render_nodes(r, t, i + 1, nd->end);
+		r->ninverted--;
+		return rc;
+	}
 	if (!on)
 		return 0;
 	if (type == TREE_LIST || (nd->star && type == TREE_MAP))

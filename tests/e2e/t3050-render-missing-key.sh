@@ -20,6 +20,18 @@ assert_out "restarted unbound; failed: ntpd"
 assert_eq "$(restarts)" "unbound" "restarts"
 cmp "$SCRATCH/ntpd.old" "$root/etc/ntpd.conf" || fail "ntpd.conf changed"
 
+step "a required key set to an empty string is refused like a missing one"
+write "$CFGSTORE" set --no-wait ntpd.servers 0.us.pool.ntp.org
+expect 0 "$CFGSTORE" render --root "$root" ntpd
+cp -p "$root/etc/ntpd.conf" "$SCRATCH/ntpd.old"
+restarts >/dev/null
+write "$CFGSTORE" set --no-wait ntpd.listen ""
+expect 1 "$CFGSTORE" render --root "$root" ntpd
+assert_err_line "^cfgstore: ntpd: /etc/ntpd.conf: ntpd.conf:5: empty value for 'ntpd.listen'$"
+cmp "$SCRATCH/ntpd.old" "$root/etc/ntpd.conf" || fail "ntpd.conf changed"
+assert_eq "$(restarts)" "" "restarts"
+write "$CFGSTORE" set --no-wait ntpd.listen 10.0.0.2
+
 step "a value inside a carp interface's data is missing"
 write "$CFGSTORE" del --no-wait carp.carp2.vhid
 expect 1 "$CFGSTORE" render --root "$root" carp

@@ -520,6 +520,19 @@ test_errors(void)
 	    "ERROR: t:1: 'm' is a map, not a value");
 	CHECK_STR(run("{{l}}", "{'l':[]}", STRICT),
 	    "ERROR: t:1: 'l' is a list, not a value");
+	/* The required-key idiom refuses an empty value as a missing one. */
+	CHECK_STR(run("{{^x}}\n{{x}}\n{{/x}}\nok\n", "{'x':''}", STRICT),
+	    "ERROR: t:2: empty value for 'x'");
+	CHECK_STR(run("{{^a.b}}\n{{ a.b }}\n{{/a.b}}\n", "{'a':{'b':[]}}",
+	    STRICT), "ERROR: t:2: empty value for 'a.b'");
+	CHECK_STR(run("{{^x}}\n{{x}}\n{{/x}}\n", "{}", STRICT),
+	    "ERROR: t:2: missing value for 'x'");
+	CHECK_STR(run("{{^x}}\n{{x}}\n{{/x}}\nok\n", "{'x':'v'}", STRICT),
+	    "ok\n");
+	CHECK_STR(run("{{^x}}[{{x}}]{{/x}}", "{'x':''}", 0), "[]");
+	/* Elsewhere an empty string prints as itself. */
+	CHECK_STR(run("[{{x}}]{{^y}}[{{x}}]{{/y}}", "{'x':''}", STRICT),
+	    "[][]");
 	CHECK_STR(run("[{{m}}]", "{'m':{'a':1}}", 0), "[]");
 	CHECK_STR(run("a\n\n{{#zones}}\nx\n", "{}", 0),
 	    "ERROR: t:3: unclosed section 'zones'");
