@@ -212,18 +212,161 @@ verify_commits(struct store *s, MDB_txn *t, uint64_t head,
 		commit_free(c);
 		c = NULL;
 	}
-	*bad = 0;
+	*bad = head;
 	if (sodium_memcmp(prev, head_hash, STORE_HASH_LEN) != 0)
 		return error_set(err, ERR_FAIL, "head hash does not match r%llu",
 		    (unsigned long long)head);
+	*bad = 0;
 	return 0;
 fail:
 	commit_free(c);
 	return -1;
 }
 
+/* 1 when commit rev has an operation on key; 0 when not; -1 on error. */
 static int
-verify_index(struct store *s, MDB_txn *t, size_t nops, struct error *err)
+commit_touches(struct store *s, MDB_txn *t, uint64_t rev, const char *key,
+    struct error *err)
+{
+	struct commit *c;
+	MDB_val raw;
+	int found = 0;
+
+	if (db_commit_raw(s, t, rev, &raw, err) == -1 ||
+	    commit_parse(raw.mv_data, raw.mv_size, &c, err) == -1)
+		return -1;
+	for (size_t i = 0; i < commit_op_count(c) && !found; i++) {
+		const char *k;
+
+		commit_op(c, i, NULL, &k, NULL, NULL);
+		found = strcmp(k, key) == 0;
+	}
+	commit_free(c);
+	return found;
+}
+
+/*
+ * The index holds more entries than the commits made (pass one found
+ * every one they made): the first revision with an entry no commit made,
+ * or the head for one with a revision no commit has.
+ */
+static int
+find_extra_entry(struct store *s, MDB_txn *t, uint64_t head, uint64_t *bad,
+    struct error *err)
+{
+	char key[STORE_KEY_MAX + 1], first[STORE_KEY_MAX + 1] = "";
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint64_t rev;
+	int rc;
+
+	*bad = UINT64_MAX;
+	if ((rc = mdb_cursor_open(t, s->history, &c)) != 0)
+		return db_fail(s, err, rc, "cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		size_t klen = strnlen(k.mv_data, k.mv_size);
+		int touched;
+
+		if (klen > STORE_KEY_MAX || k.mv_size != klen + 9)
+			continue;	/* verify_index reports those */
+		memcpy(key, k.mv_data, klen);
+		key[klen] = '\0';
+		rev = get_be64((unsigned char *)k.mv_data + klen + 1);
+		if (rev >= *bad)
+			continue;
+		if (rev == 0 || rev > head)
+			touched = 0;
+		else if ((touched = commit_touches(s, t, rev, key, err)) == -1) {
+			mdb_cursor_close(c);
+			return -1;
+		}
+		if (touched)
+			continue;
+		if (rev == 0 || rev > head)
+			rev = head;	/* no revision at all */
+		if (rev < *bad) {
+			*bad = rev;
+			memcpy(first, key, sizeof(first));
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		return db_fail(s, err, rc, "read history");
+	if (*bad == UINT64_MAX) {
+		*bad = head;
+		return error_set(err, ERR_FAIL, "history index does not match "
+		    "the commits");
+	}
+	return error_set(err, ERR_FAIL, "r%llu: history index has an entry "
+	    "for %s that no commit made", (unsigned long long)*bad, first);
+}
+
+/* 1 when key has an entry in the history index, 0 when not, -1 error. */
+static int
+has_history(struct store *s, MDB_txn *t, const char *key, struct error *err)
+{
+	unsigned char hk[STORE_KEY_MAX + 9];
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t klen = strlen(key);
+	int rc;
+
+	if ((rc = mdb_cursor_open(t, s->history, &c)) != 0)
+		return db_fail(s, err, rc, "cursor");
+	k.mv_size = db_history_key(hk, key, 0);
+	k.mv_data = hk;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return db_fail(s, err, rc, "read history");
+	return rc == 0 && k.mv_size == klen + 9 &&
+	    memcmp(k.mv_data, key, klen + 1) == 0;
+}
+
+/*
+ * The state holds more keys than the history gives values (each of those
+ * was checked against the state): one no commit ever set.  That is wrong
+ * as of the head.
+ */
+static int
+find_extra_state(struct store *s, MDB_txn *t, uint64_t head, uint64_t *bad,
+    struct error *err)
+{
+	char key[STORE_KEY_MAX + 1];
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, found = 0;
+
+	*bad = head;
+	if ((rc = mdb_cursor_open(t, s->state, &c)) != 0)
+		return db_fail(s, err, rc, "cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && found == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		snprintf(key, sizeof(key), "%.*s", (int)k.mv_size,
+		    (char *)k.mv_data);
+		if (k.mv_size > STORE_KEY_MAX || strlen(key) != k.mv_size)
+			found = 1;
+		else if ((rc = has_history(s, t, key, err)) == -1)
+			found = -1;
+		else
+			found = rc == 0;
+	}
+	mdb_cursor_close(c);
+	if (found == -1)
+		return -1;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return db_fail(s, err, rc, "read state");
+	if (found == 1)
+		return error_set(err, ERR_FAIL, "r%llu: state has %s, which "
+		    "no commit set", (unsigned long long)head, key);
+	return error_set(err, ERR_FAIL, "r%llu: state does not match the "
+	    "history", (unsigned long long)head);
+}
+
+static int
+verify_index(struct store *s, MDB_txn *t, uint64_t head, size_t nops,
+    uint64_t *bad, struct error *err)
 {
 	MDB_cursor *c;
 	MDB_val k, v, sv;
@@ -241,8 +384,15 @@ verify_index(struct store *s, MDB_txn *t, size_t nops, struct error *err)
 		char key[STORE_KEY_MAX + 1];
 
 		entries++;
-		if (klen > STORE_KEY_MAX || k.mv_size != klen + 9)
-			break;
+		if (klen > STORE_KEY_MAX || k.mv_size != klen + 9) {
+			/* No (key, revision) at all: wrong as of the head. */
+			mdb_cursor_close(c);
+			*bad = head;
+			return error_set(err, ERR_FAIL, "r%llu: history index "
+			    "has a malformed entry for %.*s",
+			    (unsigned long long)head, (int)klen,
+			    (char *)k.mv_data);
+		}
 		/* Is this the key's last entry? */
 		rc = mdb_cursor_get(c, &nk, &nv, MDB_NEXT);
 		last = rc != 0 || nk.mv_size < klen + 1 ||
@@ -266,21 +416,25 @@ verify_index(struct store *s, MDB_txn *t, size_t nops, struct error *err)
 		live++;
 		continue;
 mismatch:
+		/* Named by the key's last change: the state is wrong since. */
+		*bad = get_be64((unsigned char *)k.mv_data + klen + 1);
+		if (*bad == 0 || *bad > head)
+			*bad = head;	/* an entry no commit can have made */
 		mdb_cursor_close(c);
-		return error_set(err, ERR_FAIL, "current value of %s does not "
-		    "match the history", key);
+		return error_set(err, ERR_FAIL, "r%llu: current value of %s "
+		    "does not match the history", (unsigned long long)*bad,
+		    key);
 	}
 	mdb_cursor_close(c);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return db_fail(s, err, rc, "read history");
+	/* Pass one found each entry the commits made; so some are extra. */
 	if (entries != nops)
-		return error_set(err, ERR_FAIL, "history index has %zu entries, "
-		    "the commits make %zu", entries, nops);
+		return find_extra_entry(s, t, head, bad, err);
 	if ((rc = mdb_stat(t, s->state, &st)) != 0)
 		return db_fail(s, err, rc, "stat");
 	if (st.ms_entries != live)
-		return error_set(err, ERR_FAIL, "state has %zu keys, the history "
-		    "makes %zu", (size_t)st.ms_entries, live);
+		return find_extra_state(s, t, head, bad, err);
 	return 0;
 }
 
@@ -300,7 +454,7 @@ store_verify(struct store *s, uint64_t *bad_rev, struct error *err)
 	if (rc == 0)
 		rc = verify_commits(s, tx.t, head, hash, &nops, bad_rev, err);
 	if (rc == 0)
-		rc = verify_index(s, tx.t, nops, err);
+		rc = verify_index(s, tx.t, head, nops, bad_rev, err);
 	db_txn_end(s, &tx);
 	if (rc == -1 && err != NULL)
 		err->code = ERR_FAIL;

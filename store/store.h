@@ -251,8 +251,10 @@ int	store_key_revisions(struct store *s, const char *key, store_rev_fn fn,
  * Re-hashes every commit, checks every signature against trusted keys, the
  * chain (consecutive revisions, parent hashes) and that the current state
  * and the per-revision index equal what the history builds.  On a mismatch
- * returns -1 with ERR_FAIL and *bad_rev the first bad revision (0 when the
- * problem is not a single commit's).
+ * returns -1 with ERR_FAIL and *bad_rev the first bad revision: the commit
+ * that fails, or for the state and index the revision since which they
+ * are wrong (a key's last change, else the head; 0 only for an empty
+ * history).
  */
 int	store_verify(struct store *s, uint64_t *bad_rev, struct error *err);
 

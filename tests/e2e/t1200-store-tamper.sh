@@ -1,6 +1,7 @@
 #!/bin/sh
 # Editing bytes of the data file by hand makes verify fail, naming the
-# first bad revision: in a commit record, in the state, in the index.
+# first bad revision: in a commit record, in the state (the key's last
+# change), in the index.
 . "$(dirname "$0")/lib.sh"
 
 expect 0 "$CFGSTORE" init --node fw1 --primary
@@ -42,7 +43,7 @@ step "a value in the state table (key, then value)"
 n=$(tamper 'carp\.carp1\.pass\xadcanarysecret1')
 [ "$n" -ge 1 ] || fail "state copy not found"
 expect 1 "$CFGSTORE" -d "$SCRATCH/t" verify
-assert_err_line "current value of carp.carp1.pass does not match the history"
+assert_err_line "^cfgstore: verify failed at r$rev: r$rev: current value of carp.carp1.pass does not match the history$"
 expect 0 "$CFGSTORE" -d "$SCRATCH/t" get carp.carp1.pass
 assert_out "CANARYsecret1"
 

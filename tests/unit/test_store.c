@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "check.h"
 #include "store.h"
 
@@ -421,6 +423,84 @@ test_map_grows(const char *name)
 	}
 }
 
+/*
+ * verify names the first bad revision however the store is wrong; here
+ * the state and the index are edited behind the store's back with LMDB
+ * itself.  r1 k.a, r2 k.b, r3 k.a again, r4 k.c.
+ */
+static int
+tamper(const char *dir, const char *table, const void *k, size_t klen,
+    const char *v)
+{
+	MDB_env *env;
+	MDB_txn *t;
+	MDB_dbi db;
+	MDB_val key = { klen, (void *)k }, val = { strlen(v), (void *)v };
+	int rc;
+
+	if ((rc = mdb_env_create(&env)) != 0)
+		return rc;
+	mdb_env_set_maxdbs(env, 8);
+	if ((rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
+	    (rc = mdb_txn_begin(env, NULL, 0, &t)) == 0) {
+		if ((rc = mdb_dbi_open(t, table, 0, &db)) == 0 &&
+		    (rc = mdb_put(t, db, &key, &val, 0)) == 0)
+			rc = mdb_txn_commit(t);
+		else
+			mdb_txn_abort(t);
+	}
+	mdb_env_close(env);
+	return rc;
+}
+
+static void
+verify_case(const char *name, const char *table, const void *k, size_t klen,
+    const char *v, uint64_t want_bad, const char *want_msg)
+{
+	struct store *s = new_store(name, 1);
+	struct error err = { 0 };
+	char dir[300];
+	uint64_t bad = 99;
+
+	set(s, "k.a", "1");
+	set(s, "k.b", "2");
+	set(s, "k.a", "3");
+	set(s, "k.c", "4");
+	CHECK(store_verify(s, &bad, &err) == 0 && bad == 0);
+	store_close(s);
+	snprintf(dir, sizeof(dir), "%s/%s", scratch, name);
+	CHECK(tamper(dir, table, k, klen, v) == 0);
+	CHECK(store_open(dir, 0, &s, &err) == 0);
+	CHECK(store_verify(s, &bad, &err) == -1 && err.code == ERR_FAIL);
+	if (bad != want_bad || strstr(err.msg, want_msg) == NULL) {
+		printf("  %s: r%llu: %s\n", name, (unsigned long long)bad,
+		    err.msg);
+		CHECK(!"verify names the wrong revision or cause");
+	}
+	store_close(s);
+}
+
+static void
+test_verify_names_revision(void)
+{
+	/* "\xa1x" is the string "x"; key NUL revision is an index key. */
+	verify_case("v-state", "state", "k.a", 3, "\xa1x", 3,
+	    "r3: current value of k.a does not match the history");
+	verify_case("v-state-del", "state", "k.b", 3, "\xa1x", 2,
+	    "r2: current value of k.b");
+	verify_case("v-state-extra", "state", "k.zz", 4, "\xa1x", 4,
+	    "r4: state has k.zz, which no commit set");
+	verify_case("v-index-value", "history", "k.a\0\0\0\0\0\0\0\0\3", 12,
+	    "\xa1x", 3, "r3: index entry for k.a does not match the commit");
+	verify_case("v-index-extra", "history", "k.b\0\0\0\0\0\0\0\0\3", 12,
+	    "\xa1\x32", 3, "r3: history index has an entry for k.b that no "
+	    "commit made");
+	verify_case("v-index-beyond", "history", "k.b\0\0\0\0\0\0\0\0\x09",
+	    12, "\xa1\x32", 4, "r4: history index has an entry for k.b");
+	verify_case("v-index-malformed", "history", "k.b\0\1", 5, "\xc0", 4,
+	    "r4: history index has a malformed entry for k.b");
+}
+
 int
 main(void)
 {
@@ -432,6 +512,7 @@ main(void)
 	test_keys();
 	test_apply();
 	test_commit_parse_hostile();
+	test_verify_names_revision();
 	test_map_grows("big");
 	/* As on OpenBSD: writes through the map, the file is the map. */
 	setenv("CFGSTORE_WRITEMAP", "1", 1);
