@@ -64,9 +64,10 @@ identity_create(const char *dir, unsigned char pk[STORE_PUBKEY_LEN],
 	}
 	close(fd);
 
+	/* Not secret, but every file of the store is 0600 (docs/STORE.md). */
 	snprintf(path, sizeof(path), "%s/%s", dir, PUB_FILE);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
+	    0600);
 	pubkey_to_text(pk, text);
 	strcat(text, "\n");
 	if (fd == -1 || write_all(fd, text, strlen(text)) == -1 ||

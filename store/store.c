@@ -502,6 +502,25 @@ write_init(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	return 0;
 }
 
+/*
+ * The files' contents are synced as they are written; their names, in
+ * the directory, only when the directory is: else a crash after init
+ * could lose node.key although init said it was made.
+ */
+static int
+sync_dir(const char *dir, struct error *err)
+{
+	int fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return error_errno(err, ERR_FAIL, "%s", dir);
+	rc = fsync(fd);
+	if (rc == -1)
+		error_errno(err, ERR_FAIL, "fsync %s", dir);
+	close(fd);
+	return rc;
+}
+
 int
 store_init(const char *dir, const struct store_init_opts *o,
     struct error *err)
@@ -533,7 +552,8 @@ store_init(const char *dir, const struct store_init_opts *o,
 	}
 	if (open_env(s, 1, err) == -1 ||
 	    identity_create(dir, pk, err) == -1 ||
-	    db_write(s, write_init, &arg, err) == -1)
+	    db_write(s, write_init, &arg, err) == -1 ||
+	    sync_dir(dir, err) == -1)
 		goto done;
 	rc = 0;
 done:

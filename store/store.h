@@ -89,9 +89,9 @@ struct store_init_opts {
 };
 
 /*
- * Creates the store directory (0700), the LMDB environment (files 0600)
- * and this node's Ed25519 key pair (secret key file 0600, created so).
- * Fails with ERR_FAIL if a store already exists there.
+ * Creates the store directory (0700), the LMDB environment and this
+ * node's Ed25519 key pair, every file 0600 from its creation, and syncs
+ * the directory.  Fails with ERR_FAIL if a store already exists there.
  */
 int	store_init(const char *dir, const struct store_init_opts *o,
 	    struct error *err);

@@ -7,7 +7,7 @@ step "init makes a 0700 store, 0600 files and a key"
 expect 0 "$CFGSTORE" init --node fw1 --primary
 assert_grep '^public key: ' "$SCRATCH/out"
 assert_eq "$(stat -c %a "$CFGSTORE_DIR")" 700 "store dir mode"
-for f in "$CFGSTORE_DIR"/*.mdb "$CFGSTORE_DIR/node.key"; do
+for f in "$CFGSTORE_DIR"/*.mdb "$CFGSTORE_DIR/node.key" "$CFGSTORE_DIR/node.pub"; do
 	assert_eq "$(stat -c %a "$f")" 600 "mode of $f"
 done
 assert_eq "$(stat -c %s "$CFGSTORE_DIR/node.key")" 64 "secret key size"
@@ -15,6 +15,16 @@ expect 0 "$CFGSTORE" key
 [ "$(out | wc -c)" -eq 45 ] || fail "key is not one line of 44 characters"
 expect 1 "$CFGSTORE" init --node fw1 --primary
 assert_err_line 'exists already'
+for f in "$CFGSTORE_DIR"/*; do
+	assert_eq "$(stat -c %a "$f")" 600 "mode of $f after use"
+done
+if command -v strace >/dev/null 2>&1; then
+	# The new names are durable too: the directory is synced after the files.
+	strace -f -e trace=openat,fsync -o "$SCRATCH/trace" "$CFGSTORE" -d "$SCRATCH/synced" init --node fw1 >/dev/null 2>&1 ||
+	    fail "init under strace"
+	fd=$(sed -n "s|.*openat(AT_FDCWD, \"$SCRATCH/synced\", O_RDONLY[^)]*O_DIRECTORY.*) = \([0-9]*\)$|\1|p" "$SCRATCH/trace" | tail -n 1)
+	[ -n "$fd" ] && grep -q "fsync($fd)" "$SCRATCH/trace" || { cat "$SCRATCH/trace"; fail "init does not fsync the store directory"; }
+fi
 
 base=$("$CFGSTORE" log -n 1 --json | python3 -c 'import json,sys; l=json.load(sys.stdin); print(l[0]["rev"] if l else 0)')
 
