@@ -35,7 +35,20 @@ write "$CFGSTORE" set --no-wait ntpd.listen 10.0.0.2
 step "a value inside a carp interface's data is missing"
 write "$CFGSTORE" del --no-wait carp.carp2.vhid
 expect 1 "$CFGSTORE" render --root "$root" carp
-assert_err_line "^cfgstore: carp: /etc/hostname.carp2: hostname.carp:2: missing value for 'vhid'$"
+assert_err_line "^cfgstore: carp: /etc/hostname.carp2: hostname.carp:2: missing value for '.vhid'$"
+
+step "an item's missing key is never taken from the top level"
+write "$CFGSTORE" set --no-wait vhid 999
+expect 1 "$CFGSTORE" render --root "$root" carp
+assert_err_line "^cfgstore: carp: /etc/hostname.carp2: hostname.carp:2: missing value for '.vhid'$"
+assert_no_grep "vhid 999" "$root/etc/hostname.carp2"
+cp -p "$root/etc/dhcpd.conf" "$SCRATCH/dhcpd.old"
+write "$CFGSTORE" set --no-wait routers 10.9.9.9
+write "$CFGSTORE" del --no-wait dhcpd.subnet.lan.routers
+expect 1 "$CFGSTORE" render --root "$root" dhcpd
+assert_err_line "^cfgstore: dhcpd: /etc/dhcpd.conf: dhcpd.conf:22: missing value for '.routers'$"
+cmp "$SCRATCH/dhcpd.old" "$root/etc/dhcpd.conf" || fail "dhcpd.conf changed"
+write "$CFGSTORE" set --no-wait dhcpd.subnet.lan.routers 10.0.0.1
 
 step "a blob is missing: dhcpd fails, and says which"
 write "$CFGSTORE" del --no-wait dhcpd.key
