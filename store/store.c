@@ -6,8 +6,10 @@
  * Every write is one LMDB transaction, so a commit, its index entries and
  * the new head land together or not at all.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -521,6 +523,32 @@ sync_dir(const char *dir, struct error *err)
 	return rc;
 }
 
+/* 1 when dir is an empty directory; else -1 with err saying what it is. */
+static int
+dir_empty(const char *dir, struct error *err)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int empty = 1;
+
+	if (stat(dir, &st) == -1)
+		return error_errno(err, ERR_FAIL, "%s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return error_set(err, ERR_INPUT, "%s is not a directory", dir);
+	if ((d = opendir(dir)) == NULL)
+		return error_errno(err, ERR_FAIL, "%s", dir);
+	while (empty && (e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			empty = 0;
+	closedir(d);
+	if (!empty)
+		return error_set(err, ERR_INPUT, "%s is not empty and holds no "
+		    "store (init makes a new directory or takes an empty one)",
+		    dir);
+	return 1;
+}
+
 int
 store_init(const char *dir, const struct store_init_opts *o,
     struct error *err)
@@ -529,7 +557,7 @@ store_init(const char *dir, const struct store_init_opts *o,
 	struct store *s;
 	char path[1024];
 	unsigned char pk[STORE_PUBKEY_LEN];
-	int rc = -1;
+	int rc = -1, made = 0;
 
 	if (sodium_init() < 0)
 		return error_set(err, ERR_FAIL, "libsodium failed to start");
@@ -539,22 +567,32 @@ store_init(const char *dir, const struct store_init_opts *o,
 	if (access(path, F_OK) == 0)
 		return error_set(err, ERR_FAIL, "a store exists already in %s",
 		    dir);
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+	/*
+	 * A directory init makes, or an empty one (mktemp -d), becomes the
+	 * store, 0700; one with other things in it is not init's to take
+	 * over or to chmod.
+	 */
+	if (mkdir(dir, 0700) == 0)
+		made = 1;
+	else if (errno != EEXIST)
 		return error_errno(err, ERR_FAIL, "mkdir %s", dir);
+	else if (dir_empty(dir, err) != 1)
+		return -1;
 	if (chmod(dir, 0700) == -1)
 		return error_errno(err, ERR_FAIL, "chmod %s", dir);
 	if ((s = store_alloc(dir)) == NULL)
 		return error_errno(err, ERR_FAIL, "store");
-	snprintf(path, sizeof(path), "%s/%s", dir, KEY_FILE);
-	if (access(path, F_OK) == 0) {
-		error_set(err, ERR_FAIL, "%s exists already", path);
-		goto done;
-	}
 	if (open_env(s, 1, err) == -1 ||
 	    identity_create(dir, pk, err) == -1 ||
 	    db_write(s, write_init, &arg, err) == -1 ||
 	    sync_dir(dir, err) == -1)
 		goto done;
+	/* A directory init made is a new name in its parent. */
+	if (made) {
+		snprintf(path, sizeof(path), "%s", dir);
+		if (sync_dir(dirname(path), err) == -1)
+			goto done;
+	}
 	rc = 0;
 done:
 	store_close(s);

@@ -89,9 +89,11 @@ struct store_init_opts {
 };
 
 /*
- * Creates the store directory (0700), the LMDB environment and this
- * node's Ed25519 key pair, every file 0600 from its creation, and syncs
- * the directory.  Fails with ERR_FAIL if a store already exists there.
+ * Creates the store directory (0700), or takes an empty one, the LMDB
+ * environment and this node's Ed25519 key pair, every file 0600 from its
+ * creation, and syncs the directory.  Fails with ERR_FAIL if a store
+ * already exists there, ERR_INPUT if dir is not a directory or holds
+ * something else (then nothing is changed).
  */
 int	store_init(const char *dir, const struct store_init_opts *o,
 	    struct error *err);

@@ -124,6 +124,21 @@ refused 1 "^cfgstore: .*/batch7:3: zz.top: not found$" "$CFGSTORE" apply "$SCRAT
 printf 'del nope.key\n' > "$SCRATCH/batch8"
 refused 1 "^cfgstore: stdin:1: nope.key: not found$" "$CFGSTORE" apply - < "$SCRATCH/batch8"
 
+step "init takes a new or an empty directory, never one with other things in it"
+D="$SCRATCH/busy"
+mkdir -m 0755 "$D"; echo keep > "$D/other"
+refused 2 "^cfgstore: .*/busy is not empty and holds no store \(init makes a new directory or takes an empty one\)$" "$CFGSTORE" -d "$D" init --node fw1 --primary
+assert_eq "$(stat -c %a "$D")" 755 "mode of a refused directory"
+assert_eq "$(ls -A "$D")" other "contents of a refused directory"
+echo file > "$SCRATCH/plain"
+refused 2 "^cfgstore: .*/plain is not a directory$" "$CFGSTORE" -d "$SCRATCH/plain" init --node fw1
+assert_eq "$(cat "$SCRATCH/plain")" file "a refused file"
+E=$(mktemp -d "$SCRATCH/empty.XXXXXX"); chmod 0755 "$E"
+expect 0 "$CFGSTORE" -d "$E" init --node fw1
+assert_eq "$(stat -c %a "$E")" 700 "mode of an empty directory init took"
+expect 0 "$CFGSTORE" -d "$SCRATCH/new" init --node fw1
+assert_eq "$(stat -c %a "$SCRATCH/new")" 700 "mode of a directory init made"
+
 step "a replica refuses writes and names the primary"
 R="$SCRATCH/fw2"
 expect 0 "$CFGSTORE" -d "$R" init --node fw2
