@@ -102,6 +102,52 @@ service_text(void *arg, const struct render_status *st)
 	return 0;
 }
 
+/* Installed files that are no longer as cfgstore wrote them. */
+struct files_count {
+	size_t	n, off;
+};
+
+static int
+file_count(void *arg, const struct render_file_status *st)
+{
+	struct files_count *fc = arg;
+
+	fc->n++;
+	fc->off += st->state != RENDER_FILE_OK;
+	return 0;
+}
+
+static int
+file_text(void *arg, const struct render_file_status *st)
+{
+	(void)arg;
+	if (st->state == RENDER_FILE_DRIFTED)
+		printf("  drifted     %s: edited since cfgstore installed it "
+		    "at r%" PRIu64 "\n", st->path, st->rev);
+	else if (st->state != RENDER_FILE_OK)
+		printf("  %-11s %s%s%s\n", render_file_state_name(st->state),
+		    st->path, st->why ? ": " : "", st->why ? st->why : "");
+	return 0;
+}
+
+static void
+files_text(struct store *s)
+{
+	struct files_count fc = { 0, 0 };
+	struct error err = { 0 };
+
+	if (render_files_each(s, file_count, &fc, &err) == -1) {
+		printf("files:   (cannot read: %s)\n", err.msg);
+		return;
+	}
+	if (fc.off == 0) {
+		printf("files:   %zu, all as installed\n", fc.n);
+		return;
+	}
+	printf("files:   %zu of %zu not as installed:\n", fc.off, fc.n);
+	render_files_each(s, file_text, NULL, &err);
+}
+
 static void
 status_text(struct store *s, const struct repl_status *st)
 {
@@ -153,6 +199,7 @@ status_text(struct store *s, const struct repl_status *st)
 	printf("services:\n");
 	if (render_status_each(s, service_text, NULL, &err) == -1)
 		printf("  (cannot read: %s)\n", err.msg);
+	files_text(s);
 }
 
 static json_t *
@@ -178,11 +225,21 @@ service_json(void *arg, const struct render_status *st)
 }
 
 static int
+file_json(void *arg, const struct render_file_status *st)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:I, s:s, s:o}",
+	    "path", st->path, "rev", (json_int_t)st->rev,
+	    "state", render_file_state_name(st->state),
+	    "error", st->why ? json_string(st->why) : json_null()));
+	return 0;
+}
+
+static int
 status_json(struct store *s, const struct repl_status *st)
 {
 	struct error err = { 0 };
 	char hash[2 * STORE_HASH_LEN + 1];
-	json_t *j, *peers, *services;
+	json_t *j, *peers, *services, *files;
 	size_t i;
 
 	format_hash(hash, sizeof(hash), st->hash, 1);
@@ -205,19 +262,23 @@ status_json(struct store *s, const struct repl_status *st)
 		    "last_error_time", time_json(p->error_ms)));
 	}
 	services = json_array();
-	if (render_status_each(s, service_json, services, &err) == -1) {
+	files = json_array();
+	if (render_status_each(s, service_json, services, &err) == -1 ||
+	    render_files_each(s, file_json, files, &err) == -1) {
 		json_decref(peers);
 		json_decref(services);
+		json_decref(files);
 		return cli_fail(&err);
 	}
 	j = json_pack("{s:s, s:s, s:s?, s:s?, s:{s:I, s:s, s:o}, s:b, s:o,"
-	    " s:o}",
+	    " s:o, s:o}",
 	    "node", st->node, "role", st->primary ? "primary" : "replica",
 	    "primary", st->primary_name[0] ? st->primary_name : NULL,
 	    "listen", st->listen[0] ? st->listen : NULL,
 	    "head", "rev", (json_int_t)st->head, "hash", hash,
 	    "time", time_json(st->head_ms),
-	    "daemon", st->daemon, "peers", peers, "services", services);
+	    "daemon", st->daemon, "peers", peers, "services", services,
+	    "files", files);
 	return format_json_print(j);
 }
 

@@ -33,26 +33,35 @@ rec_name(char *name, size_t len, const char *prefix, const char *what)
 	return (size_t)snprintf(name, len, "%s%s", prefix, what) < len ? 0 : -1;
 }
 
-void
-rec_file_get(struct store *s, const char *dest, struct frec *r)
+/* "REV HASH [HASH]" into *r; n = 0 when it does not read so. */
+static void
+frec_parse(const char *text, struct frec *r)
 {
-	char name[PATH_MAX + 32];
-	struct buf b = { 0 };
-	struct error e;
 	unsigned long long rev = 0;
 	int n;
 
 	memset(r, 0, sizeof(*r));
-	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1 ||
-	    store_local_get(s, name, &b, &e) == -1)
-		return;
-	n = b.data == NULL ? 0 : sscanf(b.data, "%llu %64s %64s", &rev,
+	n = text == NULL ? 0 : sscanf(text, "%llu %64s %64s", &rev,
 	    r->hash[0], r->hash[1]);
 	r->rev = rev;
 	r->n = n - 1;
 	if (r->n < 1 || strlen(r->hash[0]) != INSTALL_HASH_HEX - 1 ||
 	    (r->n == 2 && strlen(r->hash[1]) != INSTALL_HASH_HEX - 1))
 		memset(r, 0, sizeof(*r));	/* unreadable: as if none */
+}
+
+void
+rec_file_get(struct store *s, const char *dest, struct frec *r)
+{
+	char name[PATH_MAX + 32];
+	struct buf b = { 0 };
+	struct error e;
+
+	memset(r, 0, sizeof(*r));
+	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1 ||
+	    store_local_get(s, name, &b, &e) == -1)
+		return;
+	frec_parse(b.data, r);
 	buf_free(&b);
 }
 
@@ -288,4 +297,74 @@ render_status_each(struct store *s, render_status_fn fn, void *arg,
 	if (rc == -1 && sw.rc == 0)
 		return -1;
 	return sw.rc;
+}
+
+/* ---- installed files, for status --------------------------------------- */
+
+static const char *const file_state_names[] = {
+	[RENDER_FILE_OK] = "ok",
+	[RENDER_FILE_DRIFTED] = "drifted",
+	[RENDER_FILE_MISSING] = "missing",
+	[RENDER_FILE_UNREADABLE] = "unreadable",
+};
+
+const char *
+render_file_state_name(enum render_file_state st)
+{
+	if ((size_t)st < sizeof(file_state_names) / sizeof(file_state_names[0]))
+		return file_state_names[st];
+	return "?";
+}
+
+struct files_walk {
+	render_file_fn	 fn;
+	void		*arg;
+	int		 rc;
+};
+
+static int
+files_visit(void *arg, const char *name, const void *p, size_t len)
+{
+	struct files_walk *fw = arg;
+	struct render_file_status st;
+	struct fstate fs;
+	struct error e;
+	struct frec r;
+	char text[2 * INSTALL_HASH_HEX + 32], now[INSTALL_HASH_HEX];
+
+	snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)p);
+	frec_parse(text, &r);
+	if (r.n == 0)
+		return 0;	/* not ours to judge: skip */
+	memset(&st, 0, sizeof(st));
+	st.path = name + strlen(REC_FILE);
+	st.rev = r.rev;
+	/* What is on disk now against what cfgstore wrote there. */
+	if (install_stat(st.path, MANIFEST_FILE_MAX, &fs, &e) == -1) {
+		st.state = RENDER_FILE_UNREADABLE;
+		st.why = e.msg;
+	} else if (!fs.exists)
+		st.state = RENDER_FILE_MISSING;
+	else {
+		install_hash(fs.bytes.data, fs.bytes.len, now);
+		st.state = strcmp(now, r.hash[0]) == 0 || (r.n == 2 &&
+		    strcmp(now, r.hash[1]) == 0) ? RENDER_FILE_OK :
+		    RENDER_FILE_DRIFTED;
+	}
+	install_stat_clear(&fs);
+	fw->rc = fw->fn(fw->arg, &st);
+	return fw->rc;
+}
+
+int
+render_files_each(struct store *s, render_file_fn fn, void *arg,
+    struct error *err)
+{
+	struct files_walk fw = { fn, arg, 0 };
+	int rc;
+
+	rc = store_local_each(s, REC_FILE, files_visit, &fw, err);
+	if (rc == -1 && fw.rc == 0)
+		return -1;
+	return fw.rc;
 }

@@ -123,6 +123,30 @@ int	render_status_each(struct store *s, render_status_fn fn, void *arg,
 	    struct error *err);
 
 /*
+ * Every file cfgstore installed on this node, from the local records, in
+ * path order, each compared with what is on disk now: for `cfgstore
+ * status`, which so shows hand edits before the next render does.  fn
+ * as for render_status_each.
+ */
+enum render_file_state {
+	RENDER_FILE_OK = 0,	/* as cfgstore installed it */
+	RENDER_FILE_DRIFTED,	/* edited since: the next render keeps it */
+	RENDER_FILE_MISSING,	/* removed since */
+	RENDER_FILE_UNREADABLE,	/* cannot be read (not root?): why says */
+};
+struct render_file_status {
+	const char		*path;
+	uint64_t		 rev;		/* revision installed */
+	enum render_file_state	 state;
+	const char		*why;		/* UNREADABLE: the error */
+};
+typedef int (*render_file_fn)(void *arg, const struct render_file_status *st);
+int	render_files_each(struct store *s, render_file_fn fn, void *arg,
+	    struct error *err);
+/* "ok", "drifted", "missing", "unreadable" */
+const char *render_file_state_name(enum render_file_state st);
+
+/*
  * Adds the shipped templates (template.NAME blobs) and the shipped
  * service manifest (service.* keys) to c: what `init --primary` commits
  * first.  Values are the admin's and are not shipped.
