@@ -164,7 +164,8 @@ list_or_export(struct cli *cli, const struct read_args *r, const char *prefix,
 	if (r->json && (la.json = json_object()) == NULL)
 		la.json_failed = 1;
 	else if ((r->host != NULL ?
-	    store_list_for_host(s, r->host, r->rev, list_one, &la, &err) :
+	    store_list_prefix_for_host(s, r->host, prefix, r->rev, list_one,
+	    &la, &err) :
 	    store_list(s, prefix, r->rev, list_one, &la, &err)) == -1 &&
 	    !la.json_failed)
 		rc = cli_fail(&err);
@@ -187,7 +188,7 @@ cmd_list(struct cli *cli, const struct command *cmd, int argc, char **argv)
 
 	if ((rc = parse_read_opts(cmd, argc, argv, "rhj", &r)) != 0)
 		return rc;
-	if (argc - optind > 1 || (r.host != NULL && argc - optind == 1))
+	if (argc - optind > 1)
 		return cli_usage(cmd);
 	return list_or_export(cli, &r, argc > optind ? argv[optind] : NULL, 0);
 }

@@ -187,21 +187,36 @@ visit_for_host(void *arg, const char *key, const MDB_val *v)
 	return rc == 1 ? visit_value(&ha->va, other, v) : 0;
 }
 
+/*
+ * A prefix without "@" matches K@H exactly when it matches K, so one walk
+ * with it finds both the keys and their overrides.
+ */
 int
-store_list_for_host(struct store *s, const char *host, uint64_t rev,
-    store_visit_fn fn, void *arg, struct error *err)
+store_list_prefix_for_host(struct store *s, const char *host,
+    const char *prefix, uint64_t rev, store_visit_fn fn, void *arg,
+    struct error *err)
 {
 	struct host_arg ha = { s, NULL, host, rev ? rev : REV_HEAD,
 	    { fn, arg, err, 0 } };
 	struct txn tx;
 	int rc;
 
+	if (prefix != NULL && strchr(prefix, '@') != NULL)
+		return error_set(err, ERR_INPUT, "invalid prefix '%.300s' "
+		    "(resolved for a host, keys have no @HOST)", prefix);
 	if (db_txn_begin(s, 0, &tx, err) == -1)
 		return -1;
 	ha.t = tx.t;
 	rc = db_rev_check(s, tx.t, rev, err);
 	if (rc == 0)
-		rc = walk(s, tx.t, NULL, ha.rev, visit_for_host, &ha, err);
+		rc = walk(s, tx.t, prefix, ha.rev, visit_for_host, &ha, err);
 	db_txn_end(s, &tx);
 	return ha.va.failed ? -1 : rc;
+}
+
+int
+store_list_for_host(struct store *s, const char *host, uint64_t rev,
+    store_visit_fn fn, void *arg, struct error *err)
+{
+	return store_list_prefix_for_host(s, host, NULL, rev, fn, arg, err);
 }

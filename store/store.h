@@ -140,6 +140,10 @@ int	store_list(struct store *s, const char *prefix, uint64_t rev,
  */
 int	store_list_for_host(struct store *s, const char *host, uint64_t rev,
 	    store_visit_fn fn, void *arg, struct error *err);
+/* The same, only keys starting with prefix (NULL: all; no "@" in it). */
+int	store_list_prefix_for_host(struct store *s, const char *host,
+	    const char *prefix, uint64_t rev, store_visit_fn fn, void *arg,
+	    struct error *err);
 
 /* ---- writing --------------------------------------------------------- */
 

@@ -87,6 +87,22 @@ assert_out "ntpd.listen = 10.0.0.2"
 expect 0 "$CFGSTORE" list --host fw2
 assert_grep '^ntpd.listen = 10.0.0.3$' "$SCRATCH/out"
 assert_no_grep '@' "$SCRATCH/out"
+# As cfgstore(8) shows it: what fw2 sees of ntpd.
+expect 0 "$CFGSTORE" list --host fw2 ntpd
+assert_out "ntpd.listen = 10.0.0.3"
+expect 0 "$CFGSTORE" list --host fw1 ntpd
+assert_out "ntpd.listen = 10.0.0.7"
+expect 0 "$CFGSTORE" list --rev $((base + 2)) --host fw2 ntpd
+assert_out "ntpd.listen = 10.0.0.3"
+expect 0 "$CFGSTORE" list --host fw2 --json unbound.interface
+assert_out '{
+  "unbound.interface": [
+    "10.0.0.53",
+    "10.0.0.54"
+  ]
+}'
+expect 2 "$CFGSTORE" list --host fw2 ntpd.listen@fw2
+assert_err_line "invalid prefix 'ntpd.listen@fw2'"
 
 step "log says who, when, where, what and why"
 expect 0 "$CFGSTORE" log -n 2
