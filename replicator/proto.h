@@ -22,6 +22,11 @@
 #define PROTO_BATCH_MAX		2048		/* commits in one message */
 #define PROTO_BATCH_BYTES	(4u << 20)	/* aimed for, not a limit */
 #define PROTO_TEXT_MAX		512		/* summaries and reasons */
+/*
+ * A commits message around n commits: the array, type, head and more
+ * (at most 21 bytes), then a bin header of at most 5 bytes per commit.
+ */
+#define PROTO_COMMITS_OVERHEAD(n)	(32u + 5u * (n))
 
 enum proto_type {
 	MSG_HELLO = 1,		/* who I am, my role and head */

@@ -19,6 +19,12 @@
 #include "log.h"
 #include "repl_int.h"
 
+/* One commit of the largest size, or a full batch, fits in a frame. */
+_Static_assert(STORE_COMMIT_MAX + PROTO_COMMITS_OVERHEAD(1) <=
+    LINK_PAYLOAD_MAX, "a frame must hold the largest commit");
+_Static_assert(PROTO_BATCH_BYTES + PROTO_COMMITS_OVERHEAD(PROTO_BATCH_MAX) <=
+    LINK_PAYLOAD_MAX, "a frame must hold a full batch");
+
 struct push {
 	struct peer	*p;
 	struct daemon	*d;
@@ -113,12 +119,18 @@ load_batch(struct push *x, uint64_t from, uint64_t to, size_t *n,
 		return error_errno(err, ERR_FAIL, "batch");
 	buf_reset(&x->raw);
 	for (i = 0, rev = from; rev <= to && i < cap; rev++, i++) {
-		if (i > 0 && x->raw.len >= PROTO_BATCH_BYTES)
-			break;
 		offs[i] = x->raw.len;
 		if (store_commit_raw(x->d->s, rev, &x->raw, err) == -1) {
 			free(offs);
 			return -1;
+		}
+		/*
+		 * Past the aimed-for size, this commit starts the next batch:
+		 * a frame holds one commit of the largest size, not more.
+		 */
+		if (i > 0 && x->raw.len > PROTO_BATCH_BYTES) {
+			x->raw.len = offs[i];
+			break;
 		}
 	}
 	*n = i;
