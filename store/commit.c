@@ -67,18 +67,19 @@ sig_input(const unsigned char hash[STORE_HASH_LEN],
 	memcpy(out + sizeof(COMMIT_SIG_CONTEXT), hash, STORE_HASH_LEN);
 }
 
-int
-commit_make(const struct commit_in *in, const struct identity *id,
-    struct buf *out, unsigned char hash[STORE_HASH_LEN], struct error *err)
+/*
+ * The body's canonical bytes (msgpack-c packs every item in its shortest
+ * form): what commit_make signs, and what decode_body insists a received
+ * body is, byte for byte.
+ */
+static void
+encode_body(const struct commit_in *in, const unsigned char *signer,
+    msgpack_sbuffer *body)
 {
-	unsigned char tosign[sizeof(COMMIT_SIG_CONTEXT) + STORE_HASH_LEN];
-	unsigned char sig[STORE_SIG_LEN];
-	msgpack_sbuffer body, env;
 	msgpack_packer pk;
-	int rc = -1;
 
-	msgpack_sbuffer_init(&body);
-	msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+	msgpack_sbuffer_init(body);
+	msgpack_packer_init(&pk, body, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, BODY_FIELDS);
 	pack_text(&pk, COMMIT_MAGIC);
 	msgpack_pack_uint64(&pk, COMMIT_VERSION);
@@ -88,15 +89,42 @@ commit_make(const struct commit_in *in, const struct identity *id,
 	pack_text(&pk, in->node);
 	msgpack_pack_uint64(&pk, in->time_ms);
 	pack_text(&pk, in->message);
-	msgpack_pack_bin_with_body(&pk, identity_public(id), STORE_PUBKEY_LEN);
+	msgpack_pack_bin_with_body(&pk, signer, STORE_PUBKEY_LEN);
 	msgpack_pack_array(&pk, in->nops);
 	for (size_t i = 0; i < in->nops; i++) {
 		msgpack_pack_array(&pk, 4);
 		msgpack_pack_uint64(&pk, in->ops[i].op);
 		pack_text(&pk, in->ops[i].key);
-		pack_value(&body, &pk, in->ops[i].old);
-		pack_value(&body, &pk, in->ops[i].new);
+		pack_value(body, &pk, in->ops[i].old);
+		pack_value(body, &pk, in->ops[i].new);
 	}
+}
+
+/* The envelope's canonical bytes around a body and its signature. */
+static void
+encode_envelope(const unsigned char *signer, const void *body, size_t len,
+    const unsigned char *sig, msgpack_sbuffer *env)
+{
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(env);
+	msgpack_packer_init(&pk, env, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_bin_with_body(&pk, signer, STORE_PUBKEY_LEN);
+	msgpack_pack_bin_with_body(&pk, body, len);
+	msgpack_pack_bin_with_body(&pk, sig, STORE_SIG_LEN);
+}
+
+int
+commit_make(const struct commit_in *in, const struct identity *id,
+    struct buf *out, unsigned char hash[STORE_HASH_LEN], struct error *err)
+{
+	unsigned char tosign[sizeof(COMMIT_SIG_CONTEXT) + STORE_HASH_LEN];
+	unsigned char sig[STORE_SIG_LEN];
+	msgpack_sbuffer body, env;
+	int rc = -1;
+
+	encode_body(in, identity_public(id), &body);
 	if (body.data == NULL || body.size > STORE_COMMIT_MAX - 256) {
 		error_set(err, ERR_INPUT, "commit too large (limit %u bytes)",
 		    STORE_COMMIT_MAX);
@@ -107,12 +135,7 @@ commit_make(const struct commit_in *in, const struct identity *id,
 	sig_input(hash, tosign);
 	identity_sign(id, tosign, sizeof(tosign), sig);
 
-	msgpack_sbuffer_init(&env);
-	msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_bin_with_body(&pk, identity_public(id), STORE_PUBKEY_LEN);
-	msgpack_pack_bin_with_body(&pk, body.data, body.size);
-	msgpack_pack_bin_with_body(&pk, sig, sizeof(sig));
+	encode_envelope(identity_public(id), body.data, body.size, sig, &env);
 	buf_reset(out);
 	rc = buf_append(out, env.data, env.size);
 	if (rc == -1)
@@ -121,6 +144,13 @@ commit_make(const struct commit_in *in, const struct identity *id,
 done:
 	msgpack_sbuffer_destroy(&body);
 	return rc;
+}
+
+/* The size of the shortest bin header for n bytes. */
+static size_t
+bin_header(size_t n)
+{
+	return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
 }
 
 /* The envelope's three parts, pointing into raw. */
@@ -146,6 +176,12 @@ envelope_split(const void *raw, size_t len, const unsigned char **signer,
 	    mpr_left(&r) != 0)
 		return error_set(err, ERR_INPUT, "malformed commit envelope");
 	*sig = p;
+	/* Only the shortest headers: one record, one spelling. */
+	if (len != 1 + bin_header(STORE_PUBKEY_LEN) + STORE_PUBKEY_LEN +
+	    bin_header(*body_len) + *body_len + bin_header(STORE_SIG_LEN) +
+	    STORE_SIG_LEN)
+		return error_set(err, ERR_INPUT,
+		    "commit envelope not in canonical form");
 	return 0;
 }
 
@@ -193,6 +229,53 @@ take_value(struct mpr *r, struct value **out, struct error *err)
 	if (mpr_span(r, &p, &len) == -1)
 		return -1;
 	return value_decode(p, len, out, err);
+}
+
+/*
+ * A body that decodes must also be the one spelling of what it says
+ * (docs/FORMAT.md): operations sorted by key, one per key, and every
+ * item in its shortest form, which re-encoding it shows.  Otherwise two
+ * records with different hashes would say the same thing.
+ */
+static int
+canonical_check(const struct commit *c, const void *body, size_t len,
+    struct error *err)
+{
+	struct commit_op_in *ops = NULL;
+	struct commit_in in;
+	msgpack_sbuffer again;
+	int same;
+
+	for (size_t i = 1; i < c->nops; i++)
+		if (strcmp(c->ops[i - 1].key, c->ops[i].key) >= 0)
+			return error_set(err, ERR_INPUT, "malformed commit "
+			    "r%llu: operations not sorted by key, one per key",
+			    (unsigned long long)c->rev);
+	if (c->nops > 0 && (ops = calloc(c->nops, sizeof(*ops))) == NULL)
+		return error_errno(err, ERR_FAIL, "commit");
+	for (size_t i = 0; i < c->nops; i++) {
+		ops[i].op = c->ops[i].op;
+		ops[i].key = c->ops[i].key;
+		ops[i].old = c->ops[i].old;
+		ops[i].new = c->ops[i].new;
+	}
+	in.rev = c->rev;
+	in.parent = c->parent;
+	in.author = c->author;
+	in.node = c->node;
+	in.time_ms = c->time_ms;
+	in.message = c->message;
+	in.ops = ops;
+	in.nops = c->nops;
+	encode_body(&in, c->signer, &again);
+	same = again.data != NULL && again.size == len &&
+	    memcmp(again.data, body, len) == 0;
+	msgpack_sbuffer_destroy(&again);
+	free(ops);
+	if (!same)
+		return error_set(err, ERR_INPUT, "malformed commit r%llu: not "
+		    "in canonical form", (unsigned long long)c->rev);
+	return 0;
 }
 
 static int
@@ -244,7 +327,7 @@ decode_body(struct commit *c, const void *body, size_t len, struct error *err)
 	}
 	if (mpr_left(&r) != 0)
 		goto bad;
-	return 0;
+	return canonical_check(c, body, len, err);
 bad:
 	if (err != NULL && err->code != ERR_OK && err->msg[0] != '\0')
 		return error_wrap(err, "malformed commit r%llu",

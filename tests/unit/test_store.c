@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <lmdb.h>
+#include <msgpack.h>
+#include <sodium.h>
 
 #include "check.h"
 #include "store.h"
@@ -424,6 +426,134 @@ test_map_grows(const char *name)
 }
 
 /*
+ * Records that are validly signed but not in canonical form: each says
+ * what a canonical one says, so each is refused (docs/FORMAT.md).  The
+ * flawless one, built the same way, goes in.
+ */
+enum flaw { FLAWLESS, WIDE_REV, STR8_MESSAGE, UNSORTED, DUPLICATE_KEY,
+    WIDE_ENVELOPE, FLAWS };
+
+static void
+forge(const char *dir, const char *node, enum flaw flaw, struct buf *out)
+{
+	unsigned char sk[crypto_sign_SECRETKEYBYTES], pk[STORE_PUBKEY_LEN];
+	unsigned char hash[STORE_HASH_LEN], sig[STORE_SIG_LEN];
+	unsigned char tosign[19 + STORE_HASH_LEN], zero[STORE_HASH_LEN] = { 0 };
+	const char *first = flaw == UNSORTED ? "k.b" : "k.a";
+	const char *second = flaw == UNSORTED ? "k.a" :
+	    flaw == DUPLICATE_KEY ? "k.a" : "k.b";
+	msgpack_sbuffer body, env;
+	msgpack_packer pk_body, pk_env;
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/node.key", dir);
+	if ((f = fopen(path, "rb")) == NULL ||
+	    fread(sk, 1, sizeof(sk), f) != sizeof(sk))
+		printf("  cannot read %s\n", path);
+	if (f != NULL)
+		fclose(f);
+	crypto_sign_ed25519_sk_to_pk(pk, sk);
+
+	msgpack_sbuffer_init(&body);
+	msgpack_packer_init(&pk_body, &body, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk_body, 10);
+	msgpack_pack_str_with_body(&pk_body, "cfgstore-commit", 15);
+	msgpack_pack_uint64(&pk_body, 1);
+	if (flaw == WIDE_REV)
+		msgpack_pack_fix_uint64(&pk_body, 1);	/* cf 00 .. 01 */
+	else
+		msgpack_pack_uint64(&pk_body, 1);
+	msgpack_pack_bin_with_body(&pk_body, zero, sizeof(zero));
+	msgpack_pack_str_with_body(&pk_body, "root", 4);
+	msgpack_pack_str_with_body(&pk_body, node, strlen(node));
+	msgpack_pack_uint64(&pk_body, 1767225600000ull);
+	if (flaw == STR8_MESSAGE)
+		msgpack_sbuffer_write(&body, "\xd9\x04test", 6);
+	else
+		msgpack_pack_str_with_body(&pk_body, "test", 4);
+	msgpack_pack_bin_with_body(&pk_body, pk, sizeof(pk));
+	msgpack_pack_array(&pk_body, 2);
+	msgpack_pack_array(&pk_body, 4);
+	msgpack_pack_uint64(&pk_body, 0);
+	msgpack_pack_str_with_body(&pk_body, first, 3);
+	msgpack_pack_nil(&pk_body);
+	msgpack_sbuffer_write(&body, "\xa1" "1", 2);
+	msgpack_pack_array(&pk_body, 4);
+	msgpack_pack_uint64(&pk_body, 0);
+	msgpack_pack_str_with_body(&pk_body, second, 3);
+	msgpack_pack_nil(&pk_body);
+	msgpack_sbuffer_write(&body, "\xa1" "2", 2);
+
+	/* Signed as a real commit is: context, NUL, BLAKE2b-256 of body. */
+	crypto_generichash(hash, sizeof(hash), (unsigned char *)body.data,
+	    body.size, NULL, 0);
+	memcpy(tosign, "cfgstore commit v1", 19);
+	memcpy(tosign + 19, hash, sizeof(hash));
+	crypto_sign_detached(sig, NULL, tosign, sizeof(tosign), sk);
+	sodium_memzero(sk, sizeof(sk));
+
+	msgpack_sbuffer_init(&env);
+	msgpack_packer_init(&pk_env, &env, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk_env, 3);
+	msgpack_pack_bin_with_body(&pk_env, pk, sizeof(pk));
+	if (flaw == WIDE_ENVELOPE) {
+		unsigned char h[3] = { 0xc5, 0, (unsigned char)body.size };
+
+		msgpack_sbuffer_write(&env, (char *)h, sizeof(h));	/* bin16 */
+		msgpack_sbuffer_write(&env, body.data, body.size);
+	} else
+		msgpack_pack_bin_with_body(&pk_env, body.data, body.size);
+	msgpack_pack_bin_with_body(&pk_env, sig, sizeof(sig));
+	buf_reset(out);
+	buf_append(out, env.data, env.size);
+	msgpack_sbuffer_destroy(&body);
+	msgpack_sbuffer_destroy(&env);
+}
+
+static void
+test_canonical_records(void)
+{
+	static const char *why[FLAWS] = { NULL, "canonical form",
+	    "canonical form", "sorted by key", "one per key",
+	    "canonical form" };
+	struct store *a = new_store("canon", 1), *b = new_store("canon-r", 0);
+	struct error err = { 0 };
+	struct commit *c = NULL;
+	struct buf raw = { 0 };
+	struct store_raw r;
+	enum store_apply_result res;
+	char dir[300];
+	size_t applied;
+	uint64_t bad;
+
+	trust(b, "canon", a);
+	snprintf(dir, sizeof(dir), "%s/canon", scratch);
+	for (int f = WIDE_REV; f < FLAWS; f++) {
+		forge(dir, "canon", (enum flaw)f, &raw);
+		error_clear(&err);
+		CHECK(commit_parse(raw.data, raw.len, &c, &err) == -1);
+		if (strstr(err.msg, why[f]) == NULL)
+			printf("  flaw %d: %s\n", f, err.msg);
+		CHECK(strstr(err.msg, why[f]) != NULL);
+		r.data = raw.data, r.len = raw.len;
+		CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0);
+		CHECK(res == APPLY_REJECTED && applied == 0);
+	}
+	/* The same record without a flaw: the builder above is right. */
+	forge(dir, "canon", FLAWLESS, &raw);
+	CHECK(commit_parse(raw.data, raw.len, &c, &err) == 0);
+	commit_free(c);
+	r.data = raw.data, r.len = raw.len;
+	CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0);
+	CHECK(res == APPLY_OK && applied == 1);
+	CHECK(store_verify(b, &bad, &err) == 0);
+	buf_free(&raw);
+	store_close(a);
+	store_close(b);
+}
+
+/*
  * verify names the first bad revision however the store is wrong; here
  * the state and the index are edited behind the store's back with LMDB
  * itself.  r1 k.a, r2 k.b, r3 k.a again, r4 k.c.
@@ -513,6 +643,7 @@ main(void)
 	test_apply();
 	test_commit_parse_hostile();
 	test_verify_names_revision();
+	test_canonical_records();
 	test_map_grows("big");
 	/* As on OpenBSD: writes through the map, the file is the map. */
 	setenv("CFGSTORE_WRITEMAP", "1", 1);
