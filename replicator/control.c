@@ -156,10 +156,11 @@ ctl_commit(struct daemon *d, int fd, uint64_t rev, uint64_t wait_ms)
 				    REPL_NODE_OK;
 				snprintf(v[i].text, sizeof(v[i].text),
 				    "applied r%" PRIu64 ", %s", rev, p->summary);
-			} else if (p->diverged) {
+			} else if (p->diverged || p->refused) {
+				/* "refused: diverged: ...", "refused (rejected): ..." */
 				v[i].st = REPL_NODE_FAILED;
-				snprintf(v[i].text, sizeof(v[i].text),
-				    "refused: %s", p->rec.error);
+				snprintf(v[i].text, sizeof(v[i].text), "%s%s",
+				    p->diverged ? "refused: " : "", p->rec.error);
 			} else if (p->quit) {
 				v[i].st = REPL_NODE_PENDING;
 				snprintf(v[i].text, sizeof(v[i].text),

@@ -104,6 +104,27 @@ diverged(struct push *x, const char *why)
 	peer_save(p);
 }
 
+/*
+ * The peer refused what we sent (a commit failed its checks, or it
+ * failed itself): a failure to report, not a peer to catch up later, and
+ * retried only after a growing pause.
+ */
+static void
+refused(struct push *x, const struct msg *m)
+{
+	struct peer *p = x->p;
+
+	pthread_mutex_lock(&x->d->mu);
+	if (!p->refused)
+		log_warnx("%s: refused our commits (%s): %s", p->info.name,
+		    proto_nack_name(m->reason), m->text);
+	p->refused = 1;
+	peer_error(p, "refused (%s): %s", proto_nack_name(m->reason),
+	    m->text);
+	pthread_cond_broadcast(&x->d->cv);
+	pthread_mutex_unlock(&x->d->mu);
+}
+
 /* Reads commits from..to (at most a batch) into x->raws; the count. */
 static int
 load_batch(struct push *x, uint64_t from, uint64_t to, size_t *n,
@@ -202,6 +223,7 @@ push_commits(struct push *x, struct error *err)
 			p->rec.acked = p->rec.peer_head = m.head;
 			p->rec.acked_ms = repl_now_ms();
 			p->rec.error[0] = '\0';
+			p->refused = 0;
 			if (!more) {
 				p->rendered = m.head;
 				p->render_failed = m.failed;
@@ -240,6 +262,8 @@ push_commits(struct push *x, struct error *err)
 		}
 		if (m.reason == NACK_DIVERGED)
 			diverged(x, m.text);
+		else
+			refused(x, &m);
 		error_set(err, ERR_FAIL, "refused (%s): %s",
 		    proto_nack_name(m.reason), m.text);
 		proto_msg_free(&m);
@@ -319,6 +343,8 @@ session(struct push *x, struct error *err)
 	if (m.type == MSG_NACK) {
 		if (m.reason == NACK_DIVERGED)
 			diverged(x, m.text);
+		else
+			refused(x, &m);
 		return error_set(err, ERR_FAIL, "refused (%s): %s",
 		    proto_nack_name(m.reason), m.text);
 	}
@@ -343,6 +369,7 @@ session(struct push *x, struct error *err)
 		/* Nothing to send: it holds all we could wait for. */
 		if (p->rendered < m.head)
 			p->rendered = m.head;
+		p->refused = 0;
 	}
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
@@ -365,6 +392,7 @@ push_main(void *arg)
 	struct error err;
 	struct timespec ts;
 	uint64_t backoff = BACKOFF_MIN_MS, wait, started;
+	uint64_t refused_wait = REFUSED_RETRY_MIN_MS;
 	char last[ERROR_MSG_MAX] = "";
 	int was_up, rc;
 
@@ -415,6 +443,12 @@ push_main(void *arg)
 		}
 		if (p->diverged)
 			wait = DIVERGED_RETRY_MS;
+		else if (p->refused) {
+			wait = refused_wait;
+			if (refused_wait < REFUSED_RETRY_MAX_MS)
+				refused_wait *= 2;
+		} else
+			refused_wait = REFUSED_RETRY_MIN_MS;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += wait / 1000;
 		ts.tv_nsec += (long)(wait % 1000) * 1000000;
@@ -422,9 +456,10 @@ push_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		/* A new commit cuts the wait short, unless diverged. */
+		/* A new commit cuts the wait short, unless refused. */
 		pthread_mutex_lock(&d->mu);
-		while (!d->stop && !p->quit && !(p->kick && !p->diverged) &&
+		while (!d->stop && !p->quit &&
+		    !(p->kick && !p->diverged && !p->refused) &&
 		    pthread_cond_timedwait(&d->cv, &d->mu, &ts) == 0)
 			;
 		p->kick = 0;

@@ -34,6 +34,8 @@
 #define BACKOFF_MIN_MS		200
 #define BACKOFF_MAX_MS		5000
 #define DIVERGED_RETRY_MS	60000
+#define REFUSED_RETRY_MIN_MS	1000	/* after nack rejected or error, */
+#define REFUSED_RETRY_MAX_MS	60000	/* doubling; commits do not hurry it */
 #define ACCEPT_BACKOFF_MS	100	/* accept(2) out of descriptors */
 
 /* What a node remembers of a peer (local record "repl.peer.NAME"). */
@@ -60,6 +62,7 @@ struct peer {
 	char		 summary[PROTO_TEXT_MAX + 1];	/* of that render */
 	int		 render_failed;
 	int		 diverged;
+	int		 refused;	/* its last answer was nack rejected/error */
 	uint64_t	 fails;		/* failed attempts, ever */
 	int		 kick;		/* something to push: try now */
 	int		 quit;		/* removed by a reload */

@@ -15,7 +15,9 @@
  * store -s names), trunc, hugeframe, array32, rndframe (random bytes in
  * an authenticated frame), rndmsgpack (random msgpack objects in one).  flood N SECONDS: N stalled connections at
  * once from loopback addresses 127.0.0.2 to 127.0.0.25, each reopened as
- * soon as it is closed, for SECONDS (at most 128 and 60).  A recorder:
+ * soon as it is closed, for SECONDS (at most 128 and 60).  nacker
+ * SECONDS: a replica with the key of -k on ADDR:PORT that answers every
+ * change set with nack rejected, and counts the connections.  A recorder:
  * record LISTEN_PORT FILE, a proxy to ADDR:PORT for one connection that
  * writes what the client sent to FILE.
  */
@@ -363,6 +365,88 @@ flood(const char *nstr, const char *secstr)
 }
 
 static int
+nacker(const char *secstr)
+{
+	struct sockaddr_in sin;
+	struct link_auth a;
+	struct link *l;
+	struct error err = { 0 };
+	struct buf b = { 0 };
+	struct msg m;
+	struct pollfd pfd;
+	struct timespec t0, t;
+	unsigned char hash[STORE_HASH_LEN] = { 0 };
+	char host[64], *colon;
+	int ls, fd, one = 1, conns = 0, nacks = 0, secs = atoi(secstr), rc;
+
+	snprintf(host, sizeof(host), "%s", target);
+	if (id == NULL || (colon = strrchr(host, ':')) == NULL || secs < 1 ||
+	    secs > 60)
+		return 2;
+	*colon = '\0';
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
+		return 2;
+	memset(&a, 0, sizeof(a));
+	memcpy(a.pk, identity_public(id), 32);
+	a.sign = sign_id;
+	a.trust = trust_any;
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(ls, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(ls, 8) == -1) {
+		perror("nacker");
+		return 2;
+	}
+	printf("listening\n");
+	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= secs)
+			break;
+		pfd.fd = ls;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 100) <= 0 ||
+		    (fd = accept(ls, NULL, NULL)) == -1)
+			continue;
+		conns++;
+		if (link_accept(fd, &a, &l, &err) == -1) {
+			close(fd);
+			continue;
+		}
+		/* Its hello, ours, then a nack for each change set. */
+		rc = link_recv(l, &b, 5000, &err) == -1 ||
+		    proto_decode(b.data, b.len, &m, &err) == -1 ||
+		    proto_hello(&b, "nacker", ROLE_REPLICA, 0, hash) == -1 ||
+		    link_send(l, b.data, b.len, 2000, &err) == -1 ? -1 : 0;
+		while (rc == 0 && link_recv(l, &b, 2000, &err) == 0 &&
+		    proto_decode(b.data, b.len, &m, &err) == 0) {
+			if (m.type == MSG_COMMITS) {
+				proto_msg_free(&m);
+				nacks++;
+				rc = proto_nack(&b, NACK_REJECTED, 0, hash,
+				    "nacker\trefuses\x1b[2J everything") == -1 ||
+				    link_send(l, b.data, b.len, 2000,
+				    &err) == -1 ? -1 : 0;
+			} else if (m.type == MSG_PING)
+				rc = proto_pong(&b) == -1 ||
+				    link_send(l, b.data, b.len, 2000,
+				    &err) == -1 ? -1 : 0;
+			else
+				rc = -1;
+		}
+		link_free(l);
+	}
+	close(ls);
+	buf_free(&b);
+	printf("nacker: %d connections, %d nacks\n", conns, nacks);
+	return 0;
+}
+
+static int
 record(const char *port, const char *file)
 {
 	struct sockaddr_in sin;
@@ -538,6 +622,8 @@ main(int argc, char **argv)
 	    strcmp(mode, "array32") == 0 || strcmp(mode, "rndframe") == 0 ||
 	    strcmp(mode, "rndmsgpack") == 0)
 		return after_handshake(mode);
+	if (strcmp(mode, "nacker") == 0 && argc == 3)
+		return nacker(argv[2]);
 	if (strcmp(mode, "flood") == 0 && argc == 4)
 		return flood(argv[2], argv[3]);
 	if (strcmp(mode, "record") == 0 && argc == 4)
