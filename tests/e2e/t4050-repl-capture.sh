@@ -7,7 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/tools/repl-lib.sh"
 
-command -v tcpdump >/dev/null || { echo "SKIP: tcpdump not installed"; exit 0; }
+# tools/deps.sh installs tcpdump; without it this is a skip, not a pass.
+command -v tcpdump >/dev/null || { echo "SKIP: tcpdump not installed"; exit 77; }
 
 # contains FILE TEXT: FILE holds the bytes of TEXT somewhere.
 contains() {
