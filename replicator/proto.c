@@ -151,18 +151,25 @@ proto_pong(struct buf *out)
 
 /* ---- decoding ---------------------------------------------------------- */
 
+/*
+ * Text from a peer ends up in logs, status and terminals: control
+ * characters (an escape sequence, a newline that forges a log line)
+ * become '?' as it is copied.
+ */
 static int
-get_text(struct mpr *r, char *dst, size_t max, const char *what,
+get_text(struct mpr *r, char *dst, size_t min, size_t max, const char *what,
     struct error *err)
 {
 	const char *s;
-	uint32_t n;
+	uint32_t n, i;
 
 	if (mpr_str(r, &s, &n) == -1)
 		return error_set(err, ERR_INPUT, "%s: not a string", what);
-	if (n > max || memchr(s, '\0', n) != NULL)
+	if (n < min || n > max || memchr(s, '\0', n) != NULL)
 		return error_set(err, ERR_INPUT, "%s: bad text", what);
-	memcpy(dst, s, n);
+	for (i = 0; i < n; i++)
+		dst[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
 	dst[n] = '\0';
 	return 0;
 }
@@ -252,7 +259,7 @@ proto_decode(const void *p, size_t len, struct msg *m, struct error *err)
 	case MSG_HELLO:
 		if (get_uint(&r, &m->version, UINT64_MAX, "version",
 		    err) == -1 ||
-		    get_text(&r, m->nodebuf, STORE_NODE_MAX, "node",
+		    get_text(&r, m->nodebuf, 1, STORE_NODE_MAX, "node",
 		    err) == -1 ||
 		    get_uint(&r, &v, ROLE_PRIMARY, "role", err) == -1 ||
 		    get_uint(&r, &m->head, UINT64_MAX, "head", err) == -1 ||
@@ -268,7 +275,7 @@ proto_decode(const void *p, size_t len, struct msg *m, struct error *err)
 		if (get_uint(&r, &m->head, UINT64_MAX, "head", err) == -1 ||
 		    get_hash(&r, &m->hash, err) == -1 ||
 		    get_uint(&r, &v, 1, "failed", err) == -1 ||
-		    get_text(&r, m->textbuf, PROTO_TEXT_MAX, "summary",
+		    get_text(&r, m->textbuf, 0, PROTO_TEXT_MAX, "summary",
 		    err) == -1)
 			goto fail;
 		m->failed = (int)v;
@@ -283,7 +290,7 @@ proto_decode(const void *p, size_t len, struct msg *m, struct error *err)
 		m->reason = (enum proto_nack)v;
 		if (get_uint(&r, &m->head, UINT64_MAX, "head", err) == -1 ||
 		    get_hash(&r, &m->hash, err) == -1 ||
-		    get_text(&r, m->textbuf, PROTO_TEXT_MAX, "reason",
+		    get_text(&r, m->textbuf, 0, PROTO_TEXT_MAX, "reason",
 		    err) == -1)
 			goto fail;
 		break;

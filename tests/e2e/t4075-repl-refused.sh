@@ -20,7 +20,7 @@ start fw1
 step "a commit: fw2 is reported as refusing it, status 3"
 expect 3 on fw1 set ntpd.servers pool.ntp.org
 cat "$SCRATCH/out"
-assert_grep "^fw2: refused \(rejected\): nacker refuses" "$SCRATCH/out"
+assert_grep "^fw2: refused \(rejected\): nacker\?refuses" "$SCRATCH/out"
 assert_no_grep "will catch up" "$SCRATCH/out"
 expect 0 on fw1 status
 assert_grep "last error at .*: refused \(rejected\): nacker" "$SCRATCH/out"
@@ -36,4 +36,14 @@ n=$(sed -n 's/^nacker: \([0-9]*\) connections.*/\1/p' "$SCRATCH/nacker.out")
 # 1 s, 2 s, 4 s apart: about 4 in 10 s, against one per commit.
 [ "$n" -ge 2 ] && [ "$n" -le 5 ] || fail "$n connections in 10 s"
 assert_grep "fw2: refused our commits \(rejected\)" "$SCRATCH/fw1.log"
+
+step "the peer's text reached log and status without its control bytes"
+# It sent "nacker<TAB>refuses<ESC>[2J everything".
+assert_grep "refused our commits \(rejected\): nacker\?refuses\?\[2J everything" \
+    "$SCRATCH/fw1.log"
+expect 0 on fw1 status
+assert_grep "refused \(rejected\): nacker\?refuses\?\[2J" "$SCRATCH/out"
+esc=$(printf '\033')
+! grep -q "$esc" "$SCRATCH/fw1.log" "$SCRATCH/out" ||
+    fail "an escape sequence reached the log or status"
 ok "t4075"

@@ -199,6 +199,31 @@ test_random(void)
 	CHECK(accepted < 200);
 }
 
+/* A hello names a node of 1-63 bytes; peers' text is made printable. */
+static void
+test_text(void)
+{
+	struct buf b = { 0 };
+	struct msg m;
+	struct error err;
+
+	CHECK(proto_hello(&b, "", ROLE_PRIMARY, 1, H) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == -1);
+	CHECK(proto_hello(&b, "f", ROLE_PRIMARY, 1, H) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK(proto_hello(&b, "fw\x1b[2J\n", ROLE_PRIMARY, 1, H) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK_STR(m.node, "fw?[2J?");
+	CHECK(proto_nack(&b, NACK_REJECTED, 1, H,
+	    "no\r\nfw2: applied r9\x7f\t") == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK_STR(m.text, "no??fw2: applied r9??");
+	CHECK(proto_ack(&b, 1, H, 0, "") == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK_STR(m.text, "");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -208,6 +233,7 @@ main(void)
 	test_roundtrip();
 	test_shapes();
 	test_batch_limit();
+	test_text();
 	test_random();
 	return check_done();
 }
