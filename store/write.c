@@ -412,9 +412,11 @@ store_rollback(struct store *s, uint64_t to_rev, const char *message,
 
 	if (writable(s, err) == -1 || store_head(s, &head, NULL, err) == -1)
 		return -1;
-	if (to_rev == 0 || to_rev > head)
-		return error_set(err, ERR_INPUT,
-		    "cannot roll back to r%llu (head is r%llu)",
+	if (to_rev == 0)
+		return error_set(err, ERR_INPUT, "cannot roll back to r0");
+	/* As for show and diff: no such revision is a failure, not input. */
+	if (to_rev > head)
+		return error_set(err, ERR_FAIL, "no revision %llu (head is r%llu)",
 		    (unsigned long long)to_rev, (unsigned long long)head);
 	if (message == NULL) {
 		snprintf(msg, sizeof(msg), "rollback to r%llu",

@@ -91,10 +91,11 @@ step "failures: not found, no such revision"
 refused 1 "nope.key: not found" "$CFGSTORE" del ntpd.listen nope.key
 refused 1 "nope.key: not found" "$CFGSTORE" get nope.key
 refused 1 "no revision 99" "$CFGSTORE" show 99
+refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" rollback 99
+refused 2 "^cfgstore: invalid revision '0'$" "$CFGSTORE" rollback 0
 refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" get --rev 99 ntpd.listen
 refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" get --rev 99 --host fw1 ntpd.listen
 refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" list --rev 99
-refused 2 "cannot roll back to r99" "$CFGSTORE" rollback 99
 refused 1 "no store in" "$CFGSTORE" -d "$SCRATCH/nowhere" get ntpd.listen
 
 step "a bad line anywhere in a batch writes nothing and names the line"
