@@ -176,8 +176,8 @@ cli_open(struct cli *cli, int flags, struct store **out)
 	return 0;
 }
 
-int
-cli_parse_rev(const char *arg, uint64_t *rev)
+static int
+parse_rev(const char *arg, uint64_t *rev, int zero)
 {
 	const char *p = arg[0] == 'r' ? arg + 1 : arg;
 	char *end;
@@ -185,10 +185,23 @@ cli_parse_rev(const char *arg, uint64_t *rev)
 
 	errno = 0;
 	v = strtoull(p, &end, 10);
-	if (*p < '0' || *p > '9' || *end != '\0' || errno != 0 || v == 0)
+	if (*p < '0' || *p > '9' || *end != '\0' || errno != 0 ||
+	    (v == 0 && !zero))
 		return cli_error(ERR_INPUT, "invalid revision '%s'", arg);
 	*rev = v;
 	return 0;
+}
+
+int
+cli_parse_rev(const char *arg, uint64_t *rev)
+{
+	return parse_rev(arg, rev, 0);
+}
+
+int
+cli_parse_rev_or_empty(const char *arg, uint64_t *rev)
+{
+	return parse_rev(arg, rev, 1);
 }
 
 /* 1 when option opt (its name, up to any "=") takes an argument in cmd. */

@@ -39,6 +39,8 @@ int	cli_usage(const struct command *cmd);
 int	cli_open(struct cli *cli, int flags, struct store **out);
 /* Parses a revision argument ("42", "r42"); 0 or exit status 2. */
 int	cli_parse_rev(const char *arg, uint64_t *rev);
+/* The same, where 0 is a revision too: the empty store before r1. */
+int	cli_parse_rev_or_empty(const char *arg, uint64_t *rev);
 /*
  * After a commit on the primary: tells the local daemon and, unless
  * nowait, waits for every peer and prints one line per node.  Returns the

@@ -461,16 +461,16 @@ cmd_diff(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct store *s;
 	json_t *json = NULL;
 	uint64_t a = 0, b = 0, head;
-	int rc;
+	int rc, n;
 
 	if ((rc = parse_read_opts(cmd, argc, argv, "j", &r)) != 0)
 		return rc;
-	if (argc - optind > 2)
+	if ((n = argc - optind) > 2)
 		return cli_usage(cmd);
-	if (argc - optind >= 1 && (rc = cli_parse_rev(argv[optind], &a)) != 0)
+	/* 0 is the empty store: diff 0 N is all of N. */
+	if (n >= 1 && (rc = cli_parse_rev_or_empty(argv[optind], &a)) != 0)
 		return rc;
-	if (argc - optind == 2 &&
-	    (rc = cli_parse_rev(argv[optind + 1], &b)) != 0)
+	if (n == 2 && (rc = cli_parse_rev_or_empty(argv[optind + 1], &b)) != 0)
 		return rc;
 	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
 		return rc;
@@ -478,13 +478,12 @@ cmd_diff(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto done;
 	}
-	if (b == 0)
+	if (n < 2)
 		b = head;
-	if (argc == optind)
+	if (n == 0)
 		a = head > 0 ? head - 1 : 0;
 	if (r.json)
 		json = json_array();
-	/* a may be 0 (the empty store) only as the default. */
 	if ((a > head || b > head) ? (rc = cli_error(ERR_FAIL,
 	    "no revision %llu (head is r%llu)",
 	    (unsigned long long)(a > head ? a : b),

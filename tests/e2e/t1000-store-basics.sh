@@ -122,6 +122,15 @@ assert_grep '^\+ ntpd.listen = 10.0.0.7$' "$SCRATCH/out"
 assert_grep '^\+ dhcpd.key = <blob 142 bytes' "$SCRATCH/out"
 expect 0 "$CFGSTORE" diff
 assert_out "+ ntpd.servers = pool.ntp.org"
+# 0 is the empty store: diff 0 N is all of N, diff N 0 all of it gone.
+expect 0 "$CFGSTORE" diff 0 $((r + 2))
+"$CFGSTORE" export --rev $((r + 2)) | wc -l > "$SCRATCH/n"
+[ "$(grep -c '^+ ' "$SCRATCH/out")" -eq "$(cat "$SCRATCH/n")" ] || fail "diff 0 N is not all of N"
+assert_no_grep '^- ' "$SCRATCH/out"
+expect 0 "$CFGSTORE" diff $((r + 2)) 0
+[ "$(grep -c '^- ' "$SCRATCH/out")" -eq "$(cat "$SCRATCH/n")" ] || fail "diff N 0 is not all of N gone"
+expect 0 "$CFGSTORE" diff 0 0
+[ ! -s "$SCRATCH/out" ] || fail "diff 0 0 is not empty"
 
 step "show and show --raw"
 expect 0 "$CFGSTORE" show $((base + 1))

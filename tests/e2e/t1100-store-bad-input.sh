@@ -91,6 +91,8 @@ step "failures: not found, no such revision"
 refused 1 "nope.key: not found" "$CFGSTORE" del ntpd.listen nope.key
 refused 1 "nope.key: not found" "$CFGSTORE" get nope.key
 refused 1 "no revision 99" "$CFGSTORE" show 99
+refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" diff 99
+refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" diff 0 99
 refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" rollback 99
 refused 2 "^cfgstore: invalid revision '0'$" "$CFGSTORE" rollback 0
 refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" get --rev 99 ntpd.listen
