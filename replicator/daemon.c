@@ -999,6 +999,9 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 		goto fail;
 	/* Whatever was committed while no daemon ran is rendered now. */
 	d.head_hint = d.render_want = head;
+	/* Set up: from here on only the store and the rendered files. */
+	if (repl_sandbox(dir, o->root, err) == -1)
+		goto fail;
 	if (peers_load(&d, err) == -1)
 		goto fail;
 	if (spawn(&render_t, render_main, &d, 0) != 0 ||
@@ -1009,8 +1012,6 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 		error_set(err, ERR_FAIL, "cannot start threads");
 		goto fail;
 	}
-	sandbox_pledge("stdio rpath wpath cpath fattr flock inet unix dns getpw "
-	    "proc exec chown");
 	log_info("%s: serving as %s at r%llu%s%s, %zu peer%s", d.node,
 	    d.primary ? "primary" : "replica", (unsigned long long)head,
 	    tcp.fd != -1 ? ", listening on " : "",

@@ -137,6 +137,9 @@ void	*inbound_main(void *arg);
 /* daemon.c: the connection is authenticated or gone (under mu). */
 void	hs_done(struct daemon *d, struct inbound *in);
 
+/* sandbox.c: unveil and pledge (OpenBSD); 0, or -1 and err: fatal. */
+int	repl_sandbox(const char *dir, const char *root, struct error *err);
+
 /* records.c */
 void	record_load(struct store *s, const char *name, struct peer_record *r);
 int	record_save(struct store *s, const char *name,
