@@ -115,7 +115,9 @@ cmd_get(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		return cli_fail(&err);
 	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
 		return rc;
-	if (store_get_for_host(s, argv[optind], r.host, r.rev, &v, &err) == -1)
+	/* An unknown host would silently read as the base key. */
+	if ((r.host != NULL && store_host_check(s, r.host, r.rev, &err) == -1) ||
+	    store_get_for_host(s, argv[optind], r.host, r.rev, &v, &err) == -1)
 		rc = cli_fail(&err);
 	else if (r.json)
 		rc = format_json_print(format_json(v));
@@ -161,7 +163,9 @@ list_or_export(struct cli *cli, const struct read_args *r, const char *prefix,
 
 	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
 		return rc;
-	if (r->json && (la.json = json_object()) == NULL)
+	if (r->host != NULL && store_host_check(s, r->host, r->rev, &err) == -1)
+		rc = cli_fail(&err);
+	else if (r->json && (la.json = json_object()) == NULL)
 		la.json_failed = 1;
 	else if ((r->host != NULL ?
 	    store_list_prefix_for_host(s, r->host, prefix, r->rev, list_one,

@@ -110,6 +110,10 @@ int	db_apply_op(struct store *s, MDB_txn *t, uint64_t rev, const char *key,
 int	db_commit_raw(struct store *s, MDB_txn *t, uint64_t rev, MDB_val *v,
 	    struct error *err);
 
+/* 1 when host is this node or a peer; the list of those, for errors. */
+int	db_host_known(struct store *s, MDB_txn *t, const char *host);
+void	db_host_list(struct store *s, MDB_txn *t, char *out, size_t len);
+
 /* 1 when pk is this node's or a peer's key (name filled). */
 int	db_trusted(struct store *s, MDB_txn *t, const unsigned char *pk,
 	    char *name, size_t len);

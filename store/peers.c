@@ -74,6 +74,38 @@ store_peer_del(struct store *s, const char *name, struct error *err)
 	return db_write(s, write_peer_del, &pa, err);
 }
 
+/* 1 when host is this node or one of its peers. */
+int
+db_host_known(struct store *s, MDB_txn *t, const char *host)
+{
+	MDB_val v;
+
+	if (strcmp(host, s->node) == 0)
+		return 1;
+	return db_get(s, t, s->peers, host, strlen(host), &v, NULL) == 0;
+}
+
+/* "this node, peer, peer..." for an error message. */
+void
+db_host_list(struct store *s, MDB_txn *t, char *out, size_t len)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	snprintf(out, len, "%s", s->node);
+	if (mdb_cursor_open(t, s->peers, &c) != 0)
+		return;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		size_t n = strlen(out);
+
+		snprintf(out + n, len - n, ", %.*s", (int)k.mv_size,
+		    (char *)k.mv_data);
+	}
+	mdb_cursor_close(c);
+}
+
 int
 store_peers(struct store *s, struct peer_info **out, size_t *n,
     struct error *err)

@@ -220,3 +220,45 @@ store_list_for_host(struct store *s, const char *host, uint64_t rev,
 {
 	return store_list_prefix_for_host(s, host, NULL, rev, fn, arg, err);
 }
+
+static int
+names_host(void *arg, const char *key, const MDB_val *v)
+{
+	const char *host;
+
+	(void)v;
+	key_base(key, &host);
+	return host != NULL && strcmp(host, arg) == 0;
+}
+
+/*
+ * A host to read for is this node, a peer, or at least the host of some
+ * override at rev: a replica need not know every peer of the primary.
+ * The state is only walked for a host that is neither of the first two.
+ */
+int
+store_host_check(struct store *s, const char *host, uint64_t rev,
+    struct error *err)
+{
+	char hosts[512];
+	struct txn tx;
+	int rc;
+
+	if (node_name_check(host, err) == -1)
+		return -1;
+	if (db_txn_begin(s, 0, &tx, err) == -1)
+		return -1;
+	if (db_host_known(s, tx.t, host))
+		rc = 1;
+	else if ((rc = db_rev_check(s, tx.t, rev, err)) == 0)
+		rc = walk(s, tx.t, NULL, rev ? rev : REV_HEAD, names_host,
+		    (void *)host, err);
+	if (rc == 0) {
+		db_host_list(s, tx.t, hosts, sizeof(hosts));
+		error_set(err, ERR_INPUT, "unknown host '%s' (not this node, a "
+		    "peer or the host of an override; known: %s)", host, hosts);
+		rc = -1;
+	}
+	db_txn_end(s, &tx);
+	return rc == -1 ? -1 : 0;
+}

@@ -127,6 +127,13 @@ int	store_get(struct store *s, const char *key, uint64_t rev,
 int	store_get_for_host(struct store *s, const char *key, const char *host,
 	    uint64_t rev, struct value **out, struct error *err);
 
+/*
+ * 0 when host is one to resolve reads for: this node, a peer, or the host
+ * of an override at rev; else ERR_INPUT naming the known hosts.
+ */
+int	store_host_check(struct store *s, const char *host, uint64_t rev,
+	    struct error *err);
+
 /* Visitors return 0 to go on, anything else to stop (then returned). */
 typedef int (*store_visit_fn)(void *arg, const char *key,
 	    const struct value *v);

@@ -169,38 +169,6 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* 1 when host is this node or one of its peers. */
-static int
-host_known(struct store *s, MDB_txn *t, const char *host)
-{
-	MDB_val v;
-
-	if (strcmp(host, s->node) == 0)
-		return 1;
-	return db_get(s, t, s->peers, host, strlen(host), &v, NULL) == 0;
-}
-
-static int
-host_list(struct store *s, MDB_txn *t, char *out, size_t len)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc;
-
-	snprintf(out, len, "%s", s->node);
-	if (mdb_cursor_open(t, s->peers, &c) != 0)
-		return -1;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		size_t n = strlen(out);
-
-		snprintf(out + n, len - n, ", %.*s", (int)k.mv_size,
-		    (char *)k.mv_data);
-	}
-	mdb_cursor_close(c);
-	return 0;
-}
-
 struct commit_arg {
 	const struct change	*c;
 	const char		*message;
@@ -274,8 +242,8 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		key_base(op->key, &host);
 		/* A rollback restores overrides of hosts since removed. */
 		if (host != NULL && ca->rollback_to == 0 &&
-		    !host_known(s, t, host)) {
-			host_list(s, t, hosts, sizeof(hosts));
+		    !db_host_known(s, t, host)) {
+			db_host_list(s, t, hosts, sizeof(hosts));
 			/* Say how to make it known, not just that it is not. */
 			error_set(err, ERR_INPUT,
 			    "unknown host '%s' in key '%s' (known: %s; add it "

@@ -95,6 +95,9 @@ refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" diff 99
 refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" diff 0 99
 refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" rollback 99
 refused 2 "^cfgstore: invalid revision '0'$" "$CFGSTORE" rollback 0
+refused 2 "^cfgstore: unknown host 'nohost' \(not this node, a peer or the host of an override; known: fw1\)$" "$CFGSTORE" get --host nohost ntpd.listen
+refused 2 "^cfgstore: unknown host 'nohost'" "$CFGSTORE" list --host nohost
+refused 2 "^cfgstore: invalid node name" "$CFGSTORE" get --host "no host" ntpd.listen
 refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" get --rev 99 ntpd.listen
 refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" get --rev 99 --host fw1 ntpd.listen
 refused 1 "^cfgstore: no revision 99 \(head is r[0-9]+\)$" "$CFGSTORE" list --rev 99

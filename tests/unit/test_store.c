@@ -312,6 +312,40 @@ test_apply(void)
 	store_close(d);
 }
 
+/*
+ * Hosts to read for: this node, a peer, or the host of an override (a
+ * replica need not know every peer of the primary).
+ */
+static void
+test_host_check(void)
+{
+	struct store *a = new_store("hc1", 1), *b = new_store("hc2", 0);
+	struct store *c = new_store("hc9", 0);
+	struct error err = { 0 };
+	uint64_t before, rev;
+
+	trust(a, "hc9", c);
+	trust(b, "hc1", a);
+	before = set(a, "k.x", "base");
+	rev = set(a, "k.x@hc9", "mine");
+	CHECK(ship(a, before, b, &err) == APPLY_OK);
+	CHECK(ship(a, rev, b, &err) == APPLY_OK);
+	CHECK(store_host_check(a, "hc1", 0, &err) == 0);
+	CHECK(store_host_check(a, "hc9", 0, &err) == 0);
+	CHECK(store_host_check(b, "hc2", 0, &err) == 0);
+	CHECK(store_host_check(b, "hc1", 0, &err) == 0);
+	CHECK(store_host_check(b, "hc9", 0, &err) == 0);
+	CHECK(store_host_check(b, "hc9", before, &err) == -1);
+	CHECK(store_host_check(b, "hc8", 0, &err) == -1 && err.code == ERR_INPUT);
+	CHECK(strstr(err.msg, "unknown host 'hc8'") != NULL &&
+	    strstr(err.msg, "known: hc2, hc1") != NULL);
+	CHECK(store_host_check(b, "bad host", 0, &err) == -1 &&
+	    err.code == ERR_INPUT);
+	store_close(a);
+	store_close(b);
+	store_close(c);
+}
+
 static void
 test_commit_parse_hostile(void)
 {
@@ -642,6 +676,7 @@ main(void)
 	test_keys();
 	test_apply();
 	test_commit_parse_hostile();
+	test_host_check();
 	test_verify_names_revision();
 	test_canonical_records();
 	test_map_grows("big");
