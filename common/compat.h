@@ -26,8 +26,8 @@ int	sandbox_unveil(const char *path, const char *permissions);
  * Whether LMDB's own cross-process locks survive a process killed while
  * holding them.  Linux: robust pthread mutexes, yes.  OpenBSD: POSIX
  * semaphores, no; the store then locks with flock(2) itself (see
- * docs/OPENBSD.md).  CFGSTORE_OWN_LOCKS=1 in the environment forces the
- * flock(2) mode anywhere, so it can be tested on Linux too.
+ * docs/STORE.md, "OpenBSD").  CFGSTORE_OWN_LOCKS=1 in the environment
+ * forces the flock(2) mode anywhere, so it can be tested on Linux too.
  */
 int	lmdb_locks_are_robust(void);
 
