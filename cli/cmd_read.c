@@ -261,9 +261,16 @@ commit_header(const struct commit *c)
 
 	format_hash(hash, sizeof(hash), commit_hash(c), 0);
 	format_time(when, sizeof(when), commit_time_ms(c));
-	printf("r%llu  %s  %s  %s@%s  %s\n", (unsigned long long)commit_rev(c),
-	    hash, when, commit_author(c), commit_node(c),
-	    commit_message(c)[0] ? commit_message(c) : "(no message)");
+	printf("r%llu  %s  %s  ", (unsigned long long)commit_rev(c), hash,
+	    when);
+	/* Older or foreign records may hold any bytes: one line regardless. */
+	format_text(stdout, commit_author(c));
+	putchar('@');
+	format_text(stdout, commit_node(c));
+	fputs("  ", stdout);
+	format_text(stdout, commit_message(c)[0] ? commit_message(c) :
+	    "(no message)");
+	putchar('\n');
 }
 
 struct log_arg {

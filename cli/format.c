@@ -39,6 +39,25 @@ format_token(FILE *f, const char *s, size_t len)
 }
 
 void
+format_text(FILE *f, const char *s)
+{
+	struct value *v = NULL;
+	int text = value_string(s, strlen(s), &v, NULL) == 0;
+
+	value_free(v);
+	if (text) {
+		fputs(s, f);
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p < 0x20 && *p != '\t') || *p >= 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+void
 format_set_line(FILE *f, const char *key, const struct value *v)
 {
 	const void *p;

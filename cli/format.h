@@ -16,6 +16,12 @@
 
 /* Writes s as one token of the line format. */
 void	format_token(FILE *f, const char *s, size_t len);
+/*
+ * Text from a commit record, on one line: as it is when it is text as a
+ * string value must be, else with control characters and every byte
+ * from 0x7f up as \xNN.
+ */
+void	format_text(FILE *f, const char *s);
 /* The `set ...` line that recreates key = v. */
 void	format_set_line(FILE *f, const char *key, const struct value *v);
 /* Short human form: text, [a, b], or <blob N bytes b2:HASH>. */

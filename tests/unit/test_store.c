@@ -468,7 +468,8 @@ enum flaw { FLAWLESS, WIDE_REV, STR8_MESSAGE, UNSORTED, DUPLICATE_KEY,
     WIDE_ENVELOPE, FLAWS };
 
 static void
-forge(const char *dir, const char *node, enum flaw flaw, struct buf *out)
+forge(const char *dir, const char *node, enum flaw flaw, const char *message,
+    struct buf *out)
 {
 	unsigned char sk[crypto_sign_SECRETKEYBYTES], pk[STORE_PUBKEY_LEN];
 	unsigned char hash[STORE_HASH_LEN], sig[STORE_SIG_LEN];
@@ -505,7 +506,7 @@ forge(const char *dir, const char *node, enum flaw flaw, struct buf *out)
 	if (flaw == STR8_MESSAGE)
 		msgpack_sbuffer_write(&body, "\xd9\x04test", 6);
 	else
-		msgpack_pack_str_with_body(&pk_body, "test", 4);
+		msgpack_pack_str_with_body(&pk_body, message, strlen(message));
 	msgpack_pack_bin_with_body(&pk_body, pk, sizeof(pk));
 	msgpack_pack_array(&pk_body, 2);
 	msgpack_pack_array(&pk_body, 4);
@@ -564,7 +565,7 @@ test_canonical_records(void)
 	trust(b, "canon", a);
 	snprintf(dir, sizeof(dir), "%s/canon", scratch);
 	for (int f = WIDE_REV; f < FLAWS; f++) {
-		forge(dir, "canon", (enum flaw)f, &raw);
+		forge(dir, "canon", (enum flaw)f, "test", &raw);
 		error_clear(&err);
 		CHECK(commit_parse(raw.data, raw.len, &c, &err) == -1);
 		if (strstr(err.msg, why[f]) == NULL)
@@ -575,13 +576,76 @@ test_canonical_records(void)
 		CHECK(res == APPLY_REJECTED && applied == 0);
 	}
 	/* The same record without a flaw: the builder above is right. */
-	forge(dir, "canon", FLAWLESS, &raw);
+	forge(dir, "canon", FLAWLESS, "test", &raw);
 	CHECK(commit_parse(raw.data, raw.len, &c, &err) == 0);
 	commit_free(c);
 	r.data = raw.data, r.len = raw.len;
 	CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0);
 	CHECK(res == APPLY_OK && applied == 1);
 	CHECK(store_verify(b, &bad, &err) == 0);
+	buf_free(&raw);
+	store_close(a);
+	store_close(b);
+}
+
+/* Runs cfgstore with args; its stdout in out, the exit status returned. */
+static int
+run_cli(const char *args, char *out, size_t len)
+{
+	const char *build = getenv("BUILDDIR");
+	char cmd[1024];
+	size_t n = 0;
+	FILE *p;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "%s/cli/cfgstore %s 2>%s/cli.err",
+	    build ? build : ".", args, scratch);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	while (n + 1 < len && fgets(out + n, (int)(len - n), p) != NULL)
+		n += strlen(out + n);
+	out[n] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * A record that an older cfgstore, or a trusted node, signed with a
+ * message that is not one line of text: log prints it on one line, and
+ * JSON that cannot hold it is an error, not short output.
+ */
+static void
+test_foreign_text(void)
+{
+	struct store *a = new_store("odd", 1), *b = new_store("odd-r", 0);
+	struct error err = { 0 };
+	struct buf raw = { 0 };
+	struct store_raw r;
+	enum store_apply_result res;
+	char dir[300], args[400], out[4096], errpath[300];
+	size_t applied;
+	struct stat st;
+
+	trust(b, "odd", a);
+	snprintf(dir, sizeof(dir), "%s/odd", scratch);
+	forge(dir, "odd", FLAWLESS, "fix\nr9  000000000000  now  root@odd  "
+	    "forged \xff", &raw);
+	r.data = raw.data, r.len = raw.len;
+	CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0);
+	CHECK(res == APPLY_OK && applied == 1);
+	snprintf(args, sizeof(args), "-d %s/odd-r log", scratch);
+	CHECK(run_cli(args, out, sizeof(out)) == 0);
+	CHECK(strstr(out, "  root@odd  fix\\x0ar9  000000000000  now  "
+	    "root@odd  forged \\xff\n") != NULL);
+	CHECK(strchr(out, '\n') != NULL && strchr(out, '\n')[1] == ' ');
+	snprintf(args, sizeof(args), "-d %s/odd-r log --json", scratch);
+	CHECK(run_cli(args, out, sizeof(out)) == 1);
+	CHECK(out[0] == '\0');
+	snprintf(errpath, sizeof(errpath), "%s/cli.err", scratch);
+	CHECK(stat(errpath, &st) == 0 && st.st_size ==
+	    (off_t)strlen("cfgstore: cannot encode the output as JSON\n"));
+	snprintf(args, sizeof(args), "-d %s/odd-r show --json 1", scratch);
+	CHECK(run_cli(args, out, sizeof(out)) == 1 && out[0] == '\0');
 	buf_free(&raw);
 	store_close(a);
 	store_close(b);
@@ -679,6 +743,7 @@ main(void)
 	test_host_check();
 	test_verify_names_revision();
 	test_canonical_records();
+	test_foreign_text();
 	test_map_grows("big");
 	/* As on OpenBSD: writes through the map, the file is the map. */
 	setenv("CFGSTORE_WRITEMAP", "1", 1);
