@@ -25,11 +25,28 @@ buf_reserve(struct buf *b, size_t extra)
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > (size_t)-1 / 2 ? need : cap * 2;
-	if ((p = realloc(b->data, cap)) == NULL)
-		return -1;
+	if (!b->secret) {
+		if ((p = realloc(b->data, cap)) == NULL)
+			return -1;
+	} else {
+		/* realloc may free the old block as it was: wipe it first. */
+		if ((p = malloc(cap)) == NULL)
+			return -1;
+		if (b->data != NULL) {
+			memcpy(p, b->data, b->len + 1);
+			explicit_bzero(b->data, b->cap);
+			free(b->data);
+		}
+	}
 	b->data = p;
 	b->cap = cap;
 	return 0;
+}
+
+void
+buf_secret(struct buf *b)
+{
+	b->secret = 1;
 }
 
 int
@@ -79,6 +96,8 @@ buf_reset(struct buf *b)
 void
 buf_free(struct buf *b)
 {
+	if (b->secret && b->data != NULL)
+		explicit_bzero(b->data, b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;

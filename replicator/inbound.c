@@ -17,7 +17,6 @@
 #include <sodium.h>
 
 #include "log.h"
-#include "mpread.h"
 #include "repl_int.h"
 
 struct in_session {
@@ -70,9 +69,11 @@ revs(char *out, size_t len, const struct msg *m)
 static int
 is_primary(struct in_session *x, char *why, size_t len)
 {
-	struct commit *c = NULL;
+	struct buf raw = { 0 };
 	struct error err = { 0 };
 	struct peer_info *peers = NULL;
+	const unsigned char *signer;
+	char name[STORE_NODE_MAX + 1] = "another key";
 	uint64_t head;
 	size_t n = 0;
 	int ok;
@@ -88,18 +89,24 @@ is_primary(struct in_session *x, char *why, size_t len)
 		free(peers);
 		return 1;
 	}
-	if (store_commit_load(x->d->s, head, &c, &err) == -1) {
+	/* The envelope's signer only: nothing else is decoded. */
+	buf_secret(&raw);
+	if (store_commit_raw(x->d->s, head, &raw, &err) == -1 ||
+	    proto_envelope(raw.data, raw.len, &signer, NULL) == -1) {
 		snprintf(why, len, "reading r%llu: %.200s",
-		    (unsigned long long)head, err.msg);
+		    (unsigned long long)head, err.msg[0] ? err.msg :
+		    "malformed");
+		buf_free(&raw);
 		return 0;
 	}
-	ok = sodium_memcmp(commit_signer(c), link_peer_key(x->l),
+	ok = sodium_memcmp(signer, link_peer_key(x->l),
 	    STORE_PUBKEY_LEN) == 0;
-	if (!ok)
+	if (!ok) {
+		store_trusts(x->d->s, signer, name, sizeof(name));
 		snprintf(why, len, "%s is not our primary: r%llu here was "
-		    "made by %.63s", x->name, (unsigned long long)head,
-		    commit_node(c));
-	commit_free(c);
+		    "signed by %s", x->name, (unsigned long long)head, name);
+	}
+	buf_free(&raw);
 	return ok;
 }
 
@@ -112,17 +119,13 @@ static int
 signed_by_sender(struct in_session *x, const struct msg *m, char *why,
     size_t len)
 {
-	struct mpr r;
-	const void *pk;
-	uint32_t n, klen;
+	const unsigned char *pk;
 	size_t i;
 	char text[STORE_KEYTEXT_LEN];
 
 	for (i = 0; i < m->nraws; i++) {
-		mpr_init(&r, m->raws[i].data, m->raws[i].len);
-		if (mpr_array(&r, &n) == -1 || n != 3 ||
-		    mpr_bin(&r, &pk, &klen) == -1 ||
-		    klen != STORE_PUBKEY_LEN) {
+		if (proto_envelope(m->raws[i].data, m->raws[i].len, &pk,
+		    NULL) == -1) {
 			snprintf(why, len, "commit %zu of %zu: malformed "
 			    "envelope", i + 1, m->nraws);
 			return 0;
@@ -325,6 +328,8 @@ inbound_main(void *arg)
 
 	memset(&x, 0, sizeof(x));
 	x.d = d;
+	/* Decrypted change sets may carry secrets: never left unwiped. */
+	buf_secret(&x.in);
 	if (link_accept(in->fd, &d->auth, &x.l, &err) == -1) {
 		log_warnx("connection from %s refused: %s", in->from, err.msg);
 		goto done;

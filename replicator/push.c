@@ -64,8 +64,10 @@ static int
 same_history(struct push *x, uint64_t rev, const unsigned char *hash,
     uint64_t head, char *why, size_t len)
 {
-	struct commit *c = NULL;
+	struct buf raw = { 0 };
 	struct error err = { 0 };
+	const unsigned char *signer;
+	unsigned char ours[STORE_HASH_LEN];
 	int same;
 
 	if (rev == 0)
@@ -75,13 +77,18 @@ same_history(struct push *x, uint64_t rev, const unsigned char *hash,
 		    (unsigned long long)rev, (unsigned long long)head);
 		return 0;
 	}
-	if (store_commit_load(x->d->s, rev, &c, &err) == -1) {
+	/* The hash only: the commit's values (secrets) are not decoded. */
+	buf_secret(&raw);
+	if (store_commit_raw(x->d->s, rev, &raw, &err) == -1 ||
+	    proto_envelope(raw.data, raw.len, &signer, ours) == -1) {
 		snprintf(why, len, "reading r%llu: %.200s",
-		    (unsigned long long)rev, err.msg);
+		    (unsigned long long)rev, err.msg[0] ? err.msg :
+		    "malformed");
+		buf_free(&raw);
 		return 0;
 	}
-	same = sodium_memcmp(commit_hash(c), hash, STORE_HASH_LEN) == 0;
-	commit_free(c);
+	buf_free(&raw);
+	same = sodium_memcmp(ours, hash, STORE_HASH_LEN) == 0;
 	if (!same)
 		snprintf(why, len, "peer's r%llu differs from ours",
 		    (unsigned long long)rev);
@@ -399,6 +406,10 @@ push_main(void *arg)
 	memset(&x, 0, sizeof(x));
 	x.p = p;
 	x.d = d;
+	/* Commits may carry secrets (dhcpd.key): never left in freed memory. */
+	buf_secret(&x.out);
+	buf_secret(&x.in);
+	buf_secret(&x.raw);
 	while (!stopping(&x)) {
 		error_clear(&err);
 		started = repl_mono_ms();

@@ -44,7 +44,7 @@ refused() {
 }
 
 step "fw3 relays fw1's genuine next commit: refused, fw3 is not the primary"
-refused relay "fw3: refused a change set: fw3 is not our primary: r$r here was made by fw1" \
+refused relay "fw3: refused a change set: fw3 is not our primary: r$r here was signed by fw1" \
     -k "$(dir fw3)"
 
 step "fw3 sends that commit signed with its own key: refused"
