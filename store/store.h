@@ -119,7 +119,8 @@ int	store_head(struct store *s, uint64_t *rev,
 
 /*
  * The value of key at revision rev (0: head).  ERR_FAIL "not found" when
- * the key has no value then.  Cost does not depend on the history length.
+ * the key has no value then, ERR_FAIL "no revision" when rev is beyond
+ * the head.  Cost does not depend on the history length.
  */
 int	store_get(struct store *s, const char *key, uint64_t rev,
 	    struct value **out, struct error *err);
