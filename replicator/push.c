@@ -132,15 +132,31 @@ refused(struct push *x, const struct msg *m)
 	pthread_mutex_unlock(&x->d->mu);
 }
 
+/*
+ * Commits per batch: PROTO_BATCH_MAX, or fewer for tests that need a
+ * catch-up of many batches without making thousands of commits
+ * (CFGSTORE_TEST_BATCH, docs/PROTOCOL.md).
+ */
+static size_t
+batch_max(void)
+{
+	const char *s = getenv("CFGSTORE_TEST_BATCH");
+	long v;
+
+	if (s == NULL || (v = strtol(s, NULL, 10)) < 1 || v > PROTO_BATCH_MAX)
+		return PROTO_BATCH_MAX;
+	return (size_t)v;
+}
+
 /* Reads commits from..to (at most a batch) into x->raws; the count. */
 static int
 load_batch(struct push *x, uint64_t from, uint64_t to, size_t *n,
     struct error *err)
 {
-	size_t i, cap = PROTO_BATCH_MAX, *offs;
+	size_t i, cap = batch_max(), *offs;
 	uint64_t rev;
 
-	if (x->raws == NULL && (x->raws = calloc(cap,
+	if (x->raws == NULL && (x->raws = calloc(PROTO_BATCH_MAX,
 	    sizeof(*x->raws))) == NULL)
 		return error_errno(err, ERR_FAIL, "batch");
 	if ((offs = calloc(cap, sizeof(*offs))) == NULL)
