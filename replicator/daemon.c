@@ -233,6 +233,38 @@ render_kick(struct daemon *d, uint64_t rev)
 	pthread_mutex_unlock(&d->mu);
 }
 
+int
+render_wait_for(struct daemon *d, uint64_t rev, int timeout_ms,
+    char *summary, size_t len, int *failed)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&d->mu);
+	if (rev > d->render_want) {
+		d->render_want = rev;
+		pthread_cond_broadcast(&d->cv);
+	}
+	while (!d->stop && d->render_done < rev)
+		if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
+			break;
+	if (!d->stop && d->render_done < rev) {
+		pthread_mutex_unlock(&d->mu);
+		return 0;
+	}
+	snprintf(summary, len, "%s", d->stop && d->render_done < rev ?
+	    "shutting down" : d->render_summary);
+	*failed = d->render_failed;
+	pthread_mutex_unlock(&d->mu);
+	return 1;
+}
+
 void
 render_wait(struct daemon *d, uint64_t rev, char *summary, size_t len,
     int *failed)

@@ -199,9 +199,20 @@ commits(struct in_session *x, const struct msg *m)
 			log_debug("%s: applied %zu of %s, head r%llu%s",
 			    x->name, applied, what, (unsigned long long)head,
 			    m->more ? ", more to come" : "");
-		/* In the middle of a catch-up only the last batch renders. */
-		if (!m->more)
-			render_wait(d, head, summary, sizeof(summary), &failed);
+		/*
+		 * In the middle of a catch-up only the last batch renders.
+		 * Restarts may take minutes: while they run, a pong every
+		 * few seconds tells the primary we are alive.
+		 */
+		while (!m->more && !render_wait_for(d, head, KEEPALIVE_MS,
+		    summary, sizeof(summary), &failed)) {
+			if (proto_pong(&x->out) == -1 ||
+			    send_msg(x->l, &x->out, &err) == -1) {
+				log_warnx("%s: sending keepalive: %s", x->name,
+				    err.msg);
+				return -1;
+			}
+		}
 		if (proto_ack(&x->out, head, hash, failed, summary) == -1 ||
 		    send_msg(x->l, &x->out, &err) == -1) {
 			log_warnx("%s: sending ack: %s", x->name, err.msg);

@@ -227,8 +227,14 @@ push_commits(struct push *x, struct error *err)
 			buf_free_secret(&x->raw);
 			buf_free_secret(&x->out);
 		}
-		if (recv_msg(x, &m, REPLY_MS, err) == -1)
-			return -1;
+		/* Pongs before the ack: the peer is still rendering. */
+		for (;;) {
+			if (recv_msg(x, &m, REPLY_MS, err) == -1)
+				return -1;
+			if (m.type != MSG_PONG)
+				break;
+			log_debug("%s: still rendering", p->info.name);
+		}
 		if (m.type == MSG_ACK) {
 			/* It must now hold what we sent, as we hold it. */
 			if (m.head < acked + n || !same_history(x, m.head,

@@ -27,7 +27,8 @@
 #define HS_SLOTS		(2 * MAX_HANDSHAKING)
 #define MAX_CONTROL		16	/* command line clients at once */
 #define DIAL_MS			3000	/* TCP connect */
-#define REPLY_MS		20000	/* an ack, render included */
+#define REPLY_MS		20000	/* an ack, or a keepalive before it */
+#define KEEPALIVE_MS		5000	/* a replica rendering says it is alive */
 #define PING_MS			10000	/* idle primary pings this often */
 #define IDLE_MS			(3 * PING_MS)	/* replica drops a silent session */
 #define SEND_MS			10000
@@ -115,6 +116,9 @@ void	render_kick(struct daemon *d, uint64_t rev);
 /* Asks for a render of at least rev and waits for it; the summary. */
 void	render_wait(struct daemon *d, uint64_t rev, char *summary,
 	    size_t len, int *failed);
+/* The same, waiting at most timeout_ms: 1 done (or stopping), 0 not yet. */
+int	render_wait_for(struct daemon *d, uint64_t rev, int timeout_ms,
+	    char *summary, size_t len, int *failed);
 /* Sends one message; logs nothing. */
 int	send_msg(struct link *l, struct buf *b, struct error *err);
 
