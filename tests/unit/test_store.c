@@ -598,8 +598,8 @@ run_cli(const char *args, char *out, size_t len)
 	FILE *p;
 	int status;
 
-	snprintf(cmd, sizeof(cmd), "%s/cli/cfgstore %s 2>%s/cli.err",
-	    build ? build : ".", args, scratch);
+	snprintf(cmd, sizeof(cmd), "%s/cli/cfgstore %s 2>%s/cli.err", build,
+	    args, scratch);
 	if ((p = popen(cmd, "r")) == NULL)
 		return -1;
 	while (n + 1 < len && fgets(out + n, (int)(len - n), p) != NULL)
@@ -626,6 +626,13 @@ test_foreign_text(void)
 	size_t applied;
 	struct stat st;
 
+	if (getenv("BUILDDIR") == NULL) {
+		printf("skipped: the log of a foreign record (BUILDDIR is not "
+		    "set to find cfgstore; ctest sets it)\n");
+		store_close(a);
+		store_close(b);
+		return;
+	}
 	trust(b, "odd", a);
 	snprintf(dir, sizeof(dir), "%s/odd", scratch);
 	forge(dir, "odd", FLAWLESS, "fix\nr9  000000000000  now  root@odd  "
