@@ -53,7 +53,7 @@ __asan_default_options(void)
 }
 
 static const char *target;
-static struct store *store;
+static struct store *store, *sign_store;
 static struct identity *id, *resign_id;
 static unsigned char rnd_pk[32], rnd_sk[64];
 
@@ -531,10 +531,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (signdir != NULL) {
-		struct store *s2;
-
-		if (store_open(signdir, STORE_RDONLY, &s2, &err) == -1 ||
-		    identity_load(s2, &resign_id, &err) == -1) {
+		if (store_open(signdir, STORE_RDONLY, &sign_store,
+		    &err) == -1 ||
+		    identity_load(sign_store, &resign_id, &err) == -1) {
 			fprintf(stderr, "hostile_peer: %s\n", err.msg);
 			return 2;
 		}

@@ -46,10 +46,15 @@ start() {
 
 pid() { cat "$SCRATCH/$1/pid"; }
 
-# stop NAME [SIGNAL]
+# stop NAME [SIGNAL]: and, in a sanitizer build, no report in its log.
 stop() {
 	kill -"${2:-TERM}" "$(pid "$1")" 2>/dev/null
 	wait "$(pid "$1")" 2>/dev/null
+	! grep -q "ERROR: [A-Za-z]*Sanitizer\|runtime error:" \
+	    "$SCRATCH/$1.log" 2>/dev/null || {
+		grep -A30 "Sanitizer\|runtime error:" "$SCRATCH/$1.log" |
+		    head -60
+		fail "$1: sanitizer report"; }
 	return 0
 }
 
