@@ -598,6 +598,7 @@ struct acceptor {
 	struct daemon	*d;
 	int		 fd;
 	int		 control;	/* control socket, else peers */
+	int		 starved;	/* accept(2) out of descriptors */
 };
 
 static void
@@ -715,11 +716,17 @@ accept_one(struct acceptor *a)
 	    &sl)) == -1) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM) {
-			log_warn("accept");
+			/* Once per spell, not ten times a second. */
+			if (!a->starved)
+				log_warn("accept");
+			a->starved = 1;
 			return -1;
 		}
 		return 0;
 	}
+	if (a->starved)
+		log_info("accepting connections again");
+	a->starved = 0;
 	pthread_mutex_lock(&d->mu);
 	if (a->control) {
 		if (d->ncontrol >= MAX_CONTROL ||
