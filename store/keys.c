@@ -1,6 +1,7 @@
 /*
  * keys.c - what a key and a node name may be.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,10 @@ node_name_check(const char *name, struct error *err)
 		return error_set(err, ERR_INPUT,
 		    "invalid node name '%.80s' (1 to %d characters)", name,
 		    STORE_NODE_MAX);
+	/* As a host name: never an option's "-", never a hidden ".". */
+	if (!isalnum((unsigned char)name[0]))
+		return error_set(err, ERR_INPUT, "invalid node name '%.80s' "
+		    "(it starts with a letter or digit)", name);
 	for (size_t i = 0; i < len; i++)
 		if (!name_char((unsigned char)name[i]) &&
 		    !(name[i] == '.' && i > 0 && i + 1 < len &&

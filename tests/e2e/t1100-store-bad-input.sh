@@ -85,6 +85,8 @@ refused 2 "invalid count" "$CFGSTORE" log -n 0
 refused 2 "invalid public key" "$CFGSTORE" peer add fw2 10.0.99.2:7369 notakey
 refused 2 "invalid peer address" "$CFGSTORE" peer add fw2 10.0.99.2 "$("$CFGSTORE" key)"
 refused 2 "invalid node name" "$CFGSTORE" peer add "fw 2" 10.0.99.2:7369 "$("$CFGSTORE" key)"
+refused 2 "invalid node name .-fw2. \\(it starts" "$CFGSTORE" -d "$SCRATCH/fresh" init --node -fw2
+[ ! -e "$SCRATCH/fresh" ] || fail "init with a bad name left $SCRATCH/fresh"
 refused 2 "own name" "$CFGSTORE" peer add fw1 10.0.99.2:7369 "$("$CFGSTORE" key)"
 
 step "failures: not found, no such revision"
