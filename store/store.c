@@ -457,6 +457,13 @@ open_env(struct store *s, int create, struct error *err)
 		return db_fail(s, err, rc, s->dir);
 	}
 	map_unlock(fd);
+	/*
+	 * LMDB opens the data file without O_CLOEXEC: a restarted service
+	 * would inherit it.  The daemon opens the store before it starts
+	 * any thread, so no spawn can come between.
+	 */
+	if (mdb_env_get_fd(s->env, &fd) == 0 && fd != -1)
+		(void)fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
 	if (!s->own_locks)
 		mdb_reader_check(s->env, NULL);	/* slots of dead readers */
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The services a daemon restarts inherit none of its descriptors: not the
-# wake-up pipe, not the listening or accepted sockets, not the peers'.
+# wake-up pipe, not the listening or accepted sockets, not the peers',
+# not the store's files.
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/tools/repl-lib.sh"
 
@@ -32,7 +33,7 @@ expect 0 on fw1 set service.ntpd.restart "$SCRATCH/fdlist"
 expect 0 on fw1 set ntpd.constraints 9.9.9.9
 assert_grep "^fw2: applied r$((r + 2)), restarted ntpd" "$SCRATCH/out"
 
-step "no socket or pipe of the daemons reached the restarts"
+step "no socket, pipe or store file of the daemons reached the restarts"
 # 0-2 are /dev/null, the file written and the renderer's pipe; ls has
 # /proc/self/fd open.
 for n in fw1 fw2; do
@@ -41,6 +42,7 @@ for n in fw1 fw2; do
 	    sed '/^[012] /d' > "$SCRATCH/fds"
 	echo "$n: $(tr '\n' ' ' < "$SCRATCH/fds")"
 	assert_grep "^[0-9]+ /proc/[0-9]+/fd$" "$SCRATCH/fds"
-	assert_no_grep "socket:|pipe:|anon_inode:" "$SCRATCH/fds"
+	assert_no_grep "socket:|pipe:|anon_inode:|\.mdb|write\.lock" "$SCRATCH/fds"
+	assert_eq "$(wc -l < "$SCRATCH/fds" | tr -d ' ')" 1 "descriptors beyond 0-2"
 done
 ok "t4070"
