@@ -86,8 +86,10 @@ static const struct command commands[] = {
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit",
 	  "-m", 0 },
-	{ "render", cmd_render, "[--dry-run] [--force] [--root DIR] [SERVICE...]",
+	{ "render", cmd_render,
+	  "[-v] [--dry-run] [--force] [--root DIR] [SERVICE...]",
 	  "render this host's files now",
+	  "-v          print a refusing checker's whole output\n"
 	  "--dry-run   show a unified diff, change nothing\n"
 	  "--force     overwrite files edited by hand\n"
 	  "--root DIR  prefix every output path with DIR",
