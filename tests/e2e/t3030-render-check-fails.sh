@@ -6,10 +6,7 @@
 . "$SRCDIR/tests/golden/render-lib.sh"
 
 root="$SCRATCH/root"
-guide_store fw1 fw2
-test_commands "$root"
-expect 0 "$CFGSTORE" render --root "$root"
-restarts >/dev/null
+rendered_guide "$root"
 conf="$root/var/unbound/etc/unbound.conf"
 hints="$root/var/unbound/etc/root.hints"
 cp -p "$conf" "$SCRATCH/conf.old"

@@ -7,10 +7,7 @@
 
 root="$SCRATCH/root"
 conf="$root/var/unbound/etc/unbound.conf"
-guide_store fw1 fw2
-test_commands "$root"
-expect 0 "$CFGSTORE" render --root "$root"
-restarts >/dev/null
+rendered_guide "$root"
 cp -p "$conf" "$SCRATCH/conf.old"
 
 # unbound "starts" unless its config listens on 10.0.0.99, which here

@@ -5,10 +5,7 @@
 . "$SRCDIR/tests/golden/render-lib.sh"
 
 root="$SCRATCH/root"
-guide_store fw1 fw2
-test_commands "$root"
-expect 0 "$CFGSTORE" render --root "$root"
-restarts >/dev/null
+rendered_guide "$root"
 cp -p "$root/etc/ntpd.conf" "$SCRATCH/ntpd.old"
 
 step "ntpd.servers deleted, unbound changed: ntpd fails, unbound goes on"

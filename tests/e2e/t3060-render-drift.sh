@@ -6,10 +6,7 @@
 
 root="$SCRATCH/root"
 conf="$root/etc/ntpd.conf"
-guide_store fw1 fw2
-test_commands "$root"
-expect 0 "$CFGSTORE" render --root "$root"
-restarts >/dev/null
+rendered_guide "$root"
 
 step "status: every installed file as cfgstore wrote it"
 expect 0 "$CFGSTORE" status

@@ -6,10 +6,7 @@
 . "$SRCDIR/tests/golden/render-lib.sh"
 
 root="$SCRATCH/root"
-guide_store fw1 fw2
-test_commands "$root"
-expect 0 "$CFGSTORE" render --root "$root"
-restarts >/dev/null
+rendered_guide "$root"
 
 step "a commit made while a render waits for the lock is what it installs"
 exec 9>"$CFGSTORE_DIR/render.lock"

@@ -9,10 +9,7 @@
 root="$SCRATCH/root"
 conf="$root/var/unbound/etc/unbound.conf"
 hints="$root/var/unbound/etc/root.hints"
-guide_store fw1 fw2
-test_commands "$root"
-expect 0 "$CFGSTORE" render --root "$root"
-restarts >/dev/null
+rendered_guide "$root"
 # unbound's files; the candidates a kill leaves are swept by the next render.
 files() { snapshot "$root/var/unbound" | grep -v '\.cfgstore-new\.'; }
 files > "$SCRATCH/before"

@@ -8,10 +8,7 @@
 
 root="$SCRATCH/root"
 conf="$root/etc/ntpd.conf"
-guide_store fw1 fw2
-test_commands "$root"
-expect 0 "$CFGSTORE" render --root "$root"
-restarts >/dev/null
+rendered_guide "$root"
 cp -p "$conf" "$SCRATCH/ntpd.old"
 
 step "a hanging checker: killed at the timeout, old file kept, no restart"

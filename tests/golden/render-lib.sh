@@ -80,6 +80,15 @@ test_commands() {
 	    "set service.carp.restart \"$SCRATCH/bin/ok carp\""
 }
 
+# rendered_guide ROOT: fw1's guide store (knowing fw2), the test commands,
+# and every service rendered once under ROOT, its restarts forgotten.
+rendered_guide() {
+	guide_store fw1 fw2
+	test_commands "$1"
+	expect 0 "$CFGSTORE" render --root "$1"
+	restarts >/dev/null
+}
+
 # restarts: the services restarted since the last call, sorted, on one line.
 restarts() {
 	sort "$RESTARTS" | tr '\n' ' ' | sed 's/ $//'
