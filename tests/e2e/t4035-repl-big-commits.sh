@@ -16,11 +16,7 @@ small() {
 }
 
 step "fw1 and fw2 in step"
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
-start fw1
-start fw2
+two_nodes
 r=$(head_of fw1)
 wait_head fw2 "$r"
 

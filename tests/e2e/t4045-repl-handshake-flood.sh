@@ -10,14 +10,8 @@
 HOSTILE="$BUILDDIR/tests/hostile_peer"
 
 step "fw1 and fw2 in step"
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
-start fw1
-start fw2
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-r=$(head_of fw1)
-wait_head fw2 "$r"
+two_nodes
+guide_synced fw1 fw2
 stop fw1
 
 step "a flood of stalled connections from 24 other loopback addresses"

@@ -19,9 +19,7 @@ on fw2 peer add fw3 "$(addr fw3)" "$(key fw3)" >/dev/null || fail "fw3"
 start fw1
 start fw2
 start fw3
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-r=$(head_of fw1)
-wait_head fw2 "$r"
+guide_synced fw1 fw2
 wait_head fw3 "$r"
 stop fw1
 on fw1 set --no-wait ntpd.listen@fw2 10.0.0.66 > /dev/null

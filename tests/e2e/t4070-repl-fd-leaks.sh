@@ -20,9 +20,7 @@ node_init fw2
 pair fw1 fw2
 start fw1 python3 "$SCRATCH/closefds.py"
 start fw2 python3 "$SCRATCH/closefds.py"
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-r=$(head_of fw1)
-wait_head fw2 "$r"
+guide_synced fw1 fw2
 cat > "$SCRATCH/fdlist" <<-EOS
 #!/bin/sh
 # What the restart was given: ls, in its place, lists its own.

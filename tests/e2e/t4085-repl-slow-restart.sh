@@ -6,14 +6,8 @@
 . "$SRCDIR/tests/tools/repl-lib.sh"
 
 step "fw1 and fw2; ntpd takes 24 s to restart on fw2"
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
-start fw1
-start fw2
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-r=$(head_of fw1)
-wait_head fw2 "$r"
+two_nodes
+guide_synced fw1 fw2
 expect 0 on fw1 set service.ntpd.restart@fw2 "sleep 24"
 r=$((r + 1))
 

@@ -17,9 +17,7 @@ node_init fw2
 pair fw1 fw2
 start fw2 prlimit --nofile=24
 start fw1
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-r=$(head_of fw1)
-wait_head fw2 "$r"
+guide_synced fw1 fw2
 
 step "connections beyond them: accept fails, fw2 does not spin"
 "$HOSTILE" "$(addr fw2)" flood 40 4 > "$SCRATCH/flood.out" 2>&1 &

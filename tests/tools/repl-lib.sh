@@ -107,6 +107,23 @@ guide() {
 	    "$SCRATCH/guide.apply") > "$SCRATCH/out" 2>&1
 }
 
+# two_nodes: fw1 (primary) and fw2, each trusting the other, both running.
+two_nodes() {
+	node_init fw1 --primary
+	node_init fw2
+	pair fw1 fw2
+	start fw1
+	start fw2
+}
+
+# guide_synced PRIMARY REPLICA: the guide on PRIMARY, held by REPLICA too;
+# r is then their head.
+guide_synced() {
+	guide "$1" || { cat "$SCRATCH/out"; fail "guide"; }
+	r=$(head_of "$1")
+	wait_head "$2" "$r"
+}
+
 # restarts: "NODE SERVICE" lines since the last call, sorted, on one line.
 restarts() {
 	sort "$RESTARTS" | tr '\n' ',' | sed 's/,$//'
