@@ -210,11 +210,13 @@ rec_service_tail(const char *rec)
 }
 
 int
-rec_service_put(struct store *s, const char *service, uint64_t rev,
-    enum render_outcome outcome, const char *msg, struct error *err)
+rec_service_add(struct rec_batch *b, struct store *s, const char *service,
+    uint64_t rev, enum render_outcome outcome, const char *msg,
+    struct error *err)
 {
 	char name[STORE_KEY_MAX + 32];
-	struct buf b = { 0 }, old = { 0 };
+	struct buf v = { 0 }, old = { 0 };
+	struct store_local_rec *r;
 	struct timespec ts;
 	struct error e;
 	unsigned long long was;
@@ -227,21 +229,52 @@ rec_service_put(struct store *s, const char *service, uint64_t rev,
 		    service);
 	if (store_local_get(s, name, &old, &e) == 0 && old.data != NULL &&
 	    sscanf(old.data, "%llu", &was) == 1 && was == rev &&
-	    buf_printf(&b, "%s %s", render_outcome_name(outcome), msg) == 0 &&
-	    strcmp(rec_service_tail(old.data), b.data) == 0)
+	    buf_printf(&v, "%s %s", render_outcome_name(outcome), msg) == 0 &&
+	    strcmp(rec_service_tail(old.data), v.data) == 0)
 		goto done;
-	buf_reset(&b);
+	buf_reset(&v);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (buf_printf(&b, "%llu %llu %s %s", (unsigned long long)rev,
+	if (buf_printf(&v, "%llu %llu %s %s", (unsigned long long)rev,
 	    (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-	    render_outcome_name(outcome), msg) == -1)
+	    render_outcome_name(outcome), msg) == -1 ||
+	    (r = reallocarray(b->r, b->n + 1, sizeof(*r))) == NULL) {
 		rc = error_set(err, ERR_FAIL, "out of memory");
-	else
-		rc = store_local_put(s, name, b.data, b.len, err);
+		goto done;
+	}
+	b->r = r;
+	r += b->n;
+	if ((r->name = strdup(name)) == NULL) {
+		rc = error_set(err, ERR_FAIL, "out of memory");
+		goto done;
+	}
+	r->p = v.data;		/* the batch owns it now */
+	r->len = v.len;
+	v.data = NULL;
+	b->n++;
 done:
 	buf_free(&old);
-	buf_free(&b);
+	buf_free(&v);
 	return rc;
+}
+
+int
+rec_batch_write(struct store *s, struct rec_batch *b, struct error *err)
+{
+	return store_local_put_many(s, b->r, b->n, err);
+}
+
+void
+rec_batch_free(struct rec_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		free((char *)b->r[i].name);
+		free((void *)b->r[i].p);
+	}
+	free(b->r);
+	b->r = NULL;
+	b->n = 0;
 }
 
 /* ---- status ---------------------------------------------------------- */

@@ -50,11 +50,20 @@ int	rec_unchecked_set(struct store *s, const char *path, const char *hash,
 int	rec_unchecked_recover(struct store *s, struct error *err);
 
 /*
- * The service's last render, for render_status_each.  A render that ends
- * as the one before, at the same revision, writes nothing: a no-op render
- * costs no fsync.
+ * The services' last renders, for render_status_each, gathered while a
+ * render runs and written together at its end: one fsync, not one per
+ * service.  A service whose render ends as the one before, at the same
+ * revision, adds nothing, so a no-op render costs no fsync.
  */
-int	rec_service_put(struct store *s, const char *service, uint64_t rev,
-	    enum render_outcome outcome, const char *msg, struct error *err);
+struct rec_batch {
+	struct store_local_rec	*r;
+	size_t			 n;
+};
+int	rec_service_add(struct rec_batch *b, struct store *s,
+	    const char *service, uint64_t rev, enum render_outcome outcome,
+	    const char *msg, struct error *err);
+int	rec_batch_write(struct store *s, struct rec_batch *b,
+	    struct error *err);
+void	rec_batch_free(struct rec_batch *b);
 
 #endif

@@ -1143,6 +1143,7 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 {
 	static const struct render_opts defaults;
 	unsigned char hash[STORE_HASH_LEN];
+	struct rec_batch outcomes = { NULL, 0 };
 	struct render_report *r = NULL;
 	struct tree *data = NULL;
 	struct error e;
@@ -1190,11 +1191,15 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 			goto fail;
 		}
 		service_run(&x, names[i], en);
-		if (!o->dry_run && rec_service_put(s, en->service, rev,
-		    en->outcome, en->message, &e) == -1)
+		if (!o->dry_run && rec_service_add(&outcomes, s, en->service,
+		    rev, en->outcome, en->message, &e) == -1)
 			report_warn(r, "the outcome for status of %s could "
 			    "not be recorded: %s", en->service, e.msg);
 	}
+	if (rec_batch_write(s, &outcomes, &e) == -1)
+		report_warn(r, "the outcomes for status could not be "
+		    "recorded: %s", e.msg);
+	rec_batch_free(&outcomes);
 	if (lockfd != -1)
 		close(lockfd);
 	for (i = 0; i < x.nswept; i++)
@@ -1205,6 +1210,7 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 	*out = r;
 	return 0;
 fail:
+	rec_batch_free(&outcomes);
 	if (lockfd != -1)
 		close(lockfd);
 	for (i = 0; i < x.nswept; i++)

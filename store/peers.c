@@ -185,12 +185,6 @@ store_primary_name(struct store *s, char *name, size_t len, struct error *err)
 
 /* ---- local records ----------------------------------------------------- */
 
-struct local_arg {
-	const char	*name;
-	const void	*p;
-	size_t		 len;
-};
-
 static int
 local_name_check(const char *name, struct error *err)
 {
@@ -201,36 +195,54 @@ local_name_check(const char *name, struct error *err)
 	return 0;
 }
 
+struct local_batch {
+	const struct store_local_rec *r;
+	size_t		 n;
+};
+
 static int
 write_local(struct store *s, MDB_txn *t, void *arg, struct error *err)
 {
-	struct local_arg *la = arg;
+	struct local_batch *b = arg;
+	const struct store_local_rec *r;
+	int rc = 0;
 
-	if (la->p == NULL)
-		return db_del(s, t, s->local, la->name, strlen(la->name), err);
-	return db_put(s, t, s->local, la->name, strlen(la->name), la->p, la->len,
-	    0, err);
+	for (r = b->r; rc == 0 && r < b->r + b->n; r++)
+		rc = r->p == NULL ?
+		    db_del(s, t, s->local, r->name, strlen(r->name), err) :
+		    db_put(s, t, s->local, r->name, strlen(r->name), r->p,
+		    r->len, 0, err);
+	return rc;
+}
+
+int
+store_local_put_many(struct store *s, const struct store_local_rec *r,
+    size_t n, struct error *err)
+{
+	struct local_batch b = { r, n };
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (local_name_check(r[i].name, err) == -1)
+			return -1;
+	return n == 0 ? 0 : db_write(s, write_local, &b, err);
 }
 
 int
 store_local_put(struct store *s, const char *name, const void *p, size_t len,
     struct error *err)
 {
-	struct local_arg la = { name, p ? p : "", len };
+	struct store_local_rec r = { name, p ? p : "", len };
 
-	if (local_name_check(name, err) == -1)
-		return -1;
-	return db_write(s, write_local, &la, err);
+	return store_local_put_many(s, &r, 1, err);
 }
 
 int
 store_local_del(struct store *s, const char *name, struct error *err)
 {
-	struct local_arg la = { name, NULL, 0 };
+	struct store_local_rec r = { name, NULL, 0 };
 
-	if (local_name_check(name, err) == -1)
-		return -1;
-	return db_write(s, write_local, &la, err);
+	return store_local_put_many(s, &r, 1, err);
 }
 
 int

@@ -301,6 +301,14 @@ int	store_local_get(struct store *s, const char *name, struct buf *out,
 int	store_local_put(struct store *s, const char *name, const void *p,
 	    size_t len, struct error *err);
 int	store_local_del(struct store *s, const char *name, struct error *err);
+/* Several records written (p NULL: deleted) in one transaction, one fsync. */
+struct store_local_rec {
+	const char	*name;
+	const void	*p;
+	size_t		 len;
+};
+int	store_local_put_many(struct store *s, const struct store_local_rec *r,
+	    size_t n, struct error *err);
 typedef int (*store_local_fn)(void *arg, const char *name, const void *p,
 	    size_t len);
 int	store_local_each(struct store *s, const char *prefix,
