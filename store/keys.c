@@ -20,18 +20,18 @@ node_name_check(const char *name, struct error *err)
 	size_t len = strlen(name);
 
 	if (len == 0 || len > STORE_NODE_MAX)
-		return error_set(err, ERR_INPUT,
+		return error_set(err, ERR_BADKEY,
 		    "invalid node name '%.80s' (1 to %d characters)", name,
 		    STORE_NODE_MAX);
 	/* As a host name: never an option's "-", never a hidden ".". */
 	if (!isalnum((unsigned char)name[0]))
-		return error_set(err, ERR_INPUT, "invalid node name '%.80s' "
+		return error_set(err, ERR_BADKEY, "invalid node name '%.80s' "
 		    "(it starts with a letter or digit)", name);
 	for (size_t i = 0; i < len; i++)
 		if (!name_char((unsigned char)name[i]) &&
 		    !(name[i] == '.' && i > 0 && i + 1 < len &&
 		    name[i + 1] != '.'))
-			return error_set(err, ERR_INPUT,
+			return error_set(err, ERR_BADKEY,
 			    "invalid node name '%.80s' (letters, digits, "
 			    "'_', '-' and inner dots)", name);
 	return 0;
@@ -55,7 +55,7 @@ key_check(const char *key, struct error *err)
 	int component = 0;
 
 	if (len > STORE_KEY_MAX)
-		return error_set(err, ERR_INPUT,
+		return error_set(err, ERR_BADKEY,
 		    "key too long: %zu bytes (limit %d)", len, STORE_KEY_MAX);
 	for (size_t i = 0; i < base; i++) {
 		if (key[i] == '.') {
@@ -70,11 +70,11 @@ key_check(const char *key, struct error *err)
 	if (component == 0)
 		goto bad;
 	if (host != NULL && node_name_check(host, NULL) == -1)
-		return error_set(err, ERR_INPUT,
+		return error_set(err, ERR_BADKEY,
 		    "invalid host in key '%.300s'", key);
 	return 0;
 bad:
-	return error_set(err, ERR_INPUT,
+	return error_set(err, ERR_BADKEY,
 	    "invalid key '%.300s' (dot-separated names of letters, digits, "
 	    "'_' and '-', optionally @HOST)", key);
 }

@@ -29,7 +29,7 @@ store_get(struct store *s, const char *key, uint64_t rev, struct value **out,
 	if (rc == 0)
 		rc = db_value(&v, out, err);
 	else if (rc == 1)
-		rc = error_set(err, ERR_FAIL, "%s: not found", key);
+		rc = error_set(err, ERR_NOTFOUND, "%s: not found", key);
 	db_txn_end(s, &tx);
 	return rc;
 }
@@ -202,7 +202,7 @@ store_list_prefix_for_host(struct store *s, const char *host,
 	int rc;
 
 	if (prefix != NULL && strchr(prefix, '@') != NULL)
-		return error_set(err, ERR_INPUT, "invalid prefix '%.300s' "
+		return error_set(err, ERR_BADKEY, "invalid prefix '%.300s' "
 		    "(resolved for a host, keys have no @HOST)", prefix);
 	if (db_txn_begin(s, 0, &tx, err) == -1)
 		return -1;
@@ -255,7 +255,7 @@ store_host_check(struct store *s, const char *host, uint64_t rev,
 		    (void *)host, err);
 	if (rc == 0) {
 		db_host_list(s, tx.t, hosts, sizeof(hosts));
-		error_set(err, ERR_INPUT, "unknown host '%s' (not this node, a "
+		error_set(err, ERR_BADHOST, "unknown host '%s' (not this node, a "
 		    "peer or the host of an override; known: %s)", host, hosts);
 		rc = -1;
 	}

@@ -245,7 +245,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		    !db_host_known(s, t, host)) {
 			db_host_list(s, t, hosts, sizeof(hosts));
 			/* Say how to make it known, not just that it is not. */
-			error_set(err, ERR_INPUT,
+			error_set(err, ERR_BADHOST,
 			    "unknown host '%s' in key '%s' (known: %s; add it "
 			    "first: cfgstore peer add %s ADDR:PORT KEY)", host,
 			    op->key, hosts, host);
@@ -258,7 +258,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		if (found == 0 && db_value(&v, &olds[n], err) == -1)
 			goto done;
 		if (op->value == NULL && found == 1) {
-			error_set(err, ERR_FAIL, "%s: not found", op->key);
+			error_set(err, ERR_NOTFOUND, "%s: not found", op->key);
 			op_error(c, op, err);
 			goto done;
 		}
@@ -321,10 +321,10 @@ writable(struct store *s, struct error *err)
 	if (s->primary)
 		return 0;
 	if (store_primary_name(s, primary, sizeof(primary), NULL) == 0)
-		return error_set(err, ERR_FAIL,
+		return error_set(err, ERR_NOTPRIMARY,
 		    "%s is a replica: write on the primary, %s", s->node,
 		    primary);
-	return error_set(err, ERR_FAIL,
+	return error_set(err, ERR_NOTPRIMARY,
 	    "%s is a replica: write on the primary (no primary known)",
 	    s->node);
 }
@@ -384,7 +384,7 @@ store_rollback(struct store *s, uint64_t to_rev, const char *message,
 		return error_set(err, ERR_INPUT, "cannot roll back to r0");
 	/* As for show and diff: no such revision is a failure, not input. */
 	if (to_rev > head)
-		return error_set(err, ERR_FAIL, "no revision %llu (head is r%llu)",
+		return error_set(err, ERR_NOREV, "no revision %llu (head is r%llu)",
 		    (unsigned long long)to_rev, (unsigned long long)head);
 	if (message == NULL) {
 		snprintf(msg, sizeof(msg), "rollback to r%llu",
