@@ -33,6 +33,7 @@ static const struct {
 	{ ERR_BADSIG,		2 },
 	{ ERR_DIVERGED,		1 },
 	{ ERR_GAP,		1 },
+	{ ERR_TIMEOUT,		1 },
 	{ ERR_CORRUPT,		1 },
 };
 

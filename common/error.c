@@ -89,6 +89,7 @@ error_string(int code)
 		[ERR_BADSIG - ERR_FIRST] = "bad signature",
 		[ERR_DIVERGED - ERR_FIRST] = "diverged history",
 		[ERR_GAP - ERR_FIRST] = "commits missing before this one",
+		[ERR_TIMEOUT - ERR_FIRST] = "timed out",
 		[ERR_CORRUPT - ERR_FIRST] = "store corrupt",
 	};
 

@@ -44,6 +44,7 @@ enum error_code {
 	ERR_BADSIG,		/* a signature that does not verify */
 	ERR_DIVERGED,		/* a commit that does not extend this history */
 	ERR_GAP,		/* a commit beyond the head + 1: some are missing */
+	ERR_TIMEOUT,		/* a peer or the daemon did not answer in time */
 	ERR_CORRUPT,		/* the store disagrees with its own history */
 	ERR_LAST = ERR_CORRUPT
 };

@@ -24,6 +24,7 @@ static const struct {
 	{ ERR_CHECK, "ERR_CHECK" }, { ERR_MALFORMED, "ERR_MALFORMED" },
 	{ ERR_UNTRUSTED, "ERR_UNTRUSTED" }, { ERR_BADSIG, "ERR_BADSIG" },
 	{ ERR_DIVERGED, "ERR_DIVERGED" }, { ERR_GAP, "ERR_GAP" },
+	{ ERR_TIMEOUT, "ERR_TIMEOUT" },
 	{ ERR_CORRUPT, "ERR_CORRUPT" },
 };
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
