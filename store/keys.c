@@ -53,6 +53,9 @@ key_check(const char *key, struct error *err)
 	const char *host;
 	size_t len = strlen(key), base = key_base(key, &host);
 	int component = 0;
+	/* "schema.PATTERN" names a schema record (docs/SCHEMA.md). */
+	int schema = strncmp(key, SCHEMA_PREFIX, strlen(SCHEMA_PREFIX)) == 0 &&
+	    base > strlen(SCHEMA_PREFIX);
 
 	if (len > STORE_KEY_MAX)
 		return error_set(err, ERR_BADKEY,
@@ -64,11 +67,20 @@ key_check(const char *key, struct error *err)
 			component = 0;
 		} else if (name_char((unsigned char)key[i]))
 			component++;
+		else if (key[i] == '*' && component == 0 && schema &&
+		    (i + 1 == base || key[i + 1] == '.'))
+			component++;	/* a schema pattern's "any component" */
+		else if (key[i] == '*' && component == 0 && schema &&
+		    i + 2 == base && key[i + 1] == '*')
+			component++, i++;	/* "**": all the rest */
 		else
 			goto bad;
 	}
 	if (component == 0)
 		goto bad;
+	if (schema && host != NULL)
+		return error_set(err, ERR_BADKEY, "invalid key '%.300s' (a "
+		    "schema record is for every host: no @HOST)", key);
 	if (host != NULL && node_name_check(host, NULL) == -1)
 		return error_set(err, ERR_BADKEY,
 		    "invalid host in key '%.300s'", key);
@@ -76,5 +88,6 @@ key_check(const char *key, struct error *err)
 bad:
 	return error_set(err, ERR_BADKEY,
 	    "invalid key '%.300s' (dot-separated names of letters, digits, "
-	    "'_' and '-', optionally @HOST)", key);
+	    "'_' and '-', optionally @HOST; '*' only in a schema pattern)",
+	    key);
 }

@@ -195,6 +195,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	const struct change *c = ca->c;
 	struct change *rb = NULL;
 	struct change_op **sorted = NULL;
+	const struct change_op **from = NULL;	/* ops[i] came from from[i] */
 	struct commit_op_in *ops = NULL;
 	struct value **olds = NULL;
 	struct commit_in in;
@@ -222,7 +223,8 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	}
 	if ((sorted = calloc(c->n + 1, sizeof(*sorted))) == NULL ||
 	    (ops = calloc(c->n + 1, sizeof(*ops))) == NULL ||
-	    (olds = calloc(c->n + 1, sizeof(*olds))) == NULL) {
+	    (olds = calloc(c->n + 1, sizeof(*olds))) == NULL ||
+	    (from = calloc(c->n + 1, sizeof(*from))) == NULL) {
 		error_errno(err, ERR_FAIL, "commit");
 		goto done;
 	}
@@ -271,10 +273,17 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		ops[n].key = op->key;
 		ops[n].old = olds[n];
 		ops[n].new = op->value;
+		from[n] = op;
 		n++;
 	}
 	if (n == 0) {
 		rc = 0;		/* nothing changed: no commit */
+		goto done;
+	}
+	/* Before anything is written: the values against the schema. */
+	if (schema_check_commit(s, t, ops, n, &i, err) == -1) {
+		if (i < n)
+			op_error(c, from[i], err);
 		goto done;
 	}
 
@@ -305,6 +314,7 @@ done:
 		for (i = 0; i < c->n; i++)
 			value_free(olds[i]);
 	free(olds);
+	free(from);
 	free(ops);
 	free(sorted);
 	buf_free(&raw);
