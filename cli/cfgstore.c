@@ -152,7 +152,7 @@ int
 cli_fail(const struct error *err)
 {
 	fprintf(stderr, "cfgstore: %s\n", err->msg[0] ? err->msg : "failed");
-	return err->code != ERR_OK ? err->code : ERR_FAIL;
+	return err->code != ERR_OK ? cli_exit_status(err->code) : 1;
 }
 
 int
@@ -165,7 +165,7 @@ cli_error(int code, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	return code;
+	return cli_exit_status(code);
 }
 
 int

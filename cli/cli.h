@@ -28,9 +28,11 @@ struct command {
 	int		 permutes;	/* options may follow operands */
 };
 
-/* Prints "cfgstore: MSG" on stderr and returns err->code (never 0). */
+/* The exit status of an error code (exit.c: the one table of them). */
+int	cli_exit_status(int code);
+/* Prints "cfgstore: MSG" on stderr and returns its exit status (never 0). */
 int	cli_fail(const struct error *err);
-/* Printf-style one-line error; returns code. */
+/* Printf-style one-line error; returns code's exit status. */
 int	cli_error(int code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Prints the command's usage to stderr and returns 2. */

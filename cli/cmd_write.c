@@ -120,7 +120,7 @@ value_from_file(const char *path, struct value **v, struct error *err)
 
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size > STORE_VALUE_MAX)
-		return error_set(err, ERR_INPUT, "value too large: %lld bytes "
+		return error_set(err, ERR_BADVALUE, "value too large: %lld bytes "
 		    "(limit %u) in %s", (long long)st.st_size, STORE_VALUE_MAX,
 		    path);
 	if (buf_read_file(&b, path, STORE_VALUE_MAX) == -1)

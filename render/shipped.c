@@ -110,5 +110,6 @@ shipped_add(struct change *c, struct error *err)
 		    add(c, manifest[i].key, v, err) == -1)
 			return error_wrap(err, "%s", manifest[i].key);
 	}
-	return 0;
+	return schema_file_add(c, shipped_schema_data[0],
+	    shipped_schema_sizes[0], err);
 }

@@ -164,23 +164,23 @@ envelope_split(const void *raw, size_t len, const unsigned char **signer,
 	uint32_t n, plen;
 
 	if (len > STORE_COMMIT_MAX)
-		return error_set(err, ERR_INPUT, "commit larger than %u bytes",
+		return error_set(err, ERR_MALFORMED, "commit larger than %u bytes",
 		    STORE_COMMIT_MAX);
 	mpr_init(&r, raw, len);
 	if (mpr_array(&r, &n) == -1 || n != 3 ||
 	    mpr_bin(&r, &p, &plen) == -1 || plen != STORE_PUBKEY_LEN)
-		return error_set(err, ERR_INPUT, "malformed commit envelope");
+		return error_set(err, ERR_MALFORMED, "malformed commit envelope");
 	*signer = p;
 	if (mpr_bin(&r, body, body_len) == -1 ||
 	    mpr_bin(&r, &p, &plen) == -1 || plen != STORE_SIG_LEN ||
 	    mpr_left(&r) != 0)
-		return error_set(err, ERR_INPUT, "malformed commit envelope");
+		return error_set(err, ERR_MALFORMED, "malformed commit envelope");
 	*sig = p;
 	/* Only the shortest headers: one record, one spelling. */
 	if (len != 1 + bin_header(STORE_PUBKEY_LEN) + STORE_PUBKEY_LEN +
 	    bin_header(*body_len) + *body_len + bin_header(STORE_SIG_LEN) +
 	    STORE_SIG_LEN)
-		return error_set(err, ERR_INPUT,
+		return error_set(err, ERR_MALFORMED,
 		    "commit envelope not in canonical form");
 	return 0;
 }
@@ -201,7 +201,7 @@ commit_envelope(const void *raw, size_t len,
 	crypto_generichash(hash, STORE_HASH_LEN, body, body_len, NULL, 0);
 	sig_input(hash, tosign);
 	if (crypto_sign_verify_detached(sig, tosign, sizeof(tosign), s) != 0)
-		return error_set(err, ERR_INPUT, "bad signature");
+		return error_set(err, ERR_BADSIG, "bad signature");
 	return 0;
 }
 
@@ -248,7 +248,7 @@ canonical_check(const struct commit *c, const void *body, size_t len,
 
 	for (size_t i = 1; i < c->nops; i++)
 		if (strcmp(c->ops[i - 1].key, c->ops[i].key) >= 0)
-			return error_set(err, ERR_INPUT, "malformed commit "
+			return error_set(err, ERR_MALFORMED, "malformed commit "
 			    "r%llu: operations not sorted by key, one per key",
 			    (unsigned long long)c->rev);
 	if (c->nops > 0 && (ops = calloc(c->nops, sizeof(*ops))) == NULL)
@@ -273,7 +273,7 @@ canonical_check(const struct commit *c, const void *body, size_t len,
 	msgpack_sbuffer_destroy(&again);
 	free(ops);
 	if (!same)
-		return error_set(err, ERR_INPUT, "malformed commit r%llu: not "
+		return error_set(err, ERR_MALFORMED, "malformed commit r%llu: not "
 		    "in canonical form", (unsigned long long)c->rev);
 	return 0;
 }
@@ -302,7 +302,7 @@ decode_body(struct commit *c, const void *body, size_t len, struct error *err)
 	    mpr_bin(&r, &p, &plen) == -1 || plen != STORE_PUBKEY_LEN)
 		goto bad;
 	if (sodium_memcmp(p, c->signer, STORE_PUBKEY_LEN) != 0)
-		return error_set(err, ERR_INPUT,
+		return error_set(err, ERR_MALFORMED,
 		    "commit body names another signer than its envelope");
 	if (mpr_array(&r, &n) == -1)
 		goto bad;
@@ -332,7 +332,7 @@ bad:
 	if (err != NULL && err->code != ERR_OK && err->msg[0] != '\0')
 		return error_wrap(err, "malformed commit r%llu",
 		    (unsigned long long)c->rev);
-	return error_set(err, ERR_INPUT, "malformed commit body");
+	return error_set(err, ERR_MALFORMED, "malformed commit body");
 }
 
 int

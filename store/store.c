@@ -301,7 +301,7 @@ db_read_head(struct store *s, MDB_txn *t, uint64_t *rev,
 		return 0;
 	}
 	if (v.mv_size != 8 + STORE_HASH_LEN)
-		return error_set(err, ERR_FAIL, "corrupt head record");
+		return error_set(err, ERR_CORRUPT, "corrupt head record");
 	*rev = get_be64(v.mv_data);
 	if (hash != NULL)
 		memcpy(hash, (unsigned char *)v.mv_data + 8, STORE_HASH_LEN);
@@ -439,7 +439,7 @@ open_env(struct store *s, int create, struct error *err)
 		flags |= MDB_WRITEMAP;
 	snprintf(path, sizeof(path), "%s/data.mdb", s->dir);
 	if (!create && stat(path, &st) == -1)
-		return error_set(err, ERR_FAIL,
+		return error_set(err, ERR_NOSTORE,
 		    "no store in %s (run 'cfgstore init' first)", s->dir);
 	if ((fd = map_lock(s, 0, err)) == -1)
 		return -1;
@@ -572,7 +572,7 @@ store_init(const char *dir, const struct store_init_opts *o,
 		return -1;
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	if (access(path, F_OK) == 0)
-		return error_set(err, ERR_FAIL, "a store exists already in %s",
+		return error_set(err, ERR_EXISTS, "a store exists already in %s",
 		    dir);
 	/*
 	 * A directory init makes, or an empty one (mktemp -d), becomes the
@@ -652,7 +652,7 @@ store_open(const char *dir, int flags, struct store **out, struct error *err)
 	db_txn_end(s, &tx);
 	s->primary = strcmp(text, "1") == 0;
 	if (s->node[0] == '\0') {
-		error_set(err, ERR_FAIL, "%s: store not initialised", dir);
+		error_set(err, ERR_NOSTORE, "%s: store not initialised", dir);
 		goto fail;
 	}
 	/*
@@ -719,7 +719,7 @@ db_rev_check(struct store *s, MDB_txn *t, uint64_t rev, struct error *err)
 	if (db_read_head(s, t, &head, NULL, err) == -1)
 		return -1;
 	if (rev > head)
-		return error_set(err, ERR_FAIL, "no revision %llu (head is r%llu)",
+		return error_set(err, ERR_NOREV, "no revision %llu (head is r%llu)",
 		    (unsigned long long)rev, (unsigned long long)head);
 	return 0;
 }
@@ -752,7 +752,7 @@ db_commit_raw(struct store *s, MDB_txn *t, uint64_t rev, MDB_val *v,
 
 	be64(k, rev);
 	if ((rc = db_get(s, t, s->commits, k, 8, v, err)) == 1)
-		return error_set(err, ERR_FAIL, "no revision %llu",
+		return error_set(err, ERR_NOREV, "no revision %llu",
 		    (unsigned long long)rev);
 	return rc;
 }

@@ -78,6 +78,42 @@ void	pubkey_to_text(const unsigned char pk[STORE_PUBKEY_LEN],
 int	pubkey_from_text(const char *text, unsigned char pk[STORE_PUBKEY_LEN],
 	    struct error *err);
 
+/* ---- schema (docs/SCHEMA.md) ------------------------------------------ */
+
+/*
+ * The schema is records like any other: "schema.PATTERN" = "TYPE | WHAT",
+ * PATTERN a key whose components may be "*" (any one component).  Every
+ * commit on the primary is checked against the schema of the state it
+ * makes; a value that does not fit, or a malformed schema record, is
+ * ERR_SCHEMA and nothing is written.
+ */
+struct store;
+
+#define SCHEMA_PREFIX		"schema."
+
+/* 0 when spec ("int 0..254 | what it is") is a type; else ERR_SCHEMA. */
+int	schema_spec_check(const char *spec, struct error *err);
+/*
+ * 0 when v fits spec; else ERR_SCHEMA with one line naming key, value and
+ * rule: `carp.carp1.advskew: "12x" is not an integer 0..254`.
+ */
+int	schema_value_check(const char *spec, const char *key,
+	    const struct value *v, struct error *err);
+/* The rule spec states, in words ("an integer 0..254"); "" if malformed. */
+void	schema_spec_rule(const char *spec, char *out, size_t len);
+/* The description after "|", or "" (a pointer into spec). */
+const char *schema_spec_description(const char *spec);
+
+/*
+ * The schema record that types key (an "@HOST" is ignored) at rev (0: the
+ * head): pattern gets its key without "schema.", *spec its value.  The most
+ * specific pattern wins (a name beats "*", the leftmost difference first).
+ * ERR_NOTFOUND when no record types key.
+ */
+int	store_schema_find(struct store *s, const char *key, uint64_t rev,
+	    char *pattern, size_t plen, struct value **spec,
+	    struct error *err);
+
 /* ---- opening --------------------------------------------------------- */
 
 struct store;
@@ -185,6 +221,13 @@ int	store_commit(struct store *s, const struct change *c,
 /* A new commit whose state equals that of to_rev. *rev as for store_commit. */
 int	store_rollback(struct store *s, uint64_t to_rev, const char *message,
 	    uint64_t *rev, struct error *err);
+
+/*
+ * Adds "set schema.PATTERN = SPEC" to c for every line "PATTERN SPEC" of
+ * text (the shipped templates/schema; '#' starts a comment line).
+ */
+int	schema_file_add(struct change *c, const void *text, size_t len,
+	    struct error *err);
 
 /* ---- commits --------------------------------------------------------- */
 

@@ -195,6 +195,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	const struct change *c = ca->c;
 	struct change *rb = NULL;
 	struct change_op **sorted = NULL;
+	const struct change_op **from = NULL;	/* ops[i] came from from[i] */
 	struct commit_op_in *ops = NULL;
 	struct value **olds = NULL;
 	struct commit_in in;
@@ -222,7 +223,8 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	}
 	if ((sorted = calloc(c->n + 1, sizeof(*sorted))) == NULL ||
 	    (ops = calloc(c->n + 1, sizeof(*ops))) == NULL ||
-	    (olds = calloc(c->n + 1, sizeof(*olds))) == NULL) {
+	    (olds = calloc(c->n + 1, sizeof(*olds))) == NULL ||
+	    (from = calloc(c->n + 1, sizeof(*from))) == NULL) {
 		error_errno(err, ERR_FAIL, "commit");
 		goto done;
 	}
@@ -245,7 +247,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		    !db_host_known(s, t, host)) {
 			db_host_list(s, t, hosts, sizeof(hosts));
 			/* Say how to make it known, not just that it is not. */
-			error_set(err, ERR_INPUT,
+			error_set(err, ERR_BADHOST,
 			    "unknown host '%s' in key '%s' (known: %s; add it "
 			    "first: cfgstore peer add %s ADDR:PORT KEY)", host,
 			    op->key, hosts, host);
@@ -258,7 +260,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		if (found == 0 && db_value(&v, &olds[n], err) == -1)
 			goto done;
 		if (op->value == NULL && found == 1) {
-			error_set(err, ERR_FAIL, "%s: not found", op->key);
+			error_set(err, ERR_NOTFOUND, "%s: not found", op->key);
 			op_error(c, op, err);
 			goto done;
 		}
@@ -271,10 +273,17 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		ops[n].key = op->key;
 		ops[n].old = olds[n];
 		ops[n].new = op->value;
+		from[n] = op;
 		n++;
 	}
 	if (n == 0) {
 		rc = 0;		/* nothing changed: no commit */
+		goto done;
+	}
+	/* Before anything is written: the values against the schema. */
+	if (schema_check_commit(s, t, ops, n, &i, err) == -1) {
+		if (i < n)
+			op_error(c, from[i], err);
 		goto done;
 	}
 
@@ -305,6 +314,7 @@ done:
 		for (i = 0; i < c->n; i++)
 			value_free(olds[i]);
 	free(olds);
+	free(from);
 	free(ops);
 	free(sorted);
 	buf_free(&raw);
@@ -321,10 +331,10 @@ writable(struct store *s, struct error *err)
 	if (s->primary)
 		return 0;
 	if (store_primary_name(s, primary, sizeof(primary), NULL) == 0)
-		return error_set(err, ERR_FAIL,
+		return error_set(err, ERR_NOTPRIMARY,
 		    "%s is a replica: write on the primary, %s", s->node,
 		    primary);
-	return error_set(err, ERR_FAIL,
+	return error_set(err, ERR_NOTPRIMARY,
 	    "%s is a replica: write on the primary (no primary known)",
 	    s->node);
 }
@@ -384,7 +394,7 @@ store_rollback(struct store *s, uint64_t to_rev, const char *message,
 		return error_set(err, ERR_INPUT, "cannot roll back to r0");
 	/* As for show and diff: no such revision is a failure, not input. */
 	if (to_rev > head)
-		return error_set(err, ERR_FAIL, "no revision %llu (head is r%llu)",
+		return error_set(err, ERR_NOREV, "no revision %llu (head is r%llu)",
 		    (unsigned long long)to_rev, (unsigned long long)head);
 	if (message == NULL) {
 		snprintf(msg, sizeof(msg), "rollback to r%llu",

@@ -132,8 +132,7 @@ test_utf8(void)
 			value_free(v);
 			v = NULL;
 		} else
-			CHECK(err.code == ERR_INPUT &&
-			    strstr(err.msg, "not valid UTF-8") != NULL);
+			CHECK(err.code == ERR_BADVALUE);
 	}
 	/* Lists are held to the same rule, and so is what is decoded. */
 	CHECK(value_list(&bad[6], 1, &v, &err) == -1);
@@ -150,7 +149,8 @@ test_values(void)
 	const void *enc;
 	size_t len;
 
-	CHECK(value_string("a\nb", 3, &v, &err) == -1 && err.code == ERR_INPUT);
+	CHECK(value_string("a\nb", 3, &v, &err) == -1 &&
+	    err.code == ERR_BADVALUE);
 	CHECK(value_string("a\tb", 3, &v, &err) == 0);
 	enc = value_encoded(v, &len);
 	CHECK(len == 4 && memcmp(enc, "\xa3" "a\tb", 4) == 0);
@@ -169,7 +169,7 @@ test_values(void)
 	value_free(v);
 	/* Not canonical: "ab" as str8 instead of fixstr. */
 	CHECK(value_decode("\xd9\x02" "ab", 4, &v, &err) == -1);
-	CHECK(strstr(err.msg, "canonical") != NULL);
+	CHECK(err.code == ERR_MALFORMED);
 	/* An array32 header claiming 2^32-1 items, and nothing behind it. */
 	CHECK(value_decode("\xdd\xff\xff\xff\xff", 5, &v, &err) == -1);
 	CHECK(value_decode("\xc0", 1, &v, &err) == -1);
@@ -224,7 +224,7 @@ test_history_reads(struct store *s)
 
 		CHECK(store_head(s, &head, NULL, &err) == 0);
 		CHECK(store_get(s, "hist.key", head + 1, &v, &err) == -1);
-		CHECK(err.code == ERR_FAIL && strstr(err.msg, "no revision") != NULL);
+		CHECK(err.code == ERR_NOREV);
 		CHECK(v == NULL);
 	}
 	CHECK_STR(get_text(s, "hist.key", 0, buf, sizeof(buf)), "v199");
@@ -252,7 +252,7 @@ test_apply(void)
 	CHECK(ship(a, 1, b, &err) == APPLY_OK);
 	CHECK(ship(a, 1, b, &err) == APPLY_DUPLICATE);
 	CHECK(ship(a, 3, b, &err) == APPLY_GAP);
-	CHECK(strstr(err.msg, "got r3, head is r1") != NULL);
+	CHECK(err.code == ERR_GAP);
 
 	/* A batch: r2 and r3 in one transaction. */
 	{
@@ -273,7 +273,7 @@ test_apply(void)
 	/* Untrusted signer: a primary b has never heard of. */
 	set(c, "k.one", "evil");
 	CHECK(ship(c, 1, b, &err) == APPLY_REJECTED);
-	CHECK(strstr(err.msg, "untrusted") != NULL);
+	CHECK(err.code == ERR_UNTRUSTED);
 
 	/* Forged: one byte of a real commit changed. */
 	set(a, "k.four", "4");
@@ -282,7 +282,7 @@ test_apply(void)
 	r.data = raw.data, r.len = raw.len;
 	CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0);
 	CHECK(res == APPLY_REJECTED && applied == 0);
-	CHECK(strstr(err.msg, "bad signature") != NULL);
+	CHECK(err.code == ERR_BADSIG);
 	/* Truncated. */
 	r.len = raw.len / 2;
 	CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0);
@@ -336,11 +336,10 @@ test_host_check(void)
 	CHECK(store_host_check(b, "hc1", 0, &err) == 0);
 	CHECK(store_host_check(b, "hc9", 0, &err) == 0);
 	CHECK(store_host_check(b, "hc9", before, &err) == -1);
-	CHECK(store_host_check(b, "hc8", 0, &err) == -1 && err.code == ERR_INPUT);
-	CHECK(strstr(err.msg, "unknown host 'hc8'") != NULL &&
-	    strstr(err.msg, "known: hc2, hc1") != NULL);
+	CHECK(store_host_check(b, "hc8", 0, &err) == -1 &&
+	    err.code == ERR_BADHOST);
 	CHECK(store_host_check(b, "bad host", 0, &err) == -1 &&
-	    err.code == ERR_INPUT);
+	    err.code == ERR_BADKEY);
 	store_close(a);
 	store_close(b);
 	store_close(c);
@@ -549,9 +548,6 @@ forge(const char *dir, const char *node, enum flaw flaw, const char *message,
 static void
 test_canonical_records(void)
 {
-	static const char *why[FLAWS] = { NULL, "canonical form",
-	    "canonical form", "sorted by key", "one per key",
-	    "canonical form" };
 	struct store *a = new_store("canon", 1), *b = new_store("canon-r", 0);
 	struct error err = { 0 };
 	struct commit *c = NULL;
@@ -568,9 +564,9 @@ test_canonical_records(void)
 		forge(dir, "canon", (enum flaw)f, "test", &raw);
 		error_clear(&err);
 		CHECK(commit_parse(raw.data, raw.len, &c, &err) == -1);
-		if (strstr(err.msg, why[f]) == NULL)
+		if (err.code != ERR_MALFORMED)
 			printf("  flaw %d: %s\n", f, err.msg);
-		CHECK(strstr(err.msg, why[f]) != NULL);
+		CHECK(err.code == ERR_MALFORMED);
 		r.data = raw.data, r.len = raw.len;
 		CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0);
 		CHECK(res == APPLY_REJECTED && applied == 0);
@@ -690,7 +686,7 @@ tamper(const char *dir, const char *table, const void *k, size_t klen,
 
 static void
 verify_case(const char *name, const char *table, const void *k, size_t klen,
-    const char *v, uint64_t want_bad, const char *want_msg)
+    const char *v, uint64_t want_bad, const char *why)
 {
 	struct store *s = new_store(name, 1);
 	struct error err = { 0 };
@@ -706,10 +702,10 @@ verify_case(const char *name, const char *table, const void *k, size_t klen,
 	snprintf(dir, sizeof(dir), "%s/%s", scratch, name);
 	CHECK(tamper(dir, table, k, klen, v) == 0);
 	CHECK(store_open(dir, 0, &s, &err) == 0);
-	CHECK(store_verify(s, &bad, &err) == -1 && err.code == ERR_FAIL);
-	if (bad != want_bad || strstr(err.msg, want_msg) == NULL) {
-		printf("  %s: r%llu: %s\n", name, (unsigned long long)bad,
-		    err.msg);
+	CHECK(store_verify(s, &bad, &err) == -1 && err.code == ERR_CORRUPT);
+	if (bad != want_bad) {
+		printf("  %s: r%llu: %s (want %s)\n", name,
+		    (unsigned long long)bad, err.msg, why);
 		CHECK(!"verify names the wrong revision or cause");
 	}
 	store_close(s);
