@@ -29,6 +29,7 @@
 #include "manifest.h"
 #include "records.h"
 #include "render.h"
+#include "render_int.h"
 #include "run.h"
 #include "shipped.h"
 
@@ -480,12 +481,6 @@ same_bytes(const struct fstate *old, const struct buf *b)
 }
 
 static int
-binary(const struct buf *b)
-{
-	return b->len > 0 && memchr(b->data, '\0', b->len) != NULL;
-}
-
-static int
 same_file(const struct work *w)
 {
 	const struct mfile *f = w->f;
@@ -538,108 +533,22 @@ compare(struct ctx *x, struct work *w, size_t n, struct entry *en)
 	return 0;
 }
 
-/* A temporary file holding p, for diff(1); NULL on failure. */
-static char *
-temp_file(const void *p, size_t len)
-{
-	const char *tmp = getenv("TMPDIR");
-	char *path;
-	int fd;
-
-	if (asprintf(&path, "%s/cfgstore-diff.XXXXXX", tmp != NULL &&
-	    *tmp != '\0' ? tmp : "/tmp") == -1)
-		return NULL;
-	if ((fd = mkostemp(path, O_CLOEXEC)) == -1) {
-		free(path);
-		return NULL;
-	}
-	if ((len > 0 && write(fd, p, len) != (ssize_t)len) || close(fd) == -1) {
-		unlink(path);
-		free(path);
-		return NULL;
-	}
-	return path;
-}
-
-/* argv[0..n-1] as one shell command line, every argument quoted. */
-static char *
-quoted_command(const char *const *argv, size_t n)
-{
-	struct buf b = { 0 };
-	char *q;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if ((q = run_subst_path("{}", argv[i])) == NULL ||
-		    buf_printf(&b, "%s%s", i ? " " : "", q) == -1) {
-			free(q);
-			buf_free(&b);
-			return NULL;
-		}
-		free(q);
-	}
-	return buf_detach(&b, NULL);
-}
-
 /*
- * Dry run: how a changed file would change, appended to o->diff, as
- * diff(1) -u shows it.  Secrets stay secret: a file that others may not
- * read is named, never shown.
+ * Dry run: how a changed file would change, appended to o->diff.
+ * Secrets stay secret: a file that others may not read is named, never
+ * shown.
  */
 static void
 show_diff(struct ctx *x, const struct work *w)
 {
-	const struct fstate *old = &w->old;
-	const struct mfile *f = w->f;
-	struct buf *out = x->o->diff;
-	struct run_result res;
+	struct fstate new = { 1, w->f->content, w->f->mode, w->f->uid,
+	    w->f->gid };
 	struct error e;
-	char *ta = NULL, *tb = NULL, *cmd = NULL;
 
-	if (out == NULL)
-		return;
-	if (old->exists && (old->mode != f->mode || old->uid != f->uid ||
-	    old->gid != f->gid))
-		buf_printf(out, "%s: mode %04o owner %ld:%ld -> mode %04o "
-		    "owner %ld:%ld\n", w->dest, (unsigned)old->mode,
-		    (long)old->uid, (long)old->gid, (unsigned)f->mode,
-		    (long)f->uid, (long)f->gid);
-	if (same_bytes(old, &f->content))
-		return;
-	if ((f->mode & 0004) == 0 || (old->exists && (old->mode & 0004) == 0)) {
-		buf_printf(out, "%s: would change (not readable by others; "
-		    "contents not shown)\n", w->dest);
-		return;
-	}
-	if (binary(&f->content) || binary(&old->bytes)) {
-		buf_printf(out, "%s: binary file would change\n", w->dest);
-		return;
-	}
-	if ((ta = temp_file(old->bytes.data, old->bytes.len)) != NULL &&
-	    (tb = temp_file(f->content.data, f->content.len)) != NULL) {
-		const char *argv[] = { "diff", "-u", "-L",
-		    old->exists ? w->dest : "/dev/null", "-L", w->dest, ta, tb };
-
-		cmd = quoted_command(argv, sizeof(argv) / sizeof(argv[0]));
-	}
-	/* diff exits 1 when the files differ, which they do. */
-	if (cmd != NULL && run_shell(cmd, 10000, &res, &e) == 0) {
-		if (res.exited && res.status == 1)
-			buf_append(out, res.output.data, res.output.len);
-		else
-			buf_printf(out, "%s: would change (diff failed)\n",
-			    w->dest);
-		run_result_free(&res);
-	} else
-		buf_printf(out, "%s: would change (cannot run diff)\n",
-		    w->dest);
-	if (ta != NULL)
-		unlink(ta);
-	if (tb != NULL)
-		unlink(tb);
-	free(ta);
-	free(tb);
-	free(cmd);
+	if (x->o->diff != NULL && diff_file(w->dest, "would change", w->dest,
+	    &w->old, w->dest, &new, 0, x->o->diff, &e) == -1)
+		buf_printf(x->o->diff, "%s: would change (%s)\n", w->dest,
+		    e.msg);
 }
 
 /*
@@ -1073,48 +982,6 @@ done:
 
 /* ---- the whole render --------------------------------------------------- */
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The services to render, sorted; names point into data. */
-static int
-services_pick(const struct tree *data, const struct render_opts *o,
-    const char ***out, size_t *n, struct error *err)
-{
-	const struct tree *svc = tree_map_get(data, "service");
-	const char **v;
-	size_t i, cap;
-
-	if (tree_type(svc) != TREE_MAP)
-		svc = NULL;		/* a stray value named "service" */
-	*out = NULL;
-	*n = 0;
-	for (i = 0; i < o->nservices; i++)
-		if (!manifest_has_service(data, o->services[i]))
-			return error_set(err, ERR_INPUT, "unknown service '%s'",
-			    o->services[i]);
-	cap = o->nservices ? o->nservices : tree_len(svc);
-	if ((v = calloc(cap ? cap : 1, sizeof(*v))) == NULL)
-		return error_set(err, ERR_FAIL, "out of memory");
-	if (o->nservices > 0) {
-		for (i = 0; i < o->nservices; i++)
-			v[(*n)++] = o->services[i];
-	} else {
-		for (i = 0; i < tree_len(svc); i++) {
-			const char *name = tree_key_at(svc, i, NULL);
-
-			if (manifest_has_service(data, name))
-				v[(*n)++] = name;
-		}
-	}
-	qsort(v, *n, sizeof(*v), name_cmp);
-	*out = v;
-	return 0;
-}
-
 /* One render at a time: the daemon's and a command's never interleave. */
 static int
 lock_renders(struct store *s, struct error *err)
@@ -1180,7 +1047,8 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 	if (!o->dry_run && rec_unchecked_recover(s, &e) == -1)
 		report_warn(r, "removing what an interrupted render left: %s",
 		    e.msg);
-	if (services_pick(data, o, &names, &n, err) == -1)
+	if (services_pick(data, o->services, o->nservices, &names, &n,
+	    err) == -1)
 		goto fail;
 	x.data = data;
 	for (i = 0; i < n; i++) {
