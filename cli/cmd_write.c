@@ -261,8 +261,9 @@ apply_line(struct change *c, char *line, char **tok, struct error *err)
  * The whole batch is read and checked before the store is touched, so a
  * bad line anywhere writes nothing.
  */
-static int
-read_batch(FILE *f, const char *name, struct change *c, struct error *err)
+int
+cli_read_batch(FILE *f, const char *name, struct change *c,
+    struct error *err)
 {
 	char *line = NULL, **tok;
 	size_t cap = 0;
@@ -314,7 +315,7 @@ cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		return error_errno(&err, ERR_INPUT, "%s", path), cli_fail(&err);
 	if ((c = change_new()) == NULL)
 		rc = cli_error(ERR_FAIL, "out of memory");
-	else if (read_batch(f, strcmp(path, "-") ? path : "stdin", c,
+	else if (cli_read_batch(f, strcmp(path, "-") ? path : "stdin", c,
 	    &err) == -1)
 		rc = cli_fail(&err);
 	else if (change_count(c) == 0)

@@ -33,4 +33,18 @@ int	diff_file(const char *name, const char *verb, const char *la,
 /* 1 when a and b hold the same bytes (both missing counts as same). */
 int	fstate_same_bytes(const struct fstate *a, const struct fstate *b);
 
+struct run_result;
+/* The first line of what a command printed, or how it ended. */
+const char *checker_first_line(const struct run_result *res, char *buf,
+	    size_t len);
+/*
+ * Runs check ("{}" = cand) within timeout_ms.  0: it passed.  1: it
+ * refused; line holds its one line about it and *output (caller frees)
+ * everything it said, with cand's name replaced by dest's.  -1: it
+ * could not be run (err).
+ */
+int	checker_run(const char *check, const char *cand, const char *dest,
+	    int timeout_ms, char *line, size_t len, char **output,
+	    struct error *err);
+
 #endif
