@@ -110,6 +110,15 @@ render_preview_diff(struct store *s, const struct render_preview *p,
 	int rc = -1;
 
 	*nchanged = 0;
+	if (p->b == 0) {
+		unsigned char hash[STORE_HASH_LEN];
+		struct render_preview q = *p;
+
+		if (store_head(s, &q.b, hash, err) == -1)
+			return -1;
+		return q.b == 0 ? 0 : render_preview_diff(s, &q, out, nchanged,
+		    err);
+	}
 	if (p->installed && strcmp(host, store_node(s)) != 0)
 		return error_set(err, ERR_INPUT, "only this node's installed "
 		    "files can be compared (%s is not %s)", host,
@@ -119,8 +128,9 @@ render_preview_diff(struct store *s, const struct render_preview *p,
 	if (render_host_files(s, p->b, p->batch, host, NULL, 0, &hb,
 	    err) == -1)
 		goto done;
-	if (!p->installed && render_host_files(s, p->a, NULL, host, NULL, 0,
-	    &ha, err) == -1)
+	/* r0 is the empty store: no files at all. */
+	if (!p->installed && p->a > 0 && render_host_files(s, p->a, NULL,
+	    host, NULL, 0, &ha, err) == -1)
 		goto done;
 	snprintf(ta, sizeof(ta), p->installed ? "installed" : "r%llu",
 	    (unsigned long long)p->a);
