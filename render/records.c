@@ -209,6 +209,25 @@ rec_service_tail(const char *rec)
 	return p != NULL && (p = strchr(p + 1, ' ')) != NULL ? p + 1 : "";
 }
 
+static int outcome_parse(const char *s, enum render_outcome *o);
+
+/*
+ * 1 when the record says a check or restart failed: such a failure stays
+ * in status until a render of the service succeeds, so a later render
+ * that finds nothing to do ("unchanged") does not hide it.
+ */
+static int
+rec_says_failed(const char *rec)
+{
+	enum render_outcome o;
+	char word[32];
+	const char *tail = rec_service_tail(rec);
+
+	if (sscanf(tail, "%31s", word) != 1 || outcome_parse(word, &o) == -1)
+		return 0;
+	return o == RENDER_CHECK_FAILED || o == RENDER_RESTART_FAILED;
+}
+
 int
 rec_service_add(struct rec_batch *b, struct store *s, const char *service,
     uint64_t rev, enum render_outcome outcome, const char *msg,
@@ -228,6 +247,9 @@ rec_service_add(struct rec_batch *b, struct store *s, const char *service,
 		return error_set(err, ERR_FAIL, "service name too long: %s",
 		    service);
 	if (store_local_get(s, name, &old, &e) == 0 && old.data != NULL &&
+	    outcome == RENDER_UNCHANGED && rec_says_failed(old.data))
+		goto done;
+	if (old.data != NULL &&
 	    sscanf(old.data, "%llu", &was) == 1 && was == rev &&
 	    buf_printf(&v, "%s %s", render_outcome_name(outcome), msg) == 0 &&
 	    strcmp(rec_service_tail(old.data), v.data) == 0)

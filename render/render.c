@@ -29,6 +29,7 @@
 #include "manifest.h"
 #include "records.h"
 #include "render.h"
+#include "render_int.h"
 #include "run.h"
 #include "shipped.h"
 
@@ -314,138 +315,6 @@ render_report_free(struct render_report *r)
 
 /* ---- one service ------------------------------------------------------- */
 
-/* The first line of what a command printed, or how it ended. */
-static const char *
-run_first_line(const struct run_result *res, char *buf, size_t len)
-{
-	const char *p = res->output.data;
-	size_t n;
-
-	if (p != NULL) {
-		p += strspn(p, " \t\n");
-		if ((n = strcspn(p, "\n")) > 0) {
-			snprintf(buf, len, "%.*s", (int)n, p);
-			return buf;
-		}
-	}
-	return run_describe(res, buf, len);
-}
-
-/* 1 when line names file at a line number: "FILE:12" or "FILE line 12". */
-static int
-names_a_line(const char *line, size_t n, const char *file)
-{
-	const char *p, *end = line + n;
-	size_t flen = strlen(file);
-
-	for (p = line; (size_t)(end - p) > flen; p++) {
-		if (memcmp(p, file, flen) != 0)
-			continue;
-		p += flen;
-		if (end - p > 1 && p[0] == ':' && p[1] >= '0' && p[1] <= '9')
-			return 1;
-		if (end - p > 6 && memcmp(p, " line ", 6) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* 1 when the n bytes at p hold word, in any case. */
-static int
-has_word(const char *p, size_t n, const char *word)
-{
-	size_t wlen = strlen(word), i;
-
-	for (i = 0; i + wlen <= n; i++)
-		if (strncasecmp(p + i, word, wlen) == 0)
-			return 1;
-	return 0;
-}
-
-/* Appends text with every from replaced by to. */
-static int
-replace_all(struct buf *out, const char *text, size_t len, const char *from,
-    const char *to)
-{
-	size_t flen = strlen(from), i = 0;
-
-	while (i < len) {
-		if (flen > 0 && len - i >= flen &&
-		    memcmp(text + i, from, flen) == 0) {
-			if (buf_puts(out, to) == -1)
-				return -1;
-			i += flen;
-		} else if (buf_append(out, text + i++, 1) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static const char *
-base_name(const char *path)
-{
-	const char *p = strrchr(path, '/');
-
-	return p != NULL ? p + 1 : path;
-}
-
-/*
- * A checker's output as an admin should read it: the candidate's name,
- * which means nothing to an admin, becomes the file's, its full path
- * first, then its base name alone.  Appended to out.
- */
-static int
-checker_output(const struct run_result *res, const char *cand,
-    const char *dest, struct buf *out)
-{
-	struct buf tmp = { 0 };
-	int rc;
-
-	if (res->output.len == 0)
-		return 0;
-	if (strcmp(cand, dest) == 0)
-		return buf_append(out, res->output.data, res->output.len);
-	rc = replace_all(&tmp, res->output.data, res->output.len, cand, dest);
-	if (rc == 0)
-		rc = replace_all(out, tmp.data != NULL ? tmp.data : "",
-		    tmp.len, base_name(cand), base_name(dest));
-	buf_free(&tmp);
-	return rc;
-}
-
-/*
- * What a checker said (out, from checker_output), in one line: checkers
- * print banners and version lines too, so the line that points into the
- * file wins, then one that says error (in any case), then the first.
- */
-static const char *
-checker_says(const struct run_result *res, const struct buf *out,
-    const char *dest, char *buf, size_t len)
-{
-	const char *text = out->data, *p, *pick = NULL, *base = base_name(dest);
-	size_t n;
-
-	if (text == NULL || out->len == 0)
-		return run_first_line(res, buf, len);
-	for (p = text; *p != '\0' && pick == NULL; p += n + (p[n] != '\0')) {
-		n = strcspn(p, "\n");
-		if (names_a_line(p, n, base))
-			pick = p;
-	}
-	for (p = text; *p != '\0' && pick == NULL; p += n + (p[n] != '\0')) {
-		n = strcspn(p, "\n");
-		if (has_word(p, n, "error"))
-			pick = p;
-	}
-	if (pick == NULL) {
-		pick = text + strspn(text, " \t\n");
-		if (*pick == '\0')
-			return run_first_line(res, buf, len);
-	}
-	snprintf(buf, len, "%.*s", (int)strcspn(pick, "\n"), pick);
-	return buf;
-}
-
 /* Sweeps each directory once per render: candidates of killed renders. */
 static int
 sweep_once(struct ctx *x, const char *dest, struct error *err)
@@ -477,12 +346,6 @@ same_bytes(const struct fstate *old, const struct buf *b)
 {
 	return old->exists && old->bytes.len == b->len &&
 	    (b->len == 0 || memcmp(old->bytes.data, b->data, b->len) == 0);
-}
-
-static int
-binary(const struct buf *b)
-{
-	return b->len > 0 && memchr(b->data, '\0', b->len) != NULL;
 }
 
 static int
@@ -538,108 +401,22 @@ compare(struct ctx *x, struct work *w, size_t n, struct entry *en)
 	return 0;
 }
 
-/* A temporary file holding p, for diff(1); NULL on failure. */
-static char *
-temp_file(const void *p, size_t len)
-{
-	const char *tmp = getenv("TMPDIR");
-	char *path;
-	int fd;
-
-	if (asprintf(&path, "%s/cfgstore-diff.XXXXXX", tmp != NULL &&
-	    *tmp != '\0' ? tmp : "/tmp") == -1)
-		return NULL;
-	if ((fd = mkostemp(path, O_CLOEXEC)) == -1) {
-		free(path);
-		return NULL;
-	}
-	if ((len > 0 && write(fd, p, len) != (ssize_t)len) || close(fd) == -1) {
-		unlink(path);
-		free(path);
-		return NULL;
-	}
-	return path;
-}
-
-/* argv[0..n-1] as one shell command line, every argument quoted. */
-static char *
-quoted_command(const char *const *argv, size_t n)
-{
-	struct buf b = { 0 };
-	char *q;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if ((q = run_subst_path("{}", argv[i])) == NULL ||
-		    buf_printf(&b, "%s%s", i ? " " : "", q) == -1) {
-			free(q);
-			buf_free(&b);
-			return NULL;
-		}
-		free(q);
-	}
-	return buf_detach(&b, NULL);
-}
-
 /*
- * Dry run: how a changed file would change, appended to o->diff, as
- * diff(1) -u shows it.  Secrets stay secret: a file that others may not
- * read is named, never shown.
+ * Dry run: how a changed file would change, appended to o->diff.
+ * Secrets stay secret: a file that others may not read is named, never
+ * shown.
  */
 static void
 show_diff(struct ctx *x, const struct work *w)
 {
-	const struct fstate *old = &w->old;
-	const struct mfile *f = w->f;
-	struct buf *out = x->o->diff;
-	struct run_result res;
+	struct fstate new = { 1, w->f->content, w->f->mode, w->f->uid,
+	    w->f->gid };
 	struct error e;
-	char *ta = NULL, *tb = NULL, *cmd = NULL;
 
-	if (out == NULL)
-		return;
-	if (old->exists && (old->mode != f->mode || old->uid != f->uid ||
-	    old->gid != f->gid))
-		buf_printf(out, "%s: mode %04o owner %ld:%ld -> mode %04o "
-		    "owner %ld:%ld\n", w->dest, (unsigned)old->mode,
-		    (long)old->uid, (long)old->gid, (unsigned)f->mode,
-		    (long)f->uid, (long)f->gid);
-	if (same_bytes(old, &f->content))
-		return;
-	if ((f->mode & 0004) == 0 || (old->exists && (old->mode & 0004) == 0)) {
-		buf_printf(out, "%s: would change (not readable by others; "
-		    "contents not shown)\n", w->dest);
-		return;
-	}
-	if (binary(&f->content) || binary(&old->bytes)) {
-		buf_printf(out, "%s: binary file would change\n", w->dest);
-		return;
-	}
-	if ((ta = temp_file(old->bytes.data, old->bytes.len)) != NULL &&
-	    (tb = temp_file(f->content.data, f->content.len)) != NULL) {
-		const char *argv[] = { "diff", "-u", "-L",
-		    old->exists ? w->dest : "/dev/null", "-L", w->dest, ta, tb };
-
-		cmd = quoted_command(argv, sizeof(argv) / sizeof(argv[0]));
-	}
-	/* diff exits 1 when the files differ, which they do. */
-	if (cmd != NULL && run_shell(cmd, 10000, &res, &e) == 0) {
-		if (res.exited && res.status == 1)
-			buf_append(out, res.output.data, res.output.len);
-		else
-			buf_printf(out, "%s: would change (diff failed)\n",
-			    w->dest);
-		run_result_free(&res);
-	} else
-		buf_printf(out, "%s: would change (cannot run diff)\n",
-		    w->dest);
-	if (ta != NULL)
-		unlink(ta);
-	if (tb != NULL)
-		unlink(tb);
-	free(ta);
-	free(tb);
-	free(cmd);
+	if (x->o->diff != NULL && diff_file(w->dest, "would change", w->dest,
+	    &w->old, w->dest, &new, 0, x->o->diff, &e) == -1)
+		buf_printf(x->o->diff, "%s: would change (%s)\n", w->dest,
+		    e.msg);
 }
 
 /*
@@ -819,53 +596,28 @@ early_done(struct ctx *x, struct work *w, size_t n, struct error *err)
 static int
 check(const struct mservice *m, struct work *w, size_t n, struct entry *en)
 {
-	struct run_result res;
-	struct buf out = { 0 };
 	struct error e;
-	char line[512], how[64], *cmd;
+	char line[512], *output;
 	size_t i;
-	int ok;
+	int rc;
 
 	for (i = 0; i < n; i++) {
 		if (w[i].f->check == NULL)
 			continue;
-		cmd = run_subst_path(w[i].f->check, w[i].cand != NULL ?
-		    w[i].cand : w[i].dest);
-		if (cmd == NULL) {
-			entry_set(en, RENDER_ERROR, "out of memory");
-			return -1;
-		}
-		if (run_shell(cmd, m->timeout_ms, &res, &e) == -1) {
-			free(cmd);
+		rc = checker_run(w[i].f->check, w[i].cand != NULL ? w[i].cand :
+		    w[i].dest, w[i].dest, m->timeout_ms, line, sizeof(line),
+		    &output, &e);
+		if (rc == 0)
+			continue;
+		if (rc == -1) {
 			entry_set(en, RENDER_CHECK_FAILED, "check failed for %s: "
 			    "%s", w[i].dest, e.msg);
 			return -1;
 		}
-		free(cmd);
-		if ((ok = run_ok(&res))) {
-			run_result_free(&res);
-			continue;
-		}
-		/* All of it is kept for the report, under the file's name. */
-		buf_free(&out);
-		if (checker_output(&res, w[i].cand ? w[i].cand : w[i].dest,
-		    w[i].dest, &out) == -1) {
-			run_result_free(&res);
-			buf_free(&out);
-			entry_set(en, RENDER_ERROR, "out of memory");
-			return -1;
-		}
-		if (out.len == 0)
-			entry_set(en, RENDER_CHECK_FAILED, "check failed for %s: "
-			    "%s", w[i].dest, run_describe(&res, how,
-			    sizeof(how)));
-		else
-			entry_set(en, RENDER_CHECK_FAILED, "check failed for %s: "
-			    "%s", w[i].dest, checker_says(&res, &out,
-			    w[i].dest, line, sizeof(line)));
+		entry_set(en, RENDER_CHECK_FAILED, "check failed for %s: %s",
+		    w[i].dest, line);
 		free(en->output);
-		en->output = buf_detach(&out, NULL);
-		run_result_free(&res);
+		en->output = output;
 		return -1;
 	}
 	return 0;
@@ -890,7 +642,7 @@ restart(const struct mservice *m, char *why, size_t len)
 		run_describe(&res, how, sizeof(how));
 		if (res.output.len > 0)
 			snprintf(why, len, "%s: %s", how,
-			    run_first_line(&res, line, sizeof(line)));
+			    checker_first_line(&res, line, sizeof(line)));
 		else
 			snprintf(why, len, "%s", how);
 	}
@@ -1073,48 +825,6 @@ done:
 
 /* ---- the whole render --------------------------------------------------- */
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The services to render, sorted; names point into data. */
-static int
-services_pick(const struct tree *data, const struct render_opts *o,
-    const char ***out, size_t *n, struct error *err)
-{
-	const struct tree *svc = tree_map_get(data, "service");
-	const char **v;
-	size_t i, cap;
-
-	if (tree_type(svc) != TREE_MAP)
-		svc = NULL;		/* a stray value named "service" */
-	*out = NULL;
-	*n = 0;
-	for (i = 0; i < o->nservices; i++)
-		if (!manifest_has_service(data, o->services[i]))
-			return error_set(err, ERR_INPUT, "unknown service '%s'",
-			    o->services[i]);
-	cap = o->nservices ? o->nservices : tree_len(svc);
-	if ((v = calloc(cap ? cap : 1, sizeof(*v))) == NULL)
-		return error_set(err, ERR_FAIL, "out of memory");
-	if (o->nservices > 0) {
-		for (i = 0; i < o->nservices; i++)
-			v[(*n)++] = o->services[i];
-	} else {
-		for (i = 0; i < tree_len(svc); i++) {
-			const char *name = tree_key_at(svc, i, NULL);
-
-			if (manifest_has_service(data, name))
-				v[(*n)++] = name;
-		}
-	}
-	qsort(v, *n, sizeof(*v), name_cmp);
-	*out = v;
-	return 0;
-}
-
 /* One render at a time: the daemon's and a command's never interleave. */
 static int
 lock_renders(struct store *s, struct error *err)
@@ -1180,7 +890,8 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 	if (!o->dry_run && rec_unchecked_recover(s, &e) == -1)
 		report_warn(r, "removing what an interrupted render left: %s",
 		    e.msg);
-	if (services_pick(data, o, &names, &n, err) == -1)
+	if (services_pick(data, o->services, o->nservices, &names, &n,
+	    err) == -1)
 		goto fail;
 	x.data = data;
 	for (i = 0; i < n; i++) {

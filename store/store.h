@@ -206,6 +206,9 @@ int	change_del(struct change *c, const char *key, struct error *err);
 int	change_origin(struct change *c, const char *name, unsigned long line,
 	    struct error *err);
 size_t	change_count(const struct change *c);
+/* Operation i (< change_count) in the order added: *v NULL is a delete. */
+void	change_op_at(const struct change *c, size_t i, const char **key,
+	    const struct value **v);
 void	change_free(struct change *c);
 
 /*

@@ -110,6 +110,14 @@ change_count(const struct change *c)
 }
 
 void
+change_op_at(const struct change *c, size_t i, const char **key,
+    const struct value **v)
+{
+	*key = c->ops[i].key;
+	*v = c->ops[i].value;
+}
+
+void
 change_free(struct change *c)
 {
 	if (c == NULL)
