@@ -56,7 +56,7 @@ int	cli_after_commit(struct cli *cli, struct store *s, uint64_t rev,
 CMD(cmd_init); CMD(cmd_key); CMD(cmd_peer); CMD(cmd_set); CMD(cmd_del);
 CMD(cmd_get); CMD(cmd_list); CMD(cmd_apply); CMD(cmd_export); CMD(cmd_log);
 CMD(cmd_show); CMD(cmd_diff); CMD(cmd_rollback); CMD(cmd_verify);
-CMD(cmd_render); CMD(cmd_serve); CMD(cmd_status);
+CMD(cmd_render); CMD(cmd_serve); CMD(cmd_status); CMD(cmd_describe);
 #undef CMD
 
 #endif
