@@ -56,6 +56,11 @@ static const struct command commands[] = {
 	  "--host H    as host H sees them (overrides resolved)\n"
 	  "--json      print JSON",
 	  "--rev --host", 1 },
+	{ "describe", cmd_describe, "[--rev N] [--json] KEY",
+	  "what a key is: type, description, readers, value per host",
+	  "--rev N     as of revision N\n"
+	  "--json      print JSON",
+	  "--rev", 1 },
 	{ "apply", cmd_apply, "[-m MSG] [--no-wait] [FILE|-]",
 	  "apply a batch of set/del lines as one commit",
 	  "-m MSG      the commit message\n"

@@ -62,7 +62,7 @@ CMD(cmd_init); CMD(cmd_key); CMD(cmd_peer); CMD(cmd_set); CMD(cmd_del);
 CMD(cmd_get); CMD(cmd_list); CMD(cmd_apply); CMD(cmd_export); CMD(cmd_log);
 CMD(cmd_show); CMD(cmd_diff); CMD(cmd_rollback); CMD(cmd_verify);
 CMD(cmd_render); CMD(cmd_serve); CMD(cmd_status); CMD(cmd_preview);
-CMD(cmd_check);
+CMD(cmd_check); CMD(cmd_describe);
 #undef CMD
 
 #endif

@@ -688,6 +688,7 @@ is_schema_key(const char *key)
 static int
 record_check(const char *key, const struct value *v, struct error *err)
 {
+	char spec[SPEC_MAX + 512];
 	const char *p;
 	size_t len;
 
@@ -696,7 +697,13 @@ record_check(const char *key, const struct value *v, struct error *err)
 		    "line \"TYPE | DESCRIPTION\", not a %s", key,
 		    value_type_name(value_type(v)));
 	p = value_bytes(v, &len);
-	if (schema_spec_check(p, err) == -1)
+	if (len >= sizeof(spec))
+		return error_set(err, ERR_SCHEMA, "%s: a schema record is at "
+		    "most %zu bytes", key, sizeof(spec) - 1);
+	/* A string value's bytes are not NUL-terminated. */
+	memcpy(spec, p, len);
+	spec[len] = '\0';
+	if (schema_spec_check(spec, err) == -1)
 		return error_wrap(err, "%s", key);
 	return 0;
 }

@@ -88,6 +88,7 @@ int	pubkey_from_text(const char *text, unsigned char pk[STORE_PUBKEY_LEN],
  * ERR_SCHEMA and nothing is written.
  */
 struct store;
+struct change;
 
 #define SCHEMA_PREFIX		"schema."
 
@@ -127,12 +128,18 @@ struct store_init_opts {
 /*
  * Creates the store directory (0700), or takes an empty one, the LMDB
  * environment and this node's Ed25519 key pair, every file 0600 from its
- * creation, and syncs the directory.  Fails with ERR_FAIL if a store
- * already exists there, ERR_INPUT if dir is not a directory or holds
- * something else (then nothing is changed).
+ * creation, and syncs the directory.
+ * Fails with ERR_EXISTS if a store already exists there, ERR_INPUT if dir
+ * is not a directory or holds something else (then nothing is changed).
+ * All or nothing: when any step fails (ERR_DISKFULL on a full disk), the
+ * files it made are removed, and the directory if it made that, so init
+ * can be run again.
  */
 int	store_init(const char *dir, const struct store_init_opts *o,
 	    struct error *err);
+/* store_init with a primary's first commit, c, as part of the all or none. */
+int	store_init_commit(const char *dir, const struct store_init_opts *o,
+	    const struct change *c, const char *message, struct error *err);
 
 #define STORE_RDONLY	0x01
 int	store_open(const char *dir, int flags, struct store **out,
