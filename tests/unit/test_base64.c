@@ -5,6 +5,7 @@
  * turned a mangled key into another key (found by fuzz_peer).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "batch.h"
@@ -28,11 +29,13 @@ batch(const char *text)
 {
 	struct error err = { 0 };
 	struct change *c = change_new();
-	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	char *copy = strdup(text);	/* fmemopen's buffer is not const */
+	FILE *f = fmemopen(copy, strlen(copy), "r");
 	int rc;
 
 	rc = read_batch(f, "t", c, &err) == 0 ? 0 : err.code;
 	fclose(f);
+	free(copy);
 	change_free(c);
 	return rc;
 }
