@@ -43,7 +43,7 @@ export TMPDIR
 SRCDIR=$top
 export SRCDIR
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$top/tests/fuzz/ubsan.supp}
 export ASAN_OPTIONS UBSAN_OPTIONS
 
 summary=""

@@ -39,9 +39,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct change *c;
 	uint64_t rev, head;
 	FILE *f;
+	char *text;
 
-	if (size == 0 || (f = fmemopen((void *)data, size, "r")) == NULL)
+	/* fmemopen takes a buffer it could write to: a copy, then. */
+	if (size == 0 || (text = malloc(size)) == NULL)
 		return 0;
+	memcpy(text, data, size);
+	if ((f = fmemopen(text, size, "r")) == NULL) {
+		free(text);
+		return 0;
+	}
 	if ((c = change_new()) == NULL)
 		abort();
 	if (read_batch(f, "fuzz", c, &err) == -1) {
@@ -58,6 +65,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	fclose(f);
+	free(text);
 	change_free(c);
 	return 0;
 }
