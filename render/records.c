@@ -27,10 +27,52 @@
 #define REC_SERVICE	"render.service:"
 #define REC_UNCHECKED	"render.unchecked:"
 
+/*
+ * The record's name, checked against the store's limit here: a batch
+ * with one bad name would be refused whole when written.
+ */
 static int
 rec_name(char *name, size_t len, const char *prefix, const char *what)
 {
-	return (size_t)snprintf(name, len, "%s%s", prefix, what) < len ? 0 : -1;
+	size_t n = (size_t)snprintf(name, len, "%s%s", prefix, what);
+
+	return n < len && n <= STORE_LOCAL_NAME_MAX ? 0 : -1;
+}
+
+/* Adds "name = p" (p NULL: delete name) to b; the batch copies both. */
+static int
+batch_push(struct rec_batch *b, const char *name, const void *p, size_t len,
+    struct error *err)
+{
+	struct store_local_rec *r;
+	char *n = NULL;
+	void *v = NULL;
+
+	if ((r = reallocarray(b->r, b->n + 1, sizeof(*r))) == NULL)
+		return error_set(err, ERR_FAIL, "out of memory");
+	b->r = r;
+	if ((n = strdup(name)) == NULL ||
+	    (p != NULL && (v = malloc(len ? len : 1)) == NULL)) {
+		free(n);
+		return error_set(err, ERR_FAIL, "out of memory");
+	}
+	if (p != NULL && len > 0)
+		memcpy(v, p, len);
+	r[b->n].name = n;
+	r[b->n].p = v;
+	r[b->n].len = len;
+	b->n++;
+	return 0;
+}
+
+/* Writes the one record b holds now. */
+static int
+write_one(struct store *s, struct rec_batch *b, int rc, struct error *err)
+{
+	if (rc == 0)
+		rc = rec_batch_write(s, b, err);
+	rec_batch_free(b);
+	return rc;
 }
 
 /* "REV HASH [HASH]" into *r; n = 0 when it does not read so. */
@@ -66,7 +108,7 @@ rec_file_get(struct store *s, const char *dest, struct frec *r)
 }
 
 int
-rec_file_put(struct store *s, const char *dest, const struct frec *r,
+rec_file_add(struct rec_batch *b, const char *dest, const struct frec *r,
     struct error *err)
 {
 	char name[PATH_MAX + 32], val[2 * INSTALL_HASH_HEX + 32];
@@ -74,10 +116,10 @@ rec_file_put(struct store *s, const char *dest, const struct frec *r,
 	if (rec_name(name, sizeof(name), REC_FILE, dest) == -1)
 		return error_set(err, ERR_FAIL, "path too long: %s", dest);
 	if (r->n == 0)
-		return store_local_del(s, name, err);
+		return batch_push(b, name, NULL, 0, err);
 	snprintf(val, sizeof(val), "%llu %s%s%s", (unsigned long long)r->rev,
 	    r->hash[0], r->n == 2 ? " " : "", r->n == 2 ? r->hash[1] : "");
-	return store_local_put(s, name, val, strlen(val), err);
+	return batch_push(b, name, val, strlen(val), err);
 }
 
 void
@@ -104,30 +146,36 @@ rec_pending(struct store *s, const char *service)
 }
 
 int
-rec_pending_set(struct store *s, const char *service, uint64_t rev, int on,
-    struct error *err)
+rec_pending_add(struct rec_batch *b, const char *service, uint64_t rev,
+    int on, struct error *err)
 {
 	char name[STORE_KEY_MAX + 32], val[32];
 
 	rec_name(name, sizeof(name), REC_PENDING, service);
 	if (!on)
-		return store_local_del(s, name, err) == -1 &&
-		    rec_pending(s, service) ? -1 : 0;
+		return batch_push(b, name, NULL, 0, err);
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)rev);
-	return store_local_put(s, name, val, strlen(val), err);
+	return batch_push(b, name, val, strlen(val), err);
 }
 
 int
-rec_unchecked_set(struct store *s, const char *dest, const char *hash,
+rec_unchecked_add(struct rec_batch *b, const char *dest, const char *hash,
     struct error *err)
 {
 	char name[PATH_MAX + 32];
 
 	if (rec_name(name, sizeof(name), REC_UNCHECKED, dest) == -1)
 		return error_set(err, ERR_FAIL, "path too long: %s", dest);
-	if (hash == NULL)
-		return store_local_del(s, name, err);
-	return store_local_put(s, name, hash, strlen(hash), err);
+	return batch_push(b, name, hash, hash != NULL ? strlen(hash) : 0, err);
+}
+
+int
+rec_unchecked_set(struct store *s, const char *dest, const char *hash,
+    struct error *err)
+{
+	struct rec_batch b = { NULL, 0 };
+
+	return write_one(s, &b, rec_unchecked_add(&b, dest, hash, err), err);
 }
 
 struct unchecked {
@@ -235,7 +283,6 @@ rec_service_add(struct rec_batch *b, struct store *s, const char *service,
 {
 	char name[STORE_KEY_MAX + 32];
 	struct buf v = { 0 }, old = { 0 };
-	struct store_local_rec *r;
 	struct timespec ts;
 	struct error e;
 	unsigned long long was;
@@ -258,21 +305,10 @@ rec_service_add(struct rec_batch *b, struct store *s, const char *service,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (buf_printf(&v, "%llu %llu %s %s", (unsigned long long)rev,
 	    (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
-	    render_outcome_name(outcome), msg) == -1 ||
-	    (r = reallocarray(b->r, b->n + 1, sizeof(*r))) == NULL) {
+	    render_outcome_name(outcome), msg) == -1)
 		rc = error_set(err, ERR_FAIL, "out of memory");
-		goto done;
-	}
-	b->r = r;
-	r += b->n;
-	if ((r->name = strdup(name)) == NULL) {
-		rc = error_set(err, ERR_FAIL, "out of memory");
-		goto done;
-	}
-	r->p = v.data;		/* the batch owns it now */
-	r->len = v.len;
-	v.data = NULL;
-	b->n++;
+	else
+		rc = batch_push(b, name, v.data, v.len, err);
 done:
 	buf_free(&old);
 	buf_free(&v);

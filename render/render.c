@@ -91,7 +91,7 @@ service_run(struct ctx *x, const char *name, struct entry *en)
 			    strcmp(w[i].rec.hash[0], w[i].hash) == 0)
 				continue;
 			frec_one(&r, x->rev, w[i].hash);
-			if (rec_file_put(x->s, w[i].dest, &r, &e) == -1) {
+			if (rec_file_add(x->end, w[i].dest, &r, &e) == -1) {
 				entry_set(en, RENDER_ERROR, "%s is as it should "
 				    "be, but recording it failed: %s",
 				    w[i].dest, e.msg);
@@ -181,6 +181,7 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 	x.node = store_node(s);
 	x.rev = rev;
 	x.o = o;
+	x.end = &outcomes;
 	if (rev > 0 && manifest_data(s, x.node, rev, &data, &r->warning,
 	    err) == -1)
 		goto fail;
@@ -206,8 +207,8 @@ render_run(struct store *s, uint64_t rev, const struct render_opts *o,
 			    "not be recorded: %s", en->service, e.msg);
 	}
 	if (rec_batch_write(s, &outcomes, &e) == -1)
-		report_warn(r, "the outcomes for status could not be "
-		    "recorded: %s", e.msg);
+		report_warn(r, "the render's records (installed files, "
+		    "outcomes for status) could not be written: %s", e.msg);
 	rec_batch_free(&outcomes);
 	if (lockfd != -1)
 		close(lockfd);

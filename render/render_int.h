@@ -41,6 +41,7 @@ struct ctx {
 	const struct tree	*data;
 	char			**swept;	/* directories already swept */
 	size_t			 nswept;
+	struct rec_batch	*end;		/* written when the render ends */
 };
 
 /* One file of the service being rendered. */

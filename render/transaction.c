@@ -130,8 +130,8 @@ put_back(struct ctx *x, struct work *w, size_t n, struct error *err)
 			continue;
 		}
 		w[i].placed = 0;
-		if (rec_file_put(x->s, w[i].dest, &w[i].rec, &e) == -1 ||
-		    (w[i].early && rec_unchecked_set(x->s, w[i].dest, NULL,
+		if (rec_file_add(x->end, w[i].dest, &w[i].rec, &e) == -1 ||
+		    (w[i].early && rec_unchecked_add(x->end, w[i].dest, NULL,
 		    &e) == -1)) {
 			if (rc == 0)
 				*err = e;
@@ -148,7 +148,8 @@ put_back(struct ctx *x, struct work *w, size_t n, struct error *err)
  * by the next render.
  */
 static int
-record_in_flight(struct ctx *x, const struct work *w, struct error *err)
+record_in_flight(struct ctx *x, const struct work *w, struct rec_batch *b,
+    struct error *err)
 {
 	struct frec r;
 
@@ -157,22 +158,27 @@ record_in_flight(struct ctx *x, const struct work *w, struct error *err)
 		install_hash(w->old.bytes.data, w->old.bytes.len, r.hash[1]);
 		r.n = 2;
 	}
-	return rec_file_put(x->s, w->dest, &r, err);
+	return rec_file_add(b, w->dest, &r, err);
 }
 
 static int
-records_in_flight(struct ctx *x, struct work *w, size_t n, struct error *err)
+records_in_flight(struct ctx *x, struct work *w, size_t n,
+    struct rec_batch *b, struct error *err)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (w[i].changed && !w[i].early &&
-		    record_in_flight(x, &w[i], err) == -1)
+		    record_in_flight(x, &w[i], b, err) == -1)
 			return -1;
 	return 0;
 }
 
-/* After success: each changed file's record is its new hash alone. */
+/*
+ * After success: each changed file's record is its new hash alone.
+ * Written with the render's last batch: until then the records accept
+ * old and new, and a kill only costs one more restart.
+ */
 static int
 records_done(struct ctx *x, struct work *w, size_t n, struct error *err)
 {
@@ -183,7 +189,7 @@ records_done(struct ctx *x, struct work *w, size_t n, struct error *err)
 		if (!w[i].changed)
 			continue;
 		frec_one(&r, x->rev, w[i].hash);
-		if (rec_file_put(x->s, w[i].dest, &r, err) == -1)
+		if (rec_file_add(x->end, w[i].dest, &r, err) == -1)
 			return -1;
 	}
 	return 0;
@@ -241,39 +247,72 @@ place(struct work *w, size_t n, int checked, struct error *err)
  * removed by the next render.
  */
 static int
+is_early(const struct work *w)
+{
+	return w->cand != NULL && w->f->check == NULL && !w->old.exists;
+}
+
+static int
 place_new_unchecked(struct ctx *x, struct work *w, size_t n,
     struct error *err)
 {
+	struct rec_batch b = { NULL, 0 };
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < n; i++) {
-		if (w[i].cand == NULL || w[i].f->check != NULL ||
-		    w[i].old.exists)
+	/* All the records in one write, before the first file goes in. */
+	for (i = 0; i < n && rc == 0; i++)
+		if (is_early(&w[i]) && (record_in_flight(x, &w[i], &b,
+		    err) == -1 || rec_unchecked_add(&b, w[i].dest, w[i].hash,
+		    err) == -1))
+			rc = -1;
+	if (rc == 0)
+		rc = rec_batch_write(x->s, &b, err);
+	rec_batch_free(&b);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (!is_early(&w[i]))
 			continue;
-		if (record_in_flight(x, &w[i], err) == -1 ||
-		    rec_unchecked_set(x->s, w[i].dest, w[i].hash, err) == -1)
-			return -1;
 		w[i].early = 1;
-		if (place_one(&w[i], err) == -1)
-			return -1;
+		rc = place_one(&w[i], err);
 	}
-	return 0;
+	return rc;
 }
 
 /* The checks passed: the files placed before them are here to stay. */
 static int
-early_done(struct ctx *x, struct work *w, size_t n, struct error *err)
+early_done(struct work *w, size_t n, struct rec_batch *b, struct error *err)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (!w[i].early)
-			continue;
-		if (rec_unchecked_set(x->s, w[i].dest, NULL, err) == -1)
+	for (i = 0; i < n; i++)
+		if (w[i].early && rec_unchecked_add(b, w[i].dest, NULL,
+		    err) == -1)
 			return -1;
-		w[i].early = 0;
-	}
 	return 0;
+}
+
+/*
+ * Before the first rename, in one write: every changed file's record
+ * accepts old and new, the service is marked as waiting for its
+ * restart, and the files placed before the checks are no longer
+ * provisional.
+ */
+static int
+before_renames(struct ctx *x, const struct mservice *m, struct work *w,
+    size_t n, struct error *err)
+{
+	struct rec_batch b = { NULL, 0 };
+	size_t i;
+	int rc;
+
+	rc = records_in_flight(x, w, n, &b, err) == -1 ||
+	    rec_pending_add(&b, m->name, x->rev, 1, err) == -1 ||
+	    early_done(w, n, &b, err) == -1 ||
+	    rec_batch_write(x->s, &b, err) == -1 ? -1 : 0;
+	rec_batch_free(&b);
+	for (i = 0; i < n && rc == 0; i++)
+		w[i].early = 0;
+	return rc;
 }
 
 /*
@@ -377,9 +416,7 @@ tx_install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
 	/* Every check before anything live is replaced. */
 	if (check(m, w, n, en) == -1)
 		goto undo;
-	if (records_in_flight(x, w, n, &e) == -1 ||
-	    rec_pending_set(x->s, m->name, x->rev, 1, &e) == -1 ||
-	    early_done(x, w, n, &e) == -1 ||
+	if (before_renames(x, m, w, n, &e) == -1 ||
 	    place(w, n, 0, &e) == -1 || place(w, n, 1, &e) == -1)
 		goto error;
 
@@ -397,7 +434,7 @@ tx_install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
 		else
 			entry_set(en, RENDER_RESTART_FAILED, "restart failed "
 			    "(%s); old files put back and restarted", why);
-		if (rec_pending_set(x->s, m->name, x->rev, 0, &e2) == -1)
+		if (rec_pending_add(x->end, m->name, x->rev, 0, &e2) == -1)
 			entry_set(en, en->outcome, "%s; %s", en->message ?
 			    en->message : "", e2.msg);
 		return;
@@ -414,7 +451,7 @@ tx_install(struct ctx *x, const struct mservice *m, struct work *w, size_t n,
 	 * makes the next render restart again.  Harmless, but say so.
 	 */
 	if (records_done(x, w, n, &e) == -1 ||
-	    rec_pending_set(x->s, m->name, x->rev, 0, &e) == -1)
+	    rec_pending_add(x->end, m->name, x->rev, 0, &e) == -1)
 		entry_set(en, RENDER_ERROR, "%s%sbut recording it failed: %s",
 		    en->message ? en->message : "", en->message != NULL &&
 		    en->message[0] != '\0' ? ", " : "", e.msg);
@@ -429,7 +466,7 @@ undo:
 		return;
 	}
 	/* Files an earlier, interrupted render put in place still wait. */
-	if (!pending && rec_pending_set(x->s, m->name, x->rev, 0, &e2) == -1)
+	if (!pending && rec_pending_add(x->end, m->name, x->rev, 0, &e2) == -1)
 		entry_set(en, en->outcome, "%s; %s", en->message ?
 		    en->message : "", e2.msg);
 }
