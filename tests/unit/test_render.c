@@ -748,6 +748,48 @@ test_run_records_fail(void)
 	store_close(s);
 }
 
+/*
+ * A file record in the older text form ("REV HASH") is still read: a
+ * hand edit made before an upgrade is not overwritten after it.  The
+ * record is written anew in the one encoding of local records.
+ */
+static void
+test_old_text_records(void)
+{
+	struct store *s = new_store("oldrec");
+	struct render_opts o = { 0 };
+	struct render_report *r = NULL;
+	struct error err = { 0 };
+	struct buf b = { 0 };
+	char root[256], file[300], name[400], rec[128], hash[INSTALL_HASH_HEX];
+	char text[64];
+
+	spath(root, sizeof(root), "oldrec-root");
+	snprintf(file, sizeof(file), "%s/a.conf", root);
+	snprintf(name, sizeof(name), "render.file:%s", file);
+	o.root = root;
+	simple_service(s, "a", "true");
+	commit(s, "template.t=<name {{name}}\n>", "name=one", (char *)NULL);
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	CHECK(report_has(r, "a", RENDER_INSTALLED, "installed"));
+	render_report_free(r);
+	/* Written as a msgpack map (fixmap, first byte 0x8N). */
+	CHECK(store_local_get(s, name, &b, &err) == 0 && b.len > 0 &&
+	    ((unsigned char)b.data[0] & 0xf0) == 0x80);
+	buf_free(&b);
+
+	install_hash("name one\n", 9, hash);
+	snprintf(rec, sizeof(rec), "7 %s", hash);
+	CHECK(store_local_put(s, name, rec, strlen(rec), &err) == 0);
+	CHECK(write_file(file, "edited by hand\n") == 0);
+	commit(s, "name=two", (char *)NULL);
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	CHECK(report_has(r, "a", RENDER_DRIFT, "edited by hand since r7"));
+	render_report_free(r);
+	CHECK_STR(read_text(file, text, sizeof(text)), "edited by hand\n");
+	store_close(s);
+}
+
 static void
 test_shipped(void)
 {
@@ -778,6 +820,7 @@ main(void)
 	test_run();
 	test_run_fsync();
 	test_run_records_fail();
+	test_old_text_records();
 	test_shipped();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch);
 	if (system(cmd) != 0)
