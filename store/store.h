@@ -374,6 +374,7 @@ int	store_local_get(struct store *s, const char *name, struct buf *out,
 int	store_local_put(struct store *s, const char *name, const void *p,
 	    size_t len, struct error *err);
 int	store_local_del(struct store *s, const char *name, struct error *err);
+#define STORE_LOCAL_NAME_MAX	400	/* bytes of a local record's name */
 /* Several records written (p NULL: deleted) in one transaction, one fsync. */
 struct store_local_rec {
 	const char	*name;
