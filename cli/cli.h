@@ -25,7 +25,7 @@ struct command {
 	const char	*summary;	/* one line, for `cfgstore help` */
 	const char	*help;		/* the options, one per line */
 	const char	*argopts;	/* options that take an argument */
-	int		 permutes;	/* options may follow operands */
+	int		 permutes;	/* unused: options always come first */
 };
 
 /* Prints "cfgstore: MSG" on stderr and returns err->code (never 0). */
@@ -55,6 +55,7 @@ CMD(cmd_init); CMD(cmd_key); CMD(cmd_peer); CMD(cmd_set); CMD(cmd_del);
 CMD(cmd_get); CMD(cmd_list); CMD(cmd_apply); CMD(cmd_export); CMD(cmd_log);
 CMD(cmd_show); CMD(cmd_diff); CMD(cmd_rollback); CMD(cmd_verify);
 CMD(cmd_render); CMD(cmd_serve); CMD(cmd_status);
+CMD(cmd_help); CMD(cmd_edit);
 #undef CMD
 
 #endif

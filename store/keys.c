@@ -62,8 +62,9 @@ key_check(const char *key, struct error *err)
 			if (component == 0)
 				goto bad;
 			component = 0;
-		} else if (name_char((unsigned char)key[i]))
-			component++;
+		} else if (name_char((unsigned char)key[i]) &&
+		    (component > 0 || isalnum((unsigned char)key[i])))
+			component++;	/* never "-x": no key reads as an option */
 		else
 			goto bad;
 	}
@@ -76,5 +77,6 @@ key_check(const char *key, struct error *err)
 bad:
 	return error_set(err, ERR_INPUT,
 	    "invalid key '%.300s' (dot-separated names of letters, digits, "
-	    "'_' and '-', optionally @HOST)", key);
+	    "'_' and '-', each starting with a letter or digit, optionally "
+	    "@HOST)", key);
 }
