@@ -17,13 +17,15 @@
 #define DEFAULT_DIR "/var/db/cfgstore"
 
 static const struct command commands[] = {
-	{ "init", cmd_init, "--node NAME [--primary] [--listen ADDR:PORT]",
+	{ "init", cmd_init,
+	  "--node NAME [--primary] [--listen ADDR:PORT] [--root DIR]",
 	  "create the store and this node's keys",
 	  "--node NAME        this node's name (e.g. fw1)\n"
 	  "--primary          this node takes writes and pushes them to peers;\n"
 	  "                   loads the shipped templates as the first commit\n"
-	  "--listen ADDR:PORT where the daemon listens for peers",
-	  "--node --listen", 0 },
+	  "--listen ADDR:PORT where the daemon listens for peers\n"
+	  "--root DIR         where render and serve write (default /)",
+	  "--node --listen --root", 0 },
 	{ "key", cmd_key, "",
 	  "print this node's public key", "",
 	  "", 0 },
@@ -104,14 +106,17 @@ static const struct command commands[] = {
 	  "render this host's files now",
 	  "-v          print a refusing checker's whole output\n"
 	  "--dry-run   show a unified diff, change nothing\n"
-	  "--force     overwrite files edited by hand\n"
-	  "--root DIR  prefix every output path with DIR",
+	  "--force     overwrite files edited by hand; render into a --root\n"
+	  "            that is not the node's\n"
+	  "--root DIR  prefix every output path with DIR (default: the\n"
+	  "            node's, from init --root or serve --root)",
 	  "--root", 0 },
 	{ "serve", cmd_serve, "[-f] [-v] [--root DIR]",
 	  "the daemon: replication and rendering",
 	  "-f          stay in the foreground, log to stderr\n"
 	  "-v          log debug messages too\n"
-	  "--root DIR  prefix every output path with DIR",
+	  "--root DIR  prefix every output path with DIR, and make it the\n"
+	  "            node's render root",
 	  "--root", 0 },
 	{ "status", cmd_status, "[--json]",
 	  "role, head, peers, last render per service",

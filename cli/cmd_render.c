@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "render.h"
+#include "root.h"
 
 /* --root as an absolute path without trailing slashes ("" for "/"). */
 static int
@@ -103,6 +104,10 @@ cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
 
 	if ((rc = cli_open(cli, 0, &s)) != 0)
 		return rc;
+	if ((rc = cli_node_root(cli, s, o.root, o.force ? CLI_ROOT_FORCE : 0,
+	    root, sizeof(root))) != 0)
+		goto done;
+	o.root = root;
 	if (render_run(s, 0, &o, &r, &err) == -1) {
 		rc = cli_fail(&err);
 		goto done;
