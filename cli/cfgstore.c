@@ -17,13 +17,15 @@
 #define DEFAULT_DIR "/var/db/cfgstore"
 
 static const struct command commands[] = {
-	{ "init", cmd_init, "--node NAME [--primary] [--listen ADDR:PORT]",
+	{ "init", cmd_init,
+	  "--node NAME [--primary] [--listen ADDR:PORT] [--root DIR]",
 	  "create the store and this node's keys",
 	  "--node NAME        this node's name (e.g. fw1)\n"
 	  "--primary          this node takes writes and pushes them to peers;\n"
 	  "                   loads the shipped templates as the first commit\n"
-	  "--listen ADDR:PORT where the daemon listens for peers",
-	  "--node --listen", 0 },
+	  "--listen ADDR:PORT where the daemon listens for peers\n"
+	  "--root DIR         where render and serve write (default /)",
+	  "--node --listen --root", 0 },
 	{ "key", cmd_key, "",
 	  "print this node's public key", "",
 	  "", 0 },
@@ -37,7 +39,8 @@ static const struct command commands[] = {
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit, do not wait for peers\n"
 	  "--list      store a list even for a single VALUE\n"
-	  "--file      store the bytes of PATH as a blob",
+	  "--file      store the bytes of PATH as a blob\n"
+	  "--          ends the options: a VALUE may begin with '-'",
 	  "-m", 0 },
 	{ "del", cmd_del, "[-m MSG] [--no-wait] KEY...",
 	  "delete keys in one commit",
@@ -61,21 +64,31 @@ static const struct command commands[] = {
 	  "--rev N     as of revision N\n"
 	  "--json      print JSON",
 	  "--rev", 1 },
-	{ "apply", cmd_apply, "[-m MSG] [--no-wait] [FILE|-]",
+	{ "apply", cmd_apply, "[-m MSG] [--no-wait] [--replace PREFIX] [FILE|-]",
 	  "apply a batch of set/del lines as one commit",
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit\n"
+	  "--replace PREFIX  the keys starting with PREFIX become exactly\n"
+	  "            the batch's: those it leaves out are deleted\n"
 	  "Lines: set KEY VALUE | set KEY V1 V2... | set --list KEY [V...] |\n"
 	  "       set --blob KEY BASE64 | set --file KEY PATH | del KEY | # comment",
+	  "-m --replace", 0 },
+	{ "edit", cmd_edit, "[-y] [-m MSG] [--no-wait] [PREFIX]",
+	  "edit the keys starting with PREFIX in $EDITOR, as one commit",
+	  "-y          commit without asking\n"
+	  "-m MSG      the commit message\n"
+	  "--no-wait   return after the local commit",
 	  "-m", 0 },
 	{ "export", cmd_export, "[--rev N]",
 	  "print the state as lines that apply takes",
 	  "--rev N     as of revision N",
 	  "--rev", 1 },
-	{ "log", cmd_log, "[-n N] [--json] [KEY]",
+	{ "log", cmd_log, "[-n N] [-p | --json] [PREFIX]",
 	  "audit history, newest first",
 	  "-n N        at most N commits\n"
-	  "--json      print JSON",
+	  "-p          each change in full, text as a line diff\n"
+	  "--json      print JSON\n"
+	  "PREFIX      only commits that changed keys starting with it",
 	  "-n", 1 },
 	{ "show", cmd_show, "[--raw] [--json] REV",
 	  "one commit in full",
@@ -86,18 +99,22 @@ static const struct command commands[] = {
 	  "what changed between two revisions (default: the last commit)",
 	  "--json      print JSON",
 	  "", 1 },
-	{ "rollback", cmd_rollback, "[-m MSG] [--no-wait] [REV]",
+	{ "rollback", cmd_rollback, "[-y] [-m MSG] [--no-wait] [-N N | REV]",
 	  "a new commit whose state equals REV's (default: the one before head)",
+	  "-N N        the state of N commits before the head\n"
+	  "-y          do not ask (only a terminal is asked)\n"
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit",
-	  "-m", 0 },
+	  "-m -N", 0 },
 	{ "render", cmd_render,
 	  "[-v] [--dry-run] [--force] [--root DIR] [SERVICE...]",
 	  "render this host's files now",
 	  "-v          print a refusing checker's whole output\n"
 	  "--dry-run   show a unified diff, change nothing\n"
-	  "--force     overwrite files edited by hand\n"
-	  "--root DIR  prefix every output path with DIR",
+	  "--force     overwrite files edited by hand; render into a --root\n"
+	  "            that is not the node's\n"
+	  "--root DIR  prefix every output path with DIR (default: the\n"
+	  "            node's, from init --root or serve --root)",
 	  "--root", 0 },
 	{ "preview", cmd_preview,
 	  "[--host H | --all] [--installed [--root DIR]] [--batch FILE|-] "
@@ -120,7 +137,8 @@ static const struct command commands[] = {
 	  "the daemon: replication and rendering",
 	  "-f          stay in the foreground, log to stderr\n"
 	  "-v          log debug messages too\n"
-	  "--root DIR  prefix every output path with DIR",
+	  "--root DIR  prefix every output path with DIR, and make it the\n"
+	  "            node's render root",
 	  "--root", 0 },
 	{ "status", cmd_status, "[--json]",
 	  "role, head, peers, last render per service",
@@ -128,6 +146,9 @@ static const struct command commands[] = {
 	  "", 0 },
 	{ "verify", cmd_verify, "",
 	  "check the whole history's hash chain and signatures", "",
+	  "", 0 },
+	{ "help", cmd_help, "[COMMAND]",
+	  "list the commands, or show one command's options", "",
 	  "", 0 },
 };
 
@@ -160,7 +181,8 @@ help_command(const struct command *cmd)
 static void
 help_all(FILE *f)
 {
-	fprintf(f, "usage: cfgstore [-d DIR] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: cfgstore [-d DIR] COMMAND [ARGS]\n"
+	    "       cfgstore --version | --help\n\n"
 	    "The store is -d DIR, else $CFGSTORE_DIR, else " DEFAULT_DIR ".\n"
 	    "Exit status: 0 success, 1 failure, 2 bad usage or input,\n"
 	    "3 committed here but not yet applied on every peer.\n\n"
@@ -248,25 +270,67 @@ takes_argument(const struct command *cmd, const char *opt)
 	return 0;
 }
 
+/* 1 when word names one of cmd's options: a line of its help starts so. */
+static int
+is_option(const struct command *cmd, const char *word)
+{
+	size_t len = word[1] == '-' ? strcspn(word, "=") : strlen(word);
+	const char *p = cmd->help;
+
+	if (len < 2)
+		return 0;
+	while (*p != '\0') {
+		size_t n = strcspn(p, " \n");
+
+		if (*p == '-' && n == len && strncmp(p, word, len) == 0)
+			return 1;
+		p += strcspn(p, "\n");
+		p += *p == '\n';
+	}
+	return 0;
+}
+
 /*
- * -h and --help ask for help only where an option stands: not as an
- * option's argument (set -m -h), after "--", or, for the commands whose
- * options end at the first operand, after that (set x.flag -h stores
- * "-h").  Read commands take options after their operands too.
+ * Options come first, as getopt "+" reads them, and values may begin with
+ * "-" (set dhcpd.flags -Y em2), so nothing is reordered.  Here, before the
+ * command runs: -h or --help where an option or operand stands asks for
+ * help (*help); "--" after the first operand is dropped from argv, since
+ * getopt takes only one before them; and one of the command's options
+ * after the first operand is an error, where it would silently become a
+ * value (set KEY VALUE -m msg).  0, or the exit status.
  */
 static int
-wants_help(const struct command *cmd, int argc, char **argv)
+check_order(const struct command *cmd, int *argc, char **argv, int *help)
 {
-	for (int i = 1; i < argc; i++) {
+	const char *first = NULL;
+
+	*help = 0;
+	for (int i = 1; i < *argc; i++) {
 		const char *a = argv[i];
 
-		if (strcmp(a, "--") == 0)
+		if (strcmp(a, "--") == 0) {
+			if (first == NULL)
+				return 0;	/* getopt takes it */
+			/* argv[argc] is NULL and moves down with the rest. */
+			memmove(&argv[i], &argv[i + 1],
+			    (size_t)(*argc - i) * sizeof(*argv));
+			(*argc)--;
 			return 0;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-			return 1;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			*help = 1;
+			return 0;
+		}
+		if (first != NULL) {
+			if (a[0] == '-' && is_option(cmd, a))
+				return cli_error(ERR_INPUT, "options come first: "
+				    "'%.*s' after '%s' (see 'cfgstore %s --help'; "
+				    "'--' before a value that begins with '-')",
+				    (int)strcspn(a, "="), a, first, cmd->name);
+			continue;
+		}
 		if (a[0] != '-' || a[1] == '\0') {
-			if (!cmd->permutes)
-				return 0;
+			first = a;
 			continue;
 		}
 		/* Its argument is the next word unless it is attached. */
@@ -287,6 +351,25 @@ find_command(const char *name)
 }
 
 int
+cmd_help(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	const struct command *c;
+
+	(void)cli;
+	if (argc > 2)
+		return cli_usage(cmd);
+	if (argc < 2) {
+		help_all(stdout);
+		return 0;
+	}
+	if ((c = find_command(argv[1])) == NULL)
+		return cli_error(ERR_INPUT, "unknown command '%s' (see "
+		    "'cfgstore help')", argv[1]);
+	help_command(c);
+	return 0;
+}
+
+int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -296,7 +379,7 @@ main(int argc, char **argv)
 	};
 	const struct command *cmd;
 	struct cli cli = { 0 };
-	int ch;
+	int ch, help;
 
 	cli.dir = getenv("CFGSTORE_DIR");
 	opterr = 0;	/* bad usage is one line of our own, as for commands */
@@ -332,23 +415,14 @@ main(int argc, char **argv)
 	if (argc == 0)
 		return cli_error(ERR_INPUT, "usage: cfgstore [-d DIR] COMMAND "
 		    "[ARGS] (see 'cfgstore help')");
-	if (strcmp(argv[0], "help") == 0) {
-		if (argc < 2) {
-			help_all(stdout);
-			return 0;
-		}
-		if ((cmd = find_command(argv[1])) == NULL)
-			return cli_error(ERR_INPUT, "unknown command '%s'",
-			    argv[1]);
-		help_command(cmd);
-		return 0;
-	}
 	if ((cmd = find_command(argv[0])) == NULL) {
 		cli_error(ERR_INPUT, "unknown command '%s' (see 'cfgstore help')",
 		    argv[0]);
 		return ERR_INPUT;
 	}
-	if (wants_help(cmd, argc, argv)) {
+	if ((ch = check_order(cmd, &argc, argv, &help)) != 0)
+		return ch;
+	if (help) {
 		help_command(cmd);
 		return 0;
 	}

@@ -25,7 +25,7 @@ struct command {
 	const char	*summary;	/* one line, for `cfgstore help` */
 	const char	*help;		/* the options, one per line */
 	const char	*argopts;	/* options that take an argument */
-	int		 permutes;	/* options may follow operands */
+	int		 permutes;	/* unused: options always come first */
 };
 
 /* The exit status of an error code (exit.c: the one table of them). */
@@ -53,8 +53,6 @@ int	cli_after_commit(struct cli *cli, struct store *s, uint64_t rev,
 
 /* A batch from path ("-": stdin) into *out; 0 or the exit status. */
 int	cli_load_batch(const char *path, struct change **out);
-/* --root as an absolute path without trailing slashes ("" for "/"). */
-int	cli_root_path(const char *arg, char *out, size_t len);
 
 /* The commands, one function each. */
 #define CMD(name) int name(struct cli *, const struct command *, int, char **)
@@ -62,7 +60,7 @@ CMD(cmd_init); CMD(cmd_key); CMD(cmd_peer); CMD(cmd_set); CMD(cmd_del);
 CMD(cmd_get); CMD(cmd_list); CMD(cmd_apply); CMD(cmd_export); CMD(cmd_log);
 CMD(cmd_show); CMD(cmd_diff); CMD(cmd_rollback); CMD(cmd_verify);
 CMD(cmd_render); CMD(cmd_serve); CMD(cmd_status); CMD(cmd_preview);
-CMD(cmd_check); CMD(cmd_describe);
+CMD(cmd_check); CMD(cmd_describe); CMD(cmd_help); CMD(cmd_edit);
 #undef CMD
 
 #endif

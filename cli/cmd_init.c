@@ -2,11 +2,13 @@
  * cmd_init.c - init and key: a node's store and identity.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "render.h"
+#include "root.h"
 
 static int
 valid_listen(const char *addr)
@@ -24,13 +26,15 @@ cmd_init(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		{ "node", required_argument, NULL, 'n' },
 		{ "primary", no_argument, NULL, 'p' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "root", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct store_init_opts o = { 0 };
 	struct error err = { 0 };
 	struct change *c = NULL;
 	struct store *s = NULL;
-	char key[STORE_KEYTEXT_LEN];
+	char key[STORE_KEYTEXT_LEN], root[PATH_MAX];
+	const char *given_root = NULL;
 	unsigned char pk[STORE_PUBKEY_LEN];
 	uint64_t rev = 0;
 	int ch, rc = ERR_FAIL;
@@ -45,6 +49,11 @@ cmd_init(struct cli *cli, const struct command *cmd, int argc, char **argv)
 			break;
 		case 'l':
 			o.listen = optarg;
+			break;
+		case 'r':
+			if ((rc = cli_root_path(optarg, root, sizeof(root))) != 0)
+				return rc;
+			given_root = root;
 			break;
 		default:
 			return cli_usage(cmd);
@@ -73,6 +82,9 @@ cmd_init(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	}
 	if ((rc = cli_open(cli, 0, &s)) != 0 ||
 	    (rc = store_head(s, &rev, NULL, &err) == -1 ? cli_fail(&err) : 0))
+		goto done;
+	if (given_root != NULL && (rc = cli_node_root(cli, s, given_root,
+	    CLI_ROOT_SET, root, sizeof(root))) != 0)
 		goto done;
 	store_public_key(s, pk);
 	pubkey_to_text(pk, key);

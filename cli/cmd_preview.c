@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "cli.h"
 #include "render.h"
+#include "root.h"
 
 int
 cli_load_batch(const char *path, struct change **out)
@@ -129,6 +130,10 @@ cmd_preview(struct cli *cli, const struct command *cmd, int argc,
 		rc = cli_fail(&err);
 		goto done;
 	}
+	/* Installed files are where the node renders them. */
+	if (p.installed && p.root == NULL &&
+	    cli_node_root_get(s, root, sizeof(root)) == 1 && root[0] != '\0')
+		p.root = root;
 	/*
 	 * A B; A alone: A against the head; none: the commit before the
 	 * head against it.  With a batch or --installed, the one revision

@@ -10,13 +10,14 @@
 #include "cli.h"
 #include "format.h"
 
-enum { OPT_REV = 256, OPT_HOST, OPT_JSON, OPT_RAW };
+enum { OPT_REV = 256, OPT_HOST, OPT_JSON, OPT_RAW, OPT_PATCH };
 
 static const struct option read_opts[] = {
 	{ "rev", required_argument, NULL, OPT_REV },
 	{ "host", required_argument, NULL, OPT_HOST },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "raw", no_argument, NULL, OPT_RAW },
+	{ "patch", no_argument, NULL, OPT_PATCH },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -25,6 +26,7 @@ struct read_args {
 	const char	*host;
 	int		 json;
 	int		 raw;
+	int		 patch;
 	long		 limit;
 };
 
@@ -39,10 +41,10 @@ parse_read_opts(const struct command *cmd, int argc, char **argv,
 
 	memset(r, 0, sizeof(*r));
 	r->limit = -1;
-	/* Read commands take options after their arguments too. */
-	while ((ch = getopt_long(argc, argv, "n:", read_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+n:p", read_opts, NULL)) != -1) {
 		int letter = ch == OPT_REV ? 'r' : ch == OPT_HOST ? 'h' :
-		    ch == OPT_JSON ? 'j' : ch == OPT_RAW ? 'R' : ch;
+		    ch == OPT_JSON ? 'j' : ch == OPT_RAW ? 'R' :
+		    ch == OPT_PATCH ? 'p' : ch;
 
 		if (ch == '?' || strchr(allowed, letter) == NULL)
 			return cli_usage(cmd);
@@ -61,6 +63,9 @@ parse_read_opts(const struct command *cmd, int argc, char **argv,
 			break;
 		case 'R':
 			r->raw = 1;
+			break;
+		case 'p':
+			r->patch = 1;
 			break;
 		case 'n':
 			r->limit = strtol(optarg, &end, 10);
@@ -275,12 +280,30 @@ commit_header(const struct commit *c)
 
 struct log_arg {
 	struct store	*s;
+	const char	*prefix;	/* only commits touching keys under it */
+	int		 patch;		/* each change in full */
 	long		 left;
 	json_t		*json;
 	struct error	*err;
 	int		 failed;
 	int		 json_failed;
 };
+
+/* 1 when c changed a key starting with prefix, as list PREFIX matches. */
+static int
+touches(const struct commit *c, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	for (size_t i = 0; i < commit_op_count(c); i++) {
+		const char *key;
+
+		commit_op(c, i, NULL, &key, NULL, NULL);
+		if (strncmp(key, prefix, len) == 0)
+			return 1;
+	}
+	return 0;
+}
 
 static int
 log_one(void *arg, uint64_t rev)
@@ -295,6 +318,10 @@ log_one(void *arg, uint64_t rev)
 		la->failed = 1;
 		return -1;
 	}
+	if (la->prefix != NULL && !touches(c, la->prefix)) {
+		commit_free(c);
+		return 0;
+	}
 	if (la->json != NULL) {
 		if (format_json_append(la->json, commit_json(c, 0)) == -1) {
 			commit_free(c);
@@ -304,7 +331,19 @@ log_one(void *arg, uint64_t rev)
 	} else {
 		commit_header(c);
 		n = commit_op_count(c);
-		for (size_t i = 0; i < n && i < 8; i++) {
+		for (size_t i = 0; la->patch && i < n; i++) {
+			const struct value *old, *new;
+			const char *key;
+
+			commit_op(c, i, NULL, &key, &old, &new);
+			if (format_change(stdout, key, old, new) == -1) {
+				commit_free(c);
+				la->failed = 1;
+				return error_set(la->err, ERR_FAIL, "out of "
+				    "memory");
+			}
+		}
+		for (size_t i = 0; !la->patch && i < n && i < 8; i++) {
 			enum commit_op op;
 			const char *key;
 
@@ -312,7 +351,7 @@ log_one(void *arg, uint64_t rev)
 			printf("    %s %s\n", op == COMMIT_SET ? "set" : "del",
 			    key);
 		}
-		if (n > 8)
+		if (!la->patch && n > 8)
 			printf("    ... and %zu more\n", n - 8);
 	}
 	commit_free(c);
@@ -331,24 +370,20 @@ cmd_log(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	uint64_t head;
 	int rc;
 
-	if ((rc = parse_read_opts(cmd, argc, argv, "nj", &r)) != 0)
+	if ((rc = parse_read_opts(cmd, argc, argv, "njp", &r)) != 0)
 		return rc;
-	if (argc - optind > 1)
+	if (argc - optind > 1 || (r.patch && r.json))
 		return cli_usage(cmd);
-	if (optind < argc && key_check(argv[optind], &err) == -1)
-		return cli_fail(&err);
 	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
 		return rc;
 	la.s = s;
+	la.prefix = optind < argc ? argv[optind] : NULL;
+	la.patch = r.patch;
 	la.left = r.limit;
 	la.err = &err;
 	if (r.json && (la.json = json_array()) == NULL)
 		la.json_failed = 1;
-	else if (optind < argc) {
-		if (store_key_revisions(s, argv[optind], log_one, &la,
-		    &err) == -1 && !la.json_failed)
-			la.failed = 1;
-	} else if (store_head(s, &head, NULL, &err) == -1)
+	else if (store_head(s, &head, NULL, &err) == -1)
 		la.failed = 1;
 	else
 		for (uint64_t rev = head; rev > 0 && !la.failed; rev--)
@@ -365,21 +400,6 @@ cmd_log(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	json_decref(la.json);
 	store_close(s);
 	return rc;
-}
-
-static void
-print_change(const char *key, const struct value *old, const struct value *new)
-{
-	if (old != NULL) {
-		printf("- %s = ", key);
-		format_value(stdout, old);
-		putchar('\n');
-	}
-	if (new != NULL) {
-		printf("+ %s = ", key);
-		format_value(stdout, new);
-		putchar('\n');
-	}
 }
 
 int
@@ -427,7 +447,10 @@ cmd_show(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		const char *k;
 
 		commit_op(c, i, NULL, &k, &old, &new);
-		print_change(k, old, new);
+		if (format_change(stdout, k, old, new) == -1) {
+			rc = cli_error(ERR_FAIL, "out of memory");
+			goto done;
+		}
 	}
 done:
 	commit_free(c);
@@ -439,6 +462,7 @@ done:
 /* ---- diff and verify ---------------------------------------------------- */
 
 #define DIFF_JSON_FAILED	42	/* diff_one's stop: JSON not built */
+#define DIFF_NO_MEMORY		43	/* diff_one's stop: no text diff */
 
 static int
 diff_one(void *arg, const char *key, const struct value *old,
@@ -446,10 +470,9 @@ diff_one(void *arg, const char *key, const struct value *old,
 {
 	json_t *json = arg, *o, *n;
 
-	if (json == NULL) {
-		print_change(key, old, new);
-		return 0;
-	}
+	if (json == NULL)
+		return format_change(stdout, key, old, new) == -1 ?
+		    DIFF_NO_MEMORY : 0;
 	o = old ? format_json(old) : json_null();
 	n = new ? format_json(new) : json_null();
 	if (o == NULL || n == NULL) {
@@ -505,6 +528,8 @@ cmd_diff(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	else if ((rc = store_diff(s, a, b, diff_one, json, &err)) ==
 	    DIFF_JSON_FAILED)
 		rc = format_json_print(NULL);
+	else if (rc == DIFF_NO_MEMORY)
+		rc = cli_error(ERR_FAIL, "out of memory");
 	else if (rc != 0)
 		rc = cli_fail(&err);
 	else if (json != NULL) {

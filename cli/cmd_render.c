@@ -16,29 +16,7 @@
 
 #include "cli.h"
 #include "render.h"
-
-int
-cli_root_path(const char *arg, char *out, size_t len)
-{
-	char cwd[PATH_MAX];
-	size_t n;
-	int w;
-
-	if (*arg == '\0')
-		return cli_error(ERR_INPUT, "--root: empty path");
-	if (arg[0] == '/')
-		w = snprintf(out, len, "%s", arg);
-	else if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return cli_error(ERR_FAIL, "--root: cannot get the current "
-		    "directory");
-	else
-		w = snprintf(out, len, "%s/%s", cwd, arg);
-	if (w < 0 || (size_t)w >= len)
-		return cli_error(ERR_INPUT, "--root: path too long");
-	for (n = strlen(out); n > 0 && out[n - 1] == '/'; n--)
-		out[n - 1] = '\0';
-	return 0;
-}
+#include "root.h"
 
 /* A checker's whole output, each line indented under the service. */
 static void
@@ -103,6 +81,10 @@ cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
 
 	if ((rc = cli_open(cli, 0, &s)) != 0)
 		return rc;
+	if ((rc = cli_node_root(cli, s, o.root, o.force ? CLI_ROOT_FORCE : 0,
+	    root, sizeof(root))) != 0)
+		goto done;
+	o.root = root;
 	if (render_run(s, 0, &o, &r, &err) == -1) {
 		rc = cli_fail(&err);
 		goto done;

@@ -13,6 +13,7 @@
 #include "format.h"
 #include "render.h"
 #include "replicator.h"
+#include "root.h"
 
 /* The daemon leaves the working directory: paths must be absolute. */
 static int
@@ -67,9 +68,13 @@ cmd_serve(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	if ((rc = absolute(cli->dir, dir, sizeof(dir))) != 0)
 		return rc;
 	/* Fail here, on the terminal, when there is no store at all. */
-	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
+	if ((rc = cli_open(cli, 0, &s)) != 0)
 		return rc;
+	rc = cli_node_root(cli, s, o.root, CLI_ROOT_SET, root, sizeof(root));
 	store_close(s);
+	if (rc != 0)
+		return rc;
+	o.root = root;
 	if (repl_serve(dir, &o, &err) == -1)
 		return cli_fail(&err);
 	return 0;
@@ -152,7 +157,7 @@ static void
 status_text(struct store *s, const struct repl_status *st)
 {
 	struct error err = { 0 };
-	char hash[2 * STORE_HASH_LEN + 1], when[32], lag[32];
+	char hash[2 * STORE_HASH_LEN + 1], when[32], lag[32], root[PATH_MAX];
 	size_t i;
 
 	format_hash(hash, sizeof(hash), st->hash, 1);
@@ -170,6 +175,8 @@ status_text(struct store *s, const struct repl_status *st)
 	    "not running (peer state as last recorded)");
 	if (st->listen[0] != '\0')
 		printf("listen:  %s\n", st->listen);
+	cli_node_root_get(s, root, sizeof(root));
+	printf("root:    %s\n", root[0] ? root : "/");
 	printf("peers:%s\n", st->npeers == 0 ? " none" : "");
 	for (i = 0; i < st->npeers; i++) {
 		const struct repl_peer_status *p = &st->peers[i];
@@ -238,7 +245,7 @@ static int
 status_json(struct store *s, const struct repl_status *st)
 {
 	struct error err = { 0 };
-	char hash[2 * STORE_HASH_LEN + 1];
+	char hash[2 * STORE_HASH_LEN + 1], root[PATH_MAX];
 	json_t *j, *peers, *services, *files;
 	size_t i;
 
@@ -259,7 +266,7 @@ status_json(struct store *s, const struct repl_status *st)
 		    "lag_seconds", (double)p->lag_ms / 1000,
 		    "last_error", p->error[0] ? json_string(p->error) :
 		    json_null(),
-		    "last_error_time", time_json(p->error_ms)));
+		    "last_error_time", time_json(p->error[0] ? p->error_ms : 0)));
 	}
 	services = json_array();
 	files = json_array();
@@ -270,11 +277,13 @@ status_json(struct store *s, const struct repl_status *st)
 		json_decref(files);
 		return cli_fail(&err);
 	}
-	j = json_pack("{s:s, s:s, s:s?, s:s?, s:{s:I, s:s, s:o}, s:b, s:o,"
-	    " s:o, s:o}",
+	cli_node_root_get(s, root, sizeof(root));
+	j = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:{s:I, s:s, s:o}, s:b,"
+	    " s:o, s:o, s:o}",
 	    "node", st->node, "role", st->primary ? "primary" : "replica",
 	    "primary", st->primary_name[0] ? st->primary_name : NULL,
 	    "listen", st->listen[0] ? st->listen : NULL,
+	    "root", root[0] ? root : "/",
 	    "head", "rev", (json_int_t)st->head, "hash", hash,
 	    "time", time_json(st->head_ms),
 	    "daemon", st->daemon, "peers", peers, "services", services,

@@ -9,86 +9,77 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batch.h"
-#include "cli.h"
 #include "format.h"
 
-enum { OPT_NOWAIT = 256, OPT_LIST, OPT_FILE };
+enum { OPT_NOWAIT = 256, OPT_LIST, OPT_FILE, OPT_REPLACE };
 
 static const struct option write_opts[] = {
 	{ "no-wait", no_argument, NULL, OPT_NOWAIT },
 	{ "list", no_argument, NULL, OPT_LIST },
 	{ "file", no_argument, NULL, OPT_FILE },
+	{ "replace", required_argument, NULL, OPT_REPLACE },
 	{ NULL, 0, NULL, 0 }
 };
 
-struct write_args {
-	const char	*message;
-	int		 nowait;
-	int		 list;
-	int		 file;
-};
-
 /*
- * Options end at the first operand (a value may be "-h" or "--list"), and
- * "--" ends them too, wherever it stands: set KEY -- -h stores "-h".  So
- * the first "--" is dropped from the operands, unless getopt already
- * took one before them; a second is a value like any other.
+ * Parses the options of a write command; `allowed` lists the letters of
+ * those it takes besides -m and --no-wait (l --list, f --file, y -y,
+ * N -N, R --replace).  Options end at the first operand, and main has
+ * dropped a "--" after it.  0, or the exit status for bad usage.
  */
-static int
-drop_dashdash(int argc, char **argv, const char *message)
+int
+cli_write_opts(const struct command *cmd, int argc, char **argv,
+    const char *allowed, struct write_args *w)
 {
-	if (optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
-	    argv[optind - 1] != message)
-		return argc;
-	for (int i = optind; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0) {
-			/* argv[argc] is NULL and moves down with the rest. */
-			memmove(&argv[i], &argv[i + 1],
-			    (size_t)(argc - i) * sizeof(*argv));
-			return argc - 1;
-		}
-	}
-	return argc;
-}
-
-/*
- * Parses -m and the flags; returns 0 or the exit status for bad usage.
- * The operands are argv[optind] to argv[*argc - 1] afterwards.
- */
-static int
-parse_write_opts(const struct command *cmd, int *argc, char **argv,
-    struct write_args *w, int allow_value_flags)
-{
+	char *end;
 	int ch;
 
 	memset(w, 0, sizeof(*w));
-	while ((ch = getopt_long(*argc, argv, "+m:", write_opts, NULL)) != -1) {
-		switch (ch) {
+	while ((ch = getopt_long(argc, argv, "+m:yN:", write_opts, NULL)) !=
+	    -1) {
+		int letter = ch == OPT_LIST ? 'l' : ch == OPT_FILE ? 'f' :
+		    ch == OPT_REPLACE ? 'R' : ch;
+
+		if (letter != 'm' && letter != OPT_NOWAIT &&
+		    (letter == '?' || letter == ':' ||
+		    strchr(allowed, letter) == NULL))
+			return cli_usage(cmd);
+		switch (letter) {
 		case 'm':
 			w->message = optarg;
 			break;
 		case OPT_NOWAIT:
 			w->nowait = 1;
 			break;
-		case OPT_LIST:
-		case OPT_FILE:
-			if (!allow_value_flags)
-				return cli_usage(cmd);
-			*(ch == OPT_LIST ? &w->list : &w->file) = 1;
+		case 'l':
+			w->list = 1;
 			break;
-		default:
-			return cli_usage(cmd);
+		case 'f':
+			w->file = 1;
+			break;
+		case 'y':
+			w->yes = 1;
+			break;
+		case 'N':
+			w->back = strtol(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' ||
+			    *end != '\0' || w->back < 1)
+				return cli_error(ERR_INPUT, "invalid count '%s' "
+				    "(-N N: N commits back, from 1)", optarg);
+			break;
+		case 'R':
+			w->replace = optarg;
+			break;
 		}
 	}
-	*argc = drop_dashdash(*argc, argv, w->message);
 	return 0;
 }
 
-/* Commits c and reports; the exit status. */
-static int
-commit_and_report(struct cli *cli, struct store *s, const struct change *c,
+int
+cli_commit_report(struct cli *cli, struct store *s, const struct change *c,
     const struct write_args *w)
 {
 	struct error err = { 0 };
@@ -116,7 +107,7 @@ cmd_set(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct store *s = NULL;
 	int rc;
 
-	if ((rc = parse_write_opts(cmd, &argc, argv, &w, 1)) != 0)
+	if ((rc = cli_write_opts(cmd, argc, argv, "lf", &w)) != 0)
 		return rc;
 	argc -= optind;
 	argv += optind;
@@ -132,7 +123,7 @@ cmd_set(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	}
 	if ((rc = cli_open(cli, 0, &s)) != 0)
 		goto done;
-	rc = commit_and_report(cli, s, c, &w);
+	rc = cli_commit_report(cli, s, c, &w);
 done:
 	value_free(v);
 	change_free(c);
@@ -149,7 +140,7 @@ cmd_del(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct store *s = NULL;
 	int rc;
 
-	if ((rc = parse_write_opts(cmd, &argc, argv, &w, 0)) != 0)
+	if ((rc = cli_write_opts(cmd, argc, argv, "", &w)) != 0)
 		return rc;
 	if (optind == argc)
 		return cli_usage(cmd);
@@ -162,25 +153,31 @@ cmd_del(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		}
 	if ((rc = cli_open(cli, 0, &s)) != 0)
 		goto done;
-	rc = commit_and_report(cli, s, c, &w);
+	rc = cli_commit_report(cli, s, c, &w);
 done:
 	change_free(c);
 	store_close(s);
 	return rc;
 }
 
+/*
+ * The whole batch is read and checked before the store is touched, so a
+ * bad line anywhere writes nothing.
+ */
 int
 cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
 {
 	struct write_args w;
 	struct error err = { 0 };
+	struct batch b = { 0 };
 	struct change *c = NULL;
 	struct store *s = NULL;
 	const char *path = "-";
 	FILE *f = stdin;
+	size_t n;
 	int rc;
 
-	if ((rc = parse_write_opts(cmd, &argc, argv, &w, 0)) != 0)
+	if ((rc = cli_write_opts(cmd, argc, argv, "R", &w)) != 0)
 		return rc;
 	if (argc - optind > 1)
 		return cli_usage(cmd);
@@ -190,18 +187,32 @@ cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		return error_errno(&err, ERR_INPUT, "%s", path), cli_fail(&err);
 	if ((c = change_new()) == NULL)
 		rc = cli_error(ERR_FAIL, "out of memory");
-	else if (read_batch(f, strcmp(path, "-") ? path : "stdin", c,
+	else if (batch_read(f, strcmp(path, "-") ? path : "stdin", &b,
 	    &err) == -1)
 		rc = cli_fail(&err);
-	else if (change_count(c) == 0)
+	else if (w.replace == NULL && b.n == 0)
 		rc = cli_error(ERR_INPUT, "%s: no set or del lines", path);
-	else if ((rc = cli_open(cli, 0, &s)) == 0)
-		rc = commit_and_report(cli, s, c, &w);
+	else if ((rc = cli_open(cli, 0, &s)) != 0)
+		;
+	else if ((w.replace != NULL ? batch_replace(s, w.replace, &b, 0, c, &n,
+	    &err) : batch_change(&b, c, &err)) == -1)
+		rc = cli_fail(&err);
+	else
+		rc = cli_commit_report(cli, s, c, &w);
 	if (f != stdin)
 		fclose(f);
+	batch_free(&b);
 	change_free(c);
 	store_close(s);
 	return rc;
+}
+
+static int
+show_one(void *arg, const char *key, const struct value *old,
+    const struct value *new)
+{
+	(void)arg;
+	return format_change(stdout, key, old, new) == -1 ? -1 : 0;
 }
 
 int
@@ -214,25 +225,51 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 	uint64_t to = 0, rev, head;
 	int rc;
 
-	if ((rc = parse_write_opts(cmd, &argc, argv, &w, 0)) != 0)
+	if ((rc = cli_write_opts(cmd, argc, argv, "yN", &w)) != 0)
 		return rc;
-	if (argc - optind > 1)
+	if (argc - optind > 1 || (w.back > 0 && optind < argc))
 		return cli_usage(cmd);
 	if (optind < argc && (rc = cli_parse_rev(argv[optind], &to)) != 0)
 		return rc;
 	if ((rc = cli_open(cli, 0, &s)) != 0)
 		return rc;
+	if (store_head(s, &head, NULL, &err) == -1) {
+		rc = cli_fail(&err);
+		goto done;
+	}
 	if (to == 0) {
-		if (store_head(s, &head, NULL, &err) == -1) {
+		uint64_t back = w.back > 0 ? (uint64_t)w.back : 1;
+
+		if (head <= back) {
+			rc = cli_error(ERR_FAIL, "nothing to roll back to: "
+			    "%llu commit%s back from r%llu", (unsigned long long)
+			    back, back == 1 ? "" : "s",
+			    (unsigned long long)head);
+			goto done;
+		}
+		to = head - back;
+	}
+	/*
+	 * An admin at a terminal sees what it undoes; scripts are not asked.
+	 * What store_rollback refuses (a replica, no such revision) is not
+	 * asked about either.
+	 */
+	if (!w.yes && isatty(STDIN_FILENO) && store_is_primary(s) &&
+	    to <= head) {
+		char q[64];
+
+		printf("rollback to r%llu changes:\n", (unsigned long long)to);
+		if (store_diff(s, head, to, show_one, NULL, &err) != 0) {
 			rc = cli_fail(&err);
 			goto done;
 		}
-		if (head < 2) {
-			rc = cli_error(ERR_FAIL, "nothing to roll back to "
-			    "(head is r%llu)", (unsigned long long)head);
+		snprintf(q, sizeof(q), "make r%llu with the state of r%llu?",
+		    (unsigned long long)head + 1, (unsigned long long)to);
+		if (!cli_confirm(q)) {
+			printf("nothing committed\n");
+			rc = ERR_FAIL;
 			goto done;
 		}
-		to = head - 1;
 	}
 	if (store_rollback(s, to, w.message, &rev, &err) == -1)
 		rc = cli_fail(&err);

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "format.h"
+#include "textdiff.h"
 
 static int
 plain_char(int c)
@@ -288,4 +289,62 @@ format_split(char *line, char **tokens, int max, const char **why)
 		if (*r != '\0')
 			r++;
 	}
+}
+
+/* A blob that is text, or nothing: what a line diff can show. */
+static int
+diffable(const struct value *v)
+{
+	const void *p;
+	size_t len;
+
+	if (v == NULL)
+		return 1;
+	if (value_type(v) != VALUE_BLOB)
+		return 0;
+	p = value_bytes(v, &len);
+	return text_is_text(p, len);
+}
+
+int
+format_change(FILE *f, const char *key, const struct value *old,
+    const struct value *new)
+{
+	struct error err = { 0 };
+	struct buf d = { 0 }, la = { 0 }, lb = { 0 };
+	const void *a = "", *b = "";
+	size_t alen = 0, blen = 0;
+	int rc = 0;
+
+	if ((old == NULL && new == NULL) || !diffable(old) || !diffable(new)) {
+		for (int i = 0; i < 2; i++) {
+			const struct value *v = i ? new : old;
+
+			if (v == NULL)
+				continue;
+			fprintf(f, "%c %s = ", i ? '+' : '-', key);
+			format_value(f, v);
+			fputc('\n', f);
+		}
+		return 0;
+	}
+	buf_secret(&d);		/* it may be a key */
+	if (old != NULL)
+		a = value_bytes(old, &alen);
+	if (new != NULL)
+		b = value_bytes(new, &blen);
+	if (buf_printf(&la, "%s%s", old ? "a/" : "/dev/null", old ? key : "")
+	    == -1 || buf_printf(&lb, "%s%s", new ? "b/" : "/dev/null",
+	    new ? key : "") == -1 ||
+	    text_diff(la.data, a, alen, lb.data, b, blen, &d, &err) == -1)
+		rc = -1;
+	else {
+		fprintf(f, "%c %s: text, %zu -> %zu bytes\n", old == NULL ? '+' :
+		    new == NULL ? '-' : '~', key, alen, blen);
+		fwrite(d.data != NULL ? d.data : "", 1, d.len, f);
+	}
+	buf_free(&la);
+	buf_free(&lb);
+	buf_free_secret(&d);
+	return rc;
 }

@@ -24,6 +24,14 @@ void	format_token(FILE *f, const char *s, size_t len);
 void	format_text(FILE *f, const char *s);
 /* The `set ...` line that recreates key = v. */
 void	format_set_line(FILE *f, const char *key, const struct value *v);
+/*
+ * One changed key as diff, show and log -p print it: "- KEY = old" and
+ * "+ KEY = new", except that a blob that is text (or absent) against
+ * another is a unified line diff under a "~ KEY: text" line.  Binary
+ * blobs are their size and hash.  0, or -1 when out of memory.
+ */
+int	format_change(FILE *f, const char *key, const struct value *old,
+	    const struct value *new);
 /* Short human form: text, [a, b], or <blob N bytes b2:HASH>. */
 void	format_value(FILE *f, const struct value *v);
 /*

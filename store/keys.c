@@ -65,8 +65,9 @@ key_check(const char *key, struct error *err)
 			if (component == 0)
 				goto bad;
 			component = 0;
-		} else if (name_char((unsigned char)key[i]))
-			component++;
+		} else if (name_char((unsigned char)key[i]) &&
+		    (component > 0 || isalnum((unsigned char)key[i])))
+			component++;	/* never "-x": no key reads as an option */
 		else if (key[i] == '*' && component == 0 && schema &&
 		    (i + 1 == base || key[i + 1] == '.'))
 			component++;	/* a schema pattern's "any component" */
@@ -88,6 +89,6 @@ key_check(const char *key, struct error *err)
 bad:
 	return error_set(err, ERR_BADKEY,
 	    "invalid key '%.300s' (dot-separated names of letters, digits, "
-	    "'_' and '-', optionally @HOST; '*' only in a schema pattern)",
-	    key);
+	    "'_' and '-', each starting with a letter or digit, optionally "
+	    "@HOST; '*' only in a schema pattern)", key);
 }

@@ -64,7 +64,8 @@ void	value_free(struct value *v);
 /* ---- keys ------------------------------------------------------------ */
 
 /*
- * KEY is dot-separated components of [A-Za-z0-9_-], optionally followed by
+ * KEY is dot-separated components of [A-Za-z0-9_-], each starting with a
+ * letter or digit, optionally followed by
  * "@HOST", a per-host override.  Returns 0, or -1 with ERR_INPUT.
  */
 int	key_check(const char *key, struct error *err);

@@ -28,8 +28,11 @@ run() {
 	n=$1; shift
 	printf '%s# cfgstore' "$n"
 	for a in "$@"; do
+		# As a shell reads it back: ' inside "...", the rest in '...'.
 		case $a in
-		*[\ \'\"]*) printf " '%s'" "$a" ;;
+		*\'*) printf ' "%s"' "$(printf '%s' "$a" |
+		    sed 's/[\\"$`]/\\&/g')" ;;
+		*[\ \"]*|'') printf " '%s'" "$a" ;;
 		*) printf ' %s' "$a" ;;
 		esac
 	done
@@ -110,14 +113,14 @@ show /etc/ntpd.conf fw1
 show /etc/ntpd.conf fw2
 
 say "Rollback on fw1: a new commit, replicated and rendered the same way"
-run fw1 rollback -m "undo fw2's .30"
+run fw1 rollback -y -m "undo fw2's .30"
 show /etc/ntpd.conf fw2
 run fw2 log -n 3
 
 say "A value ntpd's checker refuses: committed, but installed nowhere, nothing restarted"
 run fw1 set -m "a typo" ntpd.servers "pool.ntp.org extra-word"
 show /etc/ntpd.conf fw2
-run fw1 rollback -m "undo the typo"
+run fw1 rollback -y -m "undo the typo"
 
 say "Both nodes hold the same history"
 run fw1 status

@@ -110,8 +110,9 @@ step "log says who, when, where, what and why"
 expect 0 "$CFGSTORE" log -n 2
 assert_grep "^r$((r + 1))  [0-9a-f]{12}  [0-9T:-]+Z  [^ ]+@fw1  \(no message\)$" "$SCRATCH/out"
 assert_grep '^    set ntpd.listen$' "$SCRATCH/out"
+# A prefix, as list takes it: the override's commit too.
 expect 0 "$CFGSTORE" log ntpd.listen
-[ "$(grep -c '^r' "$SCRATCH/out")" -eq 2 ] || fail "log KEY lists 2 commits"
+[ "$(grep -c '^r' "$SCRATCH/out")" -eq 3 ] || fail "log PREFIX lists 3 commits"
 assert_grep 'ntp on the inside' "$SCRATCH/out"
 expect $W env SUDO_USER=alice "$CFGSTORE" set -m "by alice" ntpd.servers pool.ntp.org
 expect 0 "$CFGSTORE" log -n 1
@@ -162,17 +163,34 @@ json_ok() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$SCRATCH
 for args in "list" "list --host fw2" "list --rev $((base + 1))" "log" \
     "log ntpd.listen" "show $((base + 1))" "diff" "diff $((base + 1)) $((r + 1))" \
     "peer list" "get ntpd.servers"; do
+	# Options come first: --json right after the command (peer's after list).
 	# shellcheck disable=SC2086
-	expect 0 "$CFGSTORE" $args --json
+	set -- $args
+	if [ "$1" = peer ]; then expect 0 "$CFGSTORE" "$@" --json
+	else c=$1; shift; expect 0 "$CFGSTORE" "$c" --json "$@"; fi
 	json_ok $args
 done
 [ "$("$CFGSTORE" log --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = "$("$CFGSTORE" log | grep -c '^r')" ] ||
     fail "log --json and log list different commits"
 
-step "-h and --help are help only where an option stands; -- ends options"
-expect $W "$CFGSTORE" set x.flag -h
-expect 0 "$CFGSTORE" get --json x.flag; assert_out '"-h"'
-expect $W "$CFGSTORE" set x.flag --help
+step "options come first; -- ends them; -h and --help ask for help before --"
+expect 2 "$CFGSTORE" set x.flag v -m msg
+assert_err_line "^cfgstore: options come first: '-m' after 'x.flag' \(see 'cfgstore set --help'; '--' before a value that begins with '-'\)$"
+expect 1 "$CFGSTORE" get x.flag
+expect 2 "$CFGSTORE" list ntpd --json
+assert_err_line "options come first: '--json' after 'ntpd'"
+expect 2 "$CFGSTORE" rollback 3 --no-wait
+assert_err_line "options come first: '--no-wait' after '3'"
+expect 0 "$CFGSTORE" set x.flag -h
+assert_grep '^usage: cfgstore \[-d DIR\] set ' "$SCRATCH/out"
+expect 1 "$CFGSTORE" get x.flag
+expect $W "$CFGSTORE" set x.flag -Y em2 -y em2 em0
+expect 0 "$CFGSTORE" get x.flag; assert_out '-Y
+em2
+-y
+em2
+em0'
+expect $W "$CFGSTORE" set x.flag -- --help
 expect 0 "$CFGSTORE" get x.flag; assert_out '--help'
 expect $W "$CFGSTORE" set x.flag -- -h
 expect 0 "$CFGSTORE" get --json x.flag; assert_out '"-h"'

@@ -17,7 +17,7 @@ c set tab.text "$(printf 'a\tb')"
 c set empty.text ""
 c set unicode.text "Zürich — 東京"
 c set hash.text "#not-a-comment"
-c set dash.text "--list"
+c set dash.text -- "--list"
 c set --list one.item 10.0.0.53
 c set --list no.items
 c set many.items 10.0.0.53 "10.0.0.54 x" '"q"'

@@ -183,7 +183,8 @@ test_keys(void)
 	    "ntpd.listen@fw2", "template.unbound.conf", "x-y_z.0@fw.example",
 	    NULL };
 	const char *bad[] = { "", ".a", "a.", "a..b", "a b", "a@", "a@b c",
-	    "a@@b", "a/b", "@fw2", "a@.fw", NULL };
+	    "a@@b", "a/b", "@fw2", "a@.fw", "-a", "--list", "a.-b", "_a",
+	    "a._b", NULL };
 	const char *host;
 
 	for (int i = 0; good[i]; i++)
