@@ -99,6 +99,23 @@ static const struct command commands[] = {
 	  "--force     overwrite files edited by hand\n"
 	  "--root DIR  prefix every output path with DIR",
 	  "--root", 0 },
+	{ "preview", cmd_preview,
+	  "[--host H | --all] [--installed [--root DIR]] [--batch FILE|-] "
+	  "[A [B]]",
+	  "a host's files at revision B against A, as diffs (default: the "
+	  "last commit)",
+	  "--host H    the files host H gets (default: this node)\n"
+	  "--all       this node's and every peer's\n"
+	  "--installed against what is installed here, not revision A\n"
+	  "--root DIR  where the installed files are (as for render)\n"
+	  "--batch F   B is the head (or the revision given) with batch F on "
+	  "top",
+	  "--host --batch --root", 0 },
+	{ "check", cmd_check, "[BATCH|-]",
+	  "check every host's files with BATCH on top of the head, "
+	  "commit nothing",
+	  "",
+	  "", 0 },
 	{ "serve", cmd_serve, "[-f] [-v] [--root DIR]",
 	  "the daemon: replication and rendering",
 	  "-f          stay in the foreground, log to stderr\n"

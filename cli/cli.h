@@ -51,12 +51,18 @@ int	cli_parse_rev_or_empty(const char *arg, uint64_t *rev);
 int	cli_after_commit(struct cli *cli, struct store *s, uint64_t rev,
 	    int nowait);
 
+/* A batch from path ("-": stdin) into *out; 0 or the exit status. */
+int	cli_load_batch(const char *path, struct change **out);
+/* --root as an absolute path without trailing slashes ("" for "/"). */
+int	cli_root_path(const char *arg, char *out, size_t len);
+
 /* The commands, one function each. */
 #define CMD(name) int name(struct cli *, const struct command *, int, char **)
 CMD(cmd_init); CMD(cmd_key); CMD(cmd_peer); CMD(cmd_set); CMD(cmd_del);
 CMD(cmd_get); CMD(cmd_list); CMD(cmd_apply); CMD(cmd_export); CMD(cmd_log);
 CMD(cmd_show); CMD(cmd_diff); CMD(cmd_rollback); CMD(cmd_verify);
-CMD(cmd_render); CMD(cmd_serve); CMD(cmd_status); CMD(cmd_describe);
+CMD(cmd_render); CMD(cmd_serve); CMD(cmd_status); CMD(cmd_preview);
+CMD(cmd_check); CMD(cmd_describe);
 #undef CMD
 
 #endif

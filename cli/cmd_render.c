@@ -17,9 +17,8 @@
 #include "cli.h"
 #include "render.h"
 
-/* --root as an absolute path without trailing slashes ("" for "/"). */
-static int
-root_path(const char *arg, char *out, size_t len)
+int
+cli_root_path(const char *arg, char *out, size_t len)
 {
 	char cwd[PATH_MAX];
 	size_t n;
@@ -88,7 +87,8 @@ cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
 			o.force = 1;
 			break;
 		case 'r':
-			if ((rc = root_path(optarg, root, sizeof(root))) != 0)
+			if ((rc = cli_root_path(optarg, root,
+			    sizeof(root))) != 0)
 				return rc;
 			o.root = root;
 			break;

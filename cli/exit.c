@@ -35,6 +35,7 @@ static const struct {
 	{ ERR_GAP,		1 },
 	{ ERR_TIMEOUT,		1 },
 	{ ERR_CORRUPT,		1 },
+	{ ERR_STALE,		1 },
 };
 
 int

@@ -91,6 +91,7 @@ error_string(int code)
 		[ERR_GAP - ERR_FIRST] = "commits missing before this one",
 		[ERR_TIMEOUT - ERR_FIRST] = "timed out",
 		[ERR_CORRUPT - ERR_FIRST] = "store corrupt",
+		[ERR_STALE - ERR_FIRST] = "head moved since the check",
 	};
 
 	switch (code) {

@@ -46,7 +46,8 @@ enum error_code {
 	ERR_GAP,		/* a commit beyond the head + 1: some are missing */
 	ERR_TIMEOUT,		/* a peer or the daemon did not answer in time */
 	ERR_CORRUPT,		/* the store disagrees with its own history */
-	ERR_LAST = ERR_CORRUPT
+	ERR_STALE,		/* the head moved since the change was checked */
+	ERR_LAST = ERR_STALE
 };
 
 #define ERROR_MSG_MAX 512

@@ -10,7 +10,7 @@
 
 #include "db.h"
 
-#define LOCAL_NAME_MAX	400
+#define LOCAL_NAME_MAX	STORE_LOCAL_NAME_MAX
 
 struct peer_arg {
 	const struct peer_info	*p;

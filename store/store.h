@@ -212,7 +212,17 @@ int	change_del(struct change *c, const char *key, struct error *err);
  */
 int	change_origin(struct change *c, const char *name, unsigned long line,
 	    struct error *err);
+/* What the commit of c records besides its operations (COMMIT_* flags). */
+void	change_set_flags(struct change *c, uint64_t flags);
+/*
+ * Makes store_commit refuse c with ERR_STALE, writing nothing, when the
+ * head is no longer rev: what was checked against rev is what commits.
+ */
+void	change_expect_head(struct change *c, uint64_t rev);
 size_t	change_count(const struct change *c);
+/* Operation i (< change_count) in the order added: *v NULL is a delete. */
+void	change_op_at(const struct change *c, size_t i, const char **key,
+	    const struct value **v);
 void	change_free(struct change *c);
 
 /*
@@ -226,6 +236,14 @@ int	store_commit(struct store *s, const struct change *c,
 	    const char *message, uint64_t *rev, struct error *err);
 
 /* A new commit whose state equals that of to_rev. *rev as for store_commit. */
+/*
+ * The change store_rollback would commit now, to look at or check before
+ * committing it with store_commit: every key that differs set back to
+ * its value at to_rev (overrides of hosts since removed included), made
+ * for the head it was read at (change_expect_head).  Caller frees.
+ */
+int	store_rollback_change(struct store *s, uint64_t to_rev,
+	    struct change **out, struct error *err);
 int	store_rollback(struct store *s, uint64_t to_rev, const char *message,
 	    uint64_t *rev, struct error *err);
 
@@ -241,6 +259,10 @@ int	schema_file_add(struct change *c, const void *text, size_t len,
 struct commit;
 
 enum commit_op { COMMIT_SET = 0, COMMIT_DEL = 1 };
+
+/* Flags a commit records (docs/FORMAT.md, "flags"). */
+#define COMMIT_FORCED	0x1	/* committed over its checks' refusal */
+#define COMMIT_FLAGS_KNOWN	COMMIT_FORCED	/* others are refused */
 
 int	store_commit_load(struct store *s, uint64_t rev, struct commit **out,
 	    struct error *err);
@@ -262,6 +284,7 @@ const char *commit_author(const struct commit *c);
 const char *commit_node(const struct commit *c);
 uint64_t commit_time_ms(const struct commit *c);	/* UTC, ms since 1970 */
 const char *commit_message(const struct commit *c);
+uint64_t commit_flags(const struct commit *c);		/* COMMIT_* */
 size_t	commit_op_count(const struct commit *c);
 /* old or new is NULL where the key had / has no value. */
 void	commit_op(const struct commit *c, size_t i, enum commit_op *op,
@@ -351,6 +374,7 @@ int	store_local_get(struct store *s, const char *name, struct buf *out,
 int	store_local_put(struct store *s, const char *name, const void *p,
 	    size_t len, struct error *err);
 int	store_local_del(struct store *s, const char *name, struct error *err);
+#define STORE_LOCAL_NAME_MAX	400	/* bytes of a local record's name */
 /* Several records written (p NULL: deleted) in one transaction, one fsync. */
 struct store_local_rec {
 	const char	*name;

@@ -13,6 +13,7 @@
 
 #include "mpread.h"
 #include "store_int.h"
+#include "utf8.h"
 
 struct item {
 	const char	*p;
@@ -41,47 +42,6 @@ value_type_name(enum value_type t)
 		return "blob";
 	}
 	return "?";
-}
-
-/*
- * The length of the UTF-8 character at p (at most len bytes there), or 0
- * when it is not one.  Strict, as RFC 3629 has it: no overlong forms (C0,
- * C1, E0 80..9F, F0 80..8F), no surrogates (ED A0..BF) and nothing beyond
- * U+10FFFF (F4 90.., F5..FF), so every text has one spelling.
- */
-static size_t
-utf8_char(const unsigned char *p, size_t len)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (len < n)
-		return 0;
-	/* The second byte's range is what rules out the bad forms. */
-	if (p[0] == 0xe0)
-		lo = 0xa0;
-	else if (p[0] == 0xed)
-		hi = 0x9f;
-	else if (p[0] == 0xf0)
-		lo = 0x90;
-	else if (p[0] == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
 }
 
 /*

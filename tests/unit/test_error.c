@@ -26,6 +26,7 @@ static const struct {
 	{ ERR_DIVERGED, "ERR_DIVERGED" }, { ERR_GAP, "ERR_GAP" },
 	{ ERR_TIMEOUT, "ERR_TIMEOUT" },
 	{ ERR_CORRUPT, "ERR_CORRUPT" },
+	{ ERR_STALE, "ERR_STALE" },
 };
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 

@@ -464,7 +464,7 @@ test_map_grows(const char *name)
  * flawless one, built the same way, goes in.
  */
 enum flaw { FLAWLESS, WIDE_REV, STR8_MESSAGE, UNSORTED, DUPLICATE_KEY,
-    WIDE_ENVELOPE, FLAWS };
+    WIDE_ENVELOPE, ZERO_FLAGS, V2_NO_FLAGS, FLAWS, FLAGGED };
 
 static void
 forge(const char *dir, const char *node, enum flaw flaw, const char *message,
@@ -491,9 +491,11 @@ forge(const char *dir, const char *node, enum flaw flaw, const char *message,
 
 	msgpack_sbuffer_init(&body);
 	msgpack_packer_init(&pk_body, &body, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk_body, 10);
+	msgpack_pack_array(&pk_body,
+	    flaw == ZERO_FLAGS || flaw == FLAGGED ? 11 : 10);
 	msgpack_pack_str_with_body(&pk_body, "cfgstore-commit", 15);
-	msgpack_pack_uint64(&pk_body, 1);
+	msgpack_pack_uint64(&pk_body, flaw == ZERO_FLAGS || flaw == FLAGGED ||
+	    flaw == V2_NO_FLAGS ? 2 : 1);
 	if (flaw == WIDE_REV)
 		msgpack_pack_fix_uint64(&pk_body, 1);	/* cf 00 .. 01 */
 	else
@@ -518,6 +520,8 @@ forge(const char *dir, const char *node, enum flaw flaw, const char *message,
 	msgpack_pack_str_with_body(&pk_body, second, 3);
 	msgpack_pack_nil(&pk_body);
 	msgpack_sbuffer_write(&body, "\xa1" "2", 2);
+	if (flaw == ZERO_FLAGS || flaw == FLAGGED)
+		msgpack_pack_uint64(&pk_body, flaw == FLAGGED ? COMMIT_FORCED : 0);
 
 	/* Signed as a real commit is: context, NUL, BLAKE2b-256 of body. */
 	crypto_generichash(hash, sizeof(hash), (unsigned char *)body.data,
@@ -571,15 +575,71 @@ test_canonical_records(void)
 		CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0);
 		CHECK(res == APPLY_REJECTED && applied == 0);
 	}
+	/* Version 2, flags set: its one spelling, accepted as it is. */
+	forge(dir, "canon", FLAGGED, "test", &raw);
+	CHECK(commit_parse(raw.data, raw.len, &c, &err) == 0);
+	CHECK(c != NULL && commit_flags(c) == COMMIT_FORCED);
+	commit_free(c);
 	/* The same record without a flaw: the builder above is right. */
 	forge(dir, "canon", FLAWLESS, "test", &raw);
 	CHECK(commit_parse(raw.data, raw.len, &c, &err) == 0);
+	CHECK(c != NULL && commit_flags(c) == 0);
 	commit_free(c);
 	r.data = raw.data, r.len = raw.len;
 	CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0);
 	CHECK(res == APPLY_OK && applied == 1);
 	CHECK(store_verify(b, &bad, &err) == 0);
 	buf_free(&raw);
+	store_close(a);
+	store_close(b);
+}
+
+/*
+ * A forced commit records its flag, travels and verifies; a change made
+ * for an older head is refused whole; a rollback's change is what
+ * store_rollback would commit.
+ */
+static void
+test_flags_and_expected_head(void)
+{
+	struct store *a = new_store("flags", 1), *b = new_store("flags-r", 0);
+	struct error err = { 0 };
+	struct change *c = change_new(), *rb = NULL;
+	struct commit *cm = NULL;
+	struct value *v = NULL;
+	uint64_t r1, r2, rev = 0, bad;
+	char buf[64];
+
+	trust(b, "flags", a);
+	r1 = set(a, "ntpd.listen", "10.0.0.1");
+	CHECK(value_string("10.0.0.2", 8, &v, &err) == 0 &&
+	    change_set(c, "ntpd.listen", v, &err) == 0);
+	change_set_flags(c, COMMIT_FORCED);
+	change_expect_head(c, r1);
+	CHECK(store_commit(a, c, "forced", &r2, &err) == 0 && r2 == r1 + 1);
+	CHECK(store_commit_load(a, r2, &cm, &err) == 0 &&
+	    commit_flags(cm) == COMMIT_FORCED);
+	commit_free(cm);
+	CHECK(ship(a, r1, b, &err) == APPLY_OK && ship(a, r2, b, &err) ==
+	    APPLY_OK);
+	CHECK(store_verify(b, &bad, &err) == 0);
+	/* Made for r1, the head is r2 now: refused, nothing written. */
+	error_clear(&err);
+	CHECK(store_commit(a, c, "late", &rev, &err) == -1 &&
+	    err.code == ERR_STALE);
+	CHECK(store_head(a, &rev, NULL, &err) == 0 && rev == r2);
+
+	CHECK(store_rollback_change(a, r1, &rb, &err) == 0 && rb != NULL &&
+	    change_count(rb) == 1);
+	CHECK(store_commit(a, rb, NULL, &rev, &err) == 0 && rev == r2 + 1);
+	CHECK_STR(get_text(a, "ntpd.listen", 0, buf, sizeof(buf)), "10.0.0.1");
+	change_free(rb);
+	rb = NULL;
+	error_clear(&err);
+	CHECK(store_rollback_change(a, r2 + 5, &rb, &err) == -1 &&
+	    err.code == ERR_NOREV && rb == NULL);
+	value_free(v);
+	change_free(c);
 	store_close(a);
 	store_close(b);
 }
@@ -746,6 +806,7 @@ main(void)
 	test_host_check();
 	test_verify_names_revision();
 	test_canonical_records();
+	test_flags_and_expected_head();
 	test_foreign_text();
 	test_map_grows("big");
 	/* As on OpenBSD: writes through the map, the file is the map. */
