@@ -235,6 +235,15 @@ void	change_free(struct change *c);
 int	store_commit(struct store *s, const struct change *c,
 	    const char *message, uint64_t *rev, struct error *err);
 
+/*
+ * Checks c as store_commit would, writing nothing, on any node: keys,
+ * override hosts, deletes of what is not set, the head it was made for,
+ * and the schema of the state it would make (ERR_SCHEMA).  0 when
+ * store_commit would take it (as long as the head does not move).
+ */
+int	store_check_change(struct store *s, const struct change *c,
+	    struct error *err);
+
 /* A new commit whose state equals that of to_rev. *rev as for store_commit. */
 /*
  * The change store_rollback would commit now, to look at or check before

@@ -199,6 +199,7 @@ struct commit_arg {
 	const char		*message;
 	const struct identity	*id;
 	uint64_t		 rollback_to;	/* build c from this rev first */
+	int			 check_only;	/* stop before the commit */
 	uint64_t		 rev;		/* out */
 	unsigned char		 hash[STORE_HASH_LEN];
 };
@@ -315,6 +316,10 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 			op_error(c, from[i], err);
 		goto done;
 	}
+	if (ca->check_only) {
+		rc = 0;
+		goto done;
+	}
 
 	author_name(author, sizeof(author));
 	in.rev = head + 1;
@@ -349,6 +354,25 @@ done:
 	free(sorted);
 	buf_free(&raw);
 	change_free(rb);
+	return rc;
+}
+
+/*
+ * What store_commit checks, in a read transaction: the same code up to
+ * the point where the commit would be signed, so that nothing can pass
+ * here and be refused there.
+ */
+int
+store_check_change(struct store *s, const struct change *c, struct error *err)
+{
+	struct commit_arg ca = { .c = c, .check_only = 1 };
+	struct txn tx;
+	int rc;
+
+	if (db_txn_begin(s, 0, &tx, err) == -1)
+		return -1;
+	rc = write_commit(s, tx.t, &ca, err);
+	db_txn_end(s, &tx);
 	return rc;
 }
 
