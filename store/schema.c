@@ -909,8 +909,13 @@ schema_file_add(struct change *c, const void *text, size_t len,
 		snprintf(spec, sizeof(spec), "%.*s", (int)(le - sp), sp);
 		if (key_check(key, err) == -1 ||
 		    schema_spec_check(spec, err) == -1 ||
-		    value_string(spec, strlen(spec), &v, err) == -1)
-			return error_wrap(err, "schema line %lu", line);
+		    value_string(spec, strlen(spec), &v, err) == -1) {
+			/* Whatever is wrong with it, the line is no record. */
+			error_wrap(err, "schema line %lu", line);
+			if (err != NULL)
+				err->code = ERR_SCHEMA;
+			return -1;
+		}
 		rc = change_set(c, key, v, err);
 		value_free(v);
 		if (rc == -1)

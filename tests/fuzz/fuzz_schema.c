@@ -6,8 +6,8 @@
  * The first byte picks the way in: 0 schema_spec_check and what the spec
  * says in words, 1 schema_value_check of "SPEC NUL VALUE" (a string, or
  * a list when the value holds more NUL-separated items), 2 the lines of a
- * schema file.  A refusal is always ERR_SCHEMA (or ERR_BADKEY for a
- * pattern) with a message; a spec refused is never used to type a value.
+ * schema file.  A refusal is always ERR_SCHEMA with a message; a spec
+ * refused is never used to type a value.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +68,7 @@ file_in(const char *text, size_t len)
 	if (c == NULL)
 		return;
 	if (schema_file_add(c, text, len, &err) == -1 &&
-	    ((err.code != ERR_SCHEMA && err.code != ERR_BADKEY) ||
-	    err.msg[0] == '\0'))
+	    (err.code != ERR_SCHEMA || err.msg[0] == '\0'))
 		abort();
 	change_free(c);
 }
