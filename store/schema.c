@@ -223,6 +223,21 @@ spec_parse(const char *spec, struct stype *t, const char **why)
 	    &t->nwords, why);
 }
 
+/*
+ * How much of a spec a message quotes: at most 200 bytes, and never a
+ * control character (a record is one line; a caller's spec may not be).
+ */
+static int
+quoted(const char *spec)
+{
+	size_t n = 0;
+
+	while (n < 200 && spec[n] != '\0' && ((unsigned char)spec[n] >= 0x20 ||
+	    spec[n] == '\t') && spec[n] != 0x7f)
+		n++;
+	return (int)n;
+}
+
 int
 schema_spec_check(const char *spec, struct error *err)
 {
@@ -230,8 +245,8 @@ schema_spec_check(const char *spec, struct error *err)
 	const char *why;
 
 	if (spec_parse(spec, &t, &why) == -1)
-		return error_set(err, ERR_SCHEMA, "\"%.200s\" is not a type: %s "
-		    "(see docs/SCHEMA.md)", spec, why);
+		return error_set(err, ERR_SCHEMA, "\"%.*s\" is not a type: %s "
+		    "(see docs/SCHEMA.md)", quoted(spec), spec, why);
 	return 0;
 }
 
@@ -557,8 +572,8 @@ schema_value_check(const char *spec, const char *key, const struct value *v,
 	const char *why;
 
 	if (spec_parse(spec, &t, &why) == -1)
-		return error_set(err, ERR_SCHEMA, "%s: its schema \"%.200s\" is "
-		    "not a type: %s", key, spec, why);
+		return error_set(err, ERR_SCHEMA, "%s: its schema \"%.*s\" is "
+		    "not a type: %s", key, quoted(spec), spec, why);
 	return value_fits(&t, key, v, err);
 }
 
