@@ -174,6 +174,25 @@ parse_scalar(char **tok, size_t n, enum kind *k, long long *min,
 	}
 }
 
+/* The bytes of s up to max, a control character (but TAB) or its end. */
+static size_t
+quoted_len(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && s[n] != '\0' && ((unsigned char)s[n] >= 0x20 ||
+	    s[n] == '\t') && s[n] != 0x7f)
+		n++;
+	return n;
+}
+
+/* How much of a spec a message quotes: one line, at most 200 bytes. */
+static int
+quoted(const char *spec)
+{
+	return (int)quoted_len(spec, 200);
+}
+
 static int
 spec_parse(const char *spec, struct stype *t, const char **why)
 {
@@ -184,6 +203,11 @@ spec_parse(const char *spec, struct stype *t, const char **why)
 	memset(t, 0, sizeof(*t));
 	if (len >= sizeof(t->buf)) {
 		*why = "too long";
+		return -1;
+	}
+	/* A record is a string value: one line, as the rules quote it. */
+	if (spec[quoted_len(spec, SIZE_MAX)] != '\0') {
+		*why = "not one line of text";
 		return -1;
 	}
 	memcpy(t->buf, spec, len);
@@ -221,21 +245,6 @@ spec_parse(const char *spec, struct stype *t, const char **why)
 	}
 	return parse_scalar(tok, n, &t->kind, &t->min, &t->max, t->words,
 	    &t->nwords, why);
-}
-
-/*
- * How much of a spec a message quotes: at most 200 bytes, and never a
- * control character (a record is one line; a caller's spec may not be).
- */
-static int
-quoted(const char *spec)
-{
-	size_t n = 0;
-
-	while (n < 200 && spec[n] != '\0' && ((unsigned char)spec[n] >= 0x20 ||
-	    spec[n] == '\t') && spec[n] != 0x7f)
-		n++;
-	return (int)n;
 }
 
 int
