@@ -136,6 +136,13 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
 	 * checked on the state it lands on; the lock goes before the wait
 	 * for the peers.
 	 */
+	/* A replica takes no write; store_commit says so, naming the primary. */
+	if (!store_is_primary(s)) {
+		if (store_commit(s, c, w->message, &rev, &err) == -1)
+			return cli_fail(&err);
+		return cli_error(ERR_FAIL, "%s is not the primary",
+		    store_node(s));
+	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/commit.lock",
 	    store_dir(s)) >= sizeof(path))
 		return cli_error(ERR_FAIL, "store path too long");
@@ -156,7 +163,7 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
 		change_expect_head(c, head);
 		change_set_flags(c, w->force ? COMMIT_FORCED : 0);
 		/* What the store refuses is said before any checker runs. */
-		if (store_commit_check(s, c, &err) == -1) {
+		if (store_check_change(s, c, &err) == -1) {
 			rc = cli_fail(&err);
 			break;
 		}

@@ -53,8 +53,9 @@ data_visit(void *arg, const char *key, const struct value *v)
 	struct tree *leaf;
 	struct error e;
 
-	/* Blobs are files, not words to put into one. */
-	if (value_type(v) == VALUE_BLOB)
+	/* Blobs are files, not words to put into one; types are no data. */
+	if (value_type(v) == VALUE_BLOB ||
+	    strncmp(key, SCHEMA_PREFIX, strlen(SCHEMA_PREFIX)) == 0)
 		return 0;
 	if ((leaf = tree_from_value(v)) == NULL) {
 		error_set(w->err, ERR_FAIL, "out of memory");

@@ -174,6 +174,25 @@ parse_scalar(char **tok, size_t n, enum kind *k, long long *min,
 	}
 }
 
+/* The bytes of s up to max, a control character (but TAB) or its end. */
+static size_t
+quoted_len(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && s[n] != '\0' && ((unsigned char)s[n] >= 0x20 ||
+	    s[n] == '\t') && s[n] != 0x7f)
+		n++;
+	return n;
+}
+
+/* How much of a spec a message quotes: one line, at most 200 bytes. */
+static int
+quoted(const char *spec)
+{
+	return (int)quoted_len(spec, 200);
+}
+
 static int
 spec_parse(const char *spec, struct stype *t, const char **why)
 {
@@ -184,6 +203,11 @@ spec_parse(const char *spec, struct stype *t, const char **why)
 	memset(t, 0, sizeof(*t));
 	if (len >= sizeof(t->buf)) {
 		*why = "too long";
+		return -1;
+	}
+	/* A record is a string value: one line, as the rules quote it. */
+	if (spec[quoted_len(spec, SIZE_MAX)] != '\0') {
+		*why = "not one line of text";
 		return -1;
 	}
 	memcpy(t->buf, spec, len);
@@ -230,8 +254,8 @@ schema_spec_check(const char *spec, struct error *err)
 	const char *why;
 
 	if (spec_parse(spec, &t, &why) == -1)
-		return error_set(err, ERR_SCHEMA, "\"%.200s\" is not a type: %s "
-		    "(see docs/SCHEMA.md)", spec, why);
+		return error_set(err, ERR_SCHEMA, "\"%.*s\" is not a type: %s "
+		    "(see docs/SCHEMA.md)", quoted(spec), spec, why);
 	return 0;
 }
 
@@ -557,8 +581,8 @@ schema_value_check(const char *spec, const char *key, const struct value *v,
 	const char *why;
 
 	if (spec_parse(spec, &t, &why) == -1)
-		return error_set(err, ERR_SCHEMA, "%s: its schema \"%.200s\" is "
-		    "not a type: %s", key, spec, why);
+		return error_set(err, ERR_SCHEMA, "%s: its schema \"%.*s\" is "
+		    "not a type: %s", key, quoted(spec), spec, why);
 	return value_fits(&t, key, v, err);
 }
 
@@ -909,8 +933,13 @@ schema_file_add(struct change *c, const void *text, size_t len,
 		snprintf(spec, sizeof(spec), "%.*s", (int)(le - sp), sp);
 		if (key_check(key, err) == -1 ||
 		    schema_spec_check(spec, err) == -1 ||
-		    value_string(spec, strlen(spec), &v, err) == -1)
-			return error_wrap(err, "schema line %lu", line);
+		    value_string(spec, strlen(spec), &v, err) == -1) {
+			/* Whatever is wrong with it, the line is no record. */
+			error_wrap(err, "schema line %lu", line);
+			if (err != NULL)
+				err->code = ERR_SCHEMA;
+			return -1;
+		}
 		rc = change_set(c, key, v, err);
 		value_free(v);
 		if (rc == -1)

@@ -538,8 +538,15 @@ open_env(struct store *s, int create, struct error *err)
 	if (!s->own_locks)
 		mdb_reader_check(s->env, NULL);	/* slots of dead readers */
 
-	/* A read transaction will do unless the tables are still to be made. */
-	if ((rc = open_tables(s, create ? 0 : MDB_RDONLY)) == MDB_NOTFOUND)
+	/*
+	 * A read transaction will do unless the tables are still to be made.
+	 * A writer may have grown the map since mdb_env_open read its size.
+	 */
+	while ((rc = open_tables(s, create ? 0 : MDB_RDONLY)) ==
+	    MDB_MAP_RESIZED)
+		if (adopt_map(s, err) == -1)
+			return -1;
+	if (rc == MDB_NOTFOUND)
 		rc = open_tables(s, 0);
 	if (rc != 0)
 		return db_fail(s, err, rc, "open tables");

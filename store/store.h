@@ -64,8 +64,7 @@ void	value_free(struct value *v);
 /* ---- keys ------------------------------------------------------------ */
 
 /*
- * KEY is dot-separated components of [A-Za-z0-9_-], each starting with a
- * letter or digit, optionally followed by
+ * KEY is dot-separated components of [A-Za-z0-9_-], optionally followed by
  * "@HOST", a per-host override.  Returns 0, or -1 with ERR_INPUT.
  */
 int	key_check(const char *key, struct error *err);
@@ -220,8 +219,6 @@ void	change_set_flags(struct change *c, uint64_t flags);
  * head is no longer rev: what was checked against rev is what commits.
  */
 void	change_expect_head(struct change *c, uint64_t rev);
-/* 1 and *rev when c was made for a head (change_expect_head), else 0. */
-int	change_expected_head(const struct change *c, uint64_t *rev);
 size_t	change_count(const struct change *c);
 /* Operation i (< change_count) in the order added: *v NULL is a delete. */
 void	change_op_at(const struct change *c, size_t i, const char **key,
@@ -239,12 +236,12 @@ int	store_commit(struct store *s, const struct change *c,
 	    const char *message, uint64_t *rev, struct error *err);
 
 /*
- * Everything store_commit would refuse c for (not the primary, keys,
- * hosts, deletes of what is not there, the schema, a stale head), found
- * the same way, with nothing written: 0 when c would commit.  Cheap next
- * to rendering, so a write asks it before running any checker.
+ * Checks c as store_commit would, writing nothing, on any node: keys,
+ * override hosts, deletes of what is not set, the head it was made for,
+ * and the schema of the state it would make (ERR_SCHEMA).  0 when
+ * store_commit would take it (as long as the head does not move).
  */
-int	store_commit_check(struct store *s, const struct change *c,
+int	store_check_change(struct store *s, const struct change *c,
 	    struct error *err);
 
 /* A new commit whose state equals that of to_rev. *rev as for store_commit. */

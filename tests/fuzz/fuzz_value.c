@@ -110,7 +110,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (rc == 0)
 		roundtrip(v);
-	else if (err.code != ERR_INPUT || err.msg[0] == '\0')
+	else if ((err.code != ERR_BADVALUE && err.code != ERR_MALFORMED) ||
+	    err.msg[0] == '\0')
 		abort();
 	value_free(v);
 	free(items);

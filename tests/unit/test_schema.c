@@ -338,6 +338,29 @@ test_commits(void)
 	    NULL) == ERR_SCHEMA);
 	CHECK_STR(err.msg, "carp.carp2.advskew@fw2: \"128\" is not an integer "
 	    "0..100");
+	/* store_check_change: the same verdict, nothing written. */
+	{
+		struct change *c = change_new();
+		struct value *bad = NULL, *good = NULL;
+
+		CHECK(value_string("slower", 6, &bad, &err) == 0);
+		CHECK(value_string("fast", 4, &good, &err) == 0);
+		before = head(s);
+		CHECK(change_set(c, "myapp.mode", bad, &err) == 0);
+		CHECK(store_check_change(s, c, &err) == -1 &&
+		    err.code == ERR_SCHEMA);
+		CHECK_STR(err.msg, "myapp.mode: \"slower\" is not one of: "
+		    "fast, safe, slow");
+		CHECK(change_set(c, "myapp.mode", good, &err) == 0);
+		CHECK(store_check_change(s, c, &err) == 0);
+		CHECK(head(s) == before);
+		CHECK(change_del(c, "no.such.key", &err) == 0);
+		CHECK(store_check_change(s, c, &err) == -1 &&
+		    err.code == ERR_NOTFOUND);
+		value_free(bad);
+		value_free(good);
+		change_free(c);
+	}
 	/* Deleting the record untypes the key. */
 	CHECK(commit(s, &err, &r3, "schema.myapp.mode", NULL, NULL) == 0);
 	CHECK(commit(s, &err, &r4, "myapp.mode", "anything", NULL) == 0);
