@@ -64,7 +64,8 @@ void	value_free(struct value *v);
 /* ---- keys ------------------------------------------------------------ */
 
 /*
- * KEY is dot-separated components of [A-Za-z0-9_-], optionally followed by
+ * KEY is dot-separated components of [A-Za-z0-9_-], each starting with a
+ * letter or digit, optionally followed by
  * "@HOST", a per-host override.  Returns 0, or -1 with ERR_INPUT.
  */
 int	key_check(const char *key, struct error *err);
@@ -219,6 +220,8 @@ void	change_set_flags(struct change *c, uint64_t flags);
  * head is no longer rev: what was checked against rev is what commits.
  */
 void	change_expect_head(struct change *c, uint64_t rev);
+/* 1 and *rev when c was made for a head (change_expect_head), else 0. */
+int	change_expected_head(const struct change *c, uint64_t *rev);
 size_t	change_count(const struct change *c);
 /* Operation i (< change_count) in the order added: *v NULL is a delete. */
 void	change_op_at(const struct change *c, size_t i, const char **key,

@@ -120,6 +120,13 @@ change_expect_head(struct change *c, uint64_t rev)
 	c->expecting = 1;
 }
 
+int
+change_expected_head(const struct change *c, uint64_t *rev)
+{
+	*rev = c->expect;
+	return c->expecting;
+}
+
 size_t
 change_count(const struct change *c)
 {
@@ -455,6 +462,8 @@ store_rollback_change(struct store *s, uint64_t to_rev, struct change **out,
 	int rc;
 
 	*out = NULL;
+	if (writable(s, err) == -1)
+		return -1;	/* a replica names its primary first */
 	if ((c = change_new()) == NULL)
 		return error_errno(err, ERR_FAIL, "change");
 	if (db_txn_begin(s, 0, &tx, err) == -1) {
