@@ -18,30 +18,6 @@
 #include "render.h"
 #include "root.h"
 
-/* --root as an absolute path without trailing slashes ("" for "/"). */
-static int
-root_path(const char *arg, char *out, size_t len)
-{
-	char cwd[PATH_MAX];
-	size_t n;
-	int w;
-
-	if (*arg == '\0')
-		return cli_error(ERR_INPUT, "--root: empty path");
-	if (arg[0] == '/')
-		w = snprintf(out, len, "%s", arg);
-	else if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return cli_error(ERR_FAIL, "--root: cannot get the current "
-		    "directory");
-	else
-		w = snprintf(out, len, "%s/%s", cwd, arg);
-	if (w < 0 || (size_t)w >= len)
-		return cli_error(ERR_INPUT, "--root: path too long");
-	for (n = strlen(out); n > 0 && out[n - 1] == '/'; n--)
-		out[n - 1] = '\0';
-	return 0;
-}
-
 /* A checker's whole output, each line indented under the service. */
 static void
 print_output(const char *service, const char *out)
@@ -89,7 +65,7 @@ cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
 			o.force = 1;
 			break;
 		case 'r':
-			if ((rc = root_path(optarg, root, sizeof(root))) != 0)
+			if ((rc = cli_root_path(optarg, root, sizeof(root))) != 0)
 				return rc;
 			o.root = root;
 			break;
