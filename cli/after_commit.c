@@ -66,7 +66,7 @@ cli_after_commit(struct cli *cli, struct store *s, uint64_t rev, int nowait)
 		npeers = 0;
 	free(peers);
 	if (repl_notify(store_dir(s), rev, ms, report, &t, &err) == -1) {
-		if (strcmp(err.msg, "daemon not running") == 0)
+		if (err.code == ERR_NODAEMON)
 			printf("%s: committed r%" PRIu64 "; cfgstore serve is "
 			    "not running here, so it is not rendered%s\n",
 			    store_node(s), rev, npeers > 0 ?

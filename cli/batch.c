@@ -29,7 +29,7 @@ value_from_file(const char *path, struct value **v, struct error *err)
 
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size > STORE_VALUE_MAX)
-		return error_set(err, ERR_INPUT, "value too large: %lld bytes "
+		return error_set(err, ERR_BADVALUE, "value too large: %lld bytes "
 		    "(limit %u) in %s", (long long)st.st_size, STORE_VALUE_MAX,
 		    path);
 	/* A device or pipe is read up to the limit: free what was read. */
@@ -59,6 +59,10 @@ blob_from_base64(const char *text, struct value **v, struct error *err)
 	size_t len, cap = strlen(text);
 	int rc;
 
+	/* libsodium 1.0.18 would read bytes from 0x80 up as '/'. */
+	if (strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/=") != cap)
+		return error_set(err, ERR_INPUT, "invalid base64");
 	if ((bin = malloc(cap + 1)) == NULL)
 		return error_errno(err, ERR_FAIL, "apply");
 	if (sodium_base642bin(bin, cap + 1, text, cap, NULL, &len, NULL,
@@ -169,6 +173,32 @@ batch_read(FILE *f, const char *name, struct batch *b, struct error *err)
 		sodium_memzero(line, cap);	/* it may have held a key */
 	free(line);
 	free(tok);
+	return rc;
+}
+
+int
+batch_change(const struct batch *b, struct change *c, struct error *err)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct batch_op *op = &b->ops[i];
+
+		if (change_origin(c, b->name, op->line, err) == -1 ||
+		    (op->v != NULL ? change_set(c, op->key, op->v, err) :
+		    change_del(c, op->key, err)) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+read_batch(FILE *f, const char *name, struct change *c, struct error *err)
+{
+	struct batch b = { 0 };
+	int rc;
+
+	if ((rc = batch_read(f, name, &b, err)) == 0)
+		rc = batch_change(&b, c, err);
+	batch_free(&b);
 	return rc;
 }
 

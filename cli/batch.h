@@ -58,6 +58,12 @@ struct batch {
 int	batch_read(FILE *f, const char *name, struct batch *b,
 	    struct error *err);
 void	batch_free(struct batch *b);
+/* The batch's operations, in order, into c (each naming its line). */
+int	batch_change(const struct batch *b, struct change *c,
+	    struct error *err);
+/* batch_read and batch_change at once: a whole batch into c. */
+int	read_batch(FILE *f, const char *name, struct change *c,
+	    struct error *err);
 
 /*
  * The change that makes the keys starting with prefix ("" or NULL: every

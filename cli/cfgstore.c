@@ -59,6 +59,11 @@ static const struct command commands[] = {
 	  "--host H    as host H sees them (overrides resolved)\n"
 	  "--json      print JSON",
 	  "--rev --host", 1 },
+	{ "describe", cmd_describe, "[--rev N] [--json] KEY",
+	  "what a key is: type, description, readers, value per host",
+	  "--rev N     as of revision N\n"
+	  "--json      print JSON",
+	  "--rev", 1 },
 	{ "apply", cmd_apply, "[-m MSG] [--no-wait] [--replace PREFIX] [FILE|-]",
 	  "apply a batch of set/del lines as one commit",
 	  "-m MSG      the commit message\n"
@@ -111,6 +116,23 @@ static const struct command commands[] = {
 	  "--root DIR  prefix every output path with DIR (default: the\n"
 	  "            node's, from init --root or serve --root)",
 	  "--root", 0 },
+	{ "preview", cmd_preview,
+	  "[--host H | --all] [--installed [--root DIR]] [--batch FILE|-] "
+	  "[A [B]]",
+	  "a host's files at revision B against A, as diffs (default: the "
+	  "last commit)",
+	  "--host H    the files host H gets (default: this node)\n"
+	  "--all       this node's and every peer's\n"
+	  "--installed against what is installed here, not revision A\n"
+	  "--root DIR  where the installed files are (as for render)\n"
+	  "--batch F   B is the head (or the revision given) with batch F on "
+	  "top",
+	  "--host --batch --root", 0 },
+	{ "check", cmd_check, "[BATCH|-]",
+	  "check every host's files with BATCH on top of the head, "
+	  "commit nothing",
+	  "",
+	  "", 0 },
 	{ "serve", cmd_serve, "[-f] [-v] [--root DIR]",
 	  "the daemon: replication and rendering",
 	  "-f          stay in the foreground, log to stderr\n"
@@ -174,7 +196,7 @@ int
 cli_fail(const struct error *err)
 {
 	fprintf(stderr, "cfgstore: %s\n", err->msg[0] ? err->msg : "failed");
-	return err->code != ERR_OK ? err->code : ERR_FAIL;
+	return err->code != ERR_OK ? cli_exit_status(err->code) : 1;
 }
 
 int
@@ -187,7 +209,7 @@ cli_error(int code, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	return code;
+	return cli_exit_status(code);
 }
 
 int

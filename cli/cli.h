@@ -28,9 +28,11 @@ struct command {
 	int		 permutes;	/* unused: options always come first */
 };
 
-/* Prints "cfgstore: MSG" on stderr and returns err->code (never 0). */
+/* The exit status of an error code (exit.c: the one table of them). */
+int	cli_exit_status(int code);
+/* Prints "cfgstore: MSG" on stderr and returns its exit status (never 0). */
 int	cli_fail(const struct error *err);
-/* Printf-style one-line error; returns code. */
+/* Printf-style one-line error; returns code's exit status. */
 int	cli_error(int code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Prints the command's usage to stderr and returns 2. */
@@ -49,13 +51,16 @@ int	cli_parse_rev_or_empty(const char *arg, uint64_t *rev);
 int	cli_after_commit(struct cli *cli, struct store *s, uint64_t rev,
 	    int nowait);
 
+/* A batch from path ("-": stdin) into *out; 0 or the exit status. */
+int	cli_load_batch(const char *path, struct change **out);
+
 /* The commands, one function each. */
 #define CMD(name) int name(struct cli *, const struct command *, int, char **)
 CMD(cmd_init); CMD(cmd_key); CMD(cmd_peer); CMD(cmd_set); CMD(cmd_del);
 CMD(cmd_get); CMD(cmd_list); CMD(cmd_apply); CMD(cmd_export); CMD(cmd_log);
 CMD(cmd_show); CMD(cmd_diff); CMD(cmd_rollback); CMD(cmd_verify);
-CMD(cmd_render); CMD(cmd_serve); CMD(cmd_status);
-CMD(cmd_help); CMD(cmd_edit);
+CMD(cmd_render); CMD(cmd_serve); CMD(cmd_status); CMD(cmd_preview);
+CMD(cmd_check); CMD(cmd_describe); CMD(cmd_help); CMD(cmd_edit);
 #undef CMD
 
 #endif

@@ -64,23 +64,28 @@ cmd_init(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	if (o.listen != NULL && !valid_listen(o.listen))
 		return cli_error(ERR_INPUT, "invalid listen address '%s' "
 		    "(want ADDR:PORT)", o.listen);
-	if (store_init(cli->dir, &o, &err) == -1)
-		return cli_fail(&err);
-	if ((rc = cli_open(cli, 0, &s)) != 0)
-		return rc;
-	if (given_root != NULL && (rc = cli_node_root(cli, s, given_root,
-	    CLI_ROOT_SET, root, sizeof(root))) != 0)
-		goto done;
-	/* The primary's first commit: the shipped manifest and templates. */
+	/*
+	 * The primary's first commit, the shipped manifest and templates,
+	 * is part of init: all of it is made or none (a full disk).
+	 */
 	if (o.primary) {
 		if ((c = change_new()) == NULL ||
-		    render_shipped_defaults(c, &err) == -1 ||
-		    store_commit(s, c, "shipped templates and manifest", &rev,
-		    &err) == -1) {
+		    render_shipped_defaults(c, &err) == -1) {
 			rc = cli_fail(&err);
 			goto done;
 		}
 	}
+	if (store_init_commit(cli->dir, &o, c, "shipped templates and manifest",
+	    &err) == -1) {
+		rc = cli_fail(&err);
+		goto done;
+	}
+	if ((rc = cli_open(cli, 0, &s)) != 0 ||
+	    (rc = store_head(s, &rev, NULL, &err) == -1 ? cli_fail(&err) : 0))
+		goto done;
+	if (given_root != NULL && (rc = cli_node_root(cli, s, given_root,
+	    CLI_ROOT_SET, root, sizeof(root))) != 0)
+		goto done;
 	store_public_key(s, pk);
 	pubkey_to_text(pk, key);
 	printf("initialised %s (%s) in %s", o.node,

@@ -95,7 +95,7 @@ cmd_peer(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		return cli_fail(&err);
 	/* A running daemon starts or stops talking to the peer now. */
 	if (strcmp(sub, "list") != 0 && repl_reload(cli->dir, &err) == -1 &&
-	    strcmp(err.msg, "daemon not running") != 0)
+	    err.code != ERR_NODAEMON)
 		fprintf(stderr, "cfgstore: warning: %s\n", err.msg);
 	return 0;
 }

@@ -65,7 +65,8 @@ cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
 			o.force = 1;
 			break;
 		case 'r':
-			if ((rc = cli_root_path(optarg, root, sizeof(root))) != 0)
+			if ((rc = cli_root_path(optarg, root,
+			    sizeof(root))) != 0)
 				return rc;
 			o.root = root;
 			break;

@@ -160,21 +160,6 @@ done:
 	return rc;
 }
 
-/* The batch's operations, in order, into c. */
-static int
-batch_change(const struct batch *b, struct change *c, struct error *err)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		const struct batch_op *op = &b->ops[i];
-
-		if (change_origin(c, b->name, op->line, err) == -1 ||
-		    (op->v != NULL ? change_set(c, op->key, op->v, err) :
-		    change_del(c, op->key, err)) == -1)
-			return -1;
-	}
-	return 0;
-}
-
 /*
  * The whole batch is read and checked before the store is touched, so a
  * bad line anywhere writes nothing.

@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -77,5 +79,47 @@ lmdb_needs_writemap(void)
 	return 1;
 #else
 	return 0;
+#endif
+}
+
+/* Writes zeros over [off, off + len): the range holds nothing yet. */
+static int
+reserve_by_writing(int fd, off_t off, off_t len)
+{
+	static const char zeros[65536];
+
+	while (len > 0) {
+		size_t n = len < (off_t)sizeof(zeros) ? (size_t)len :
+		    sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, off);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return errno;
+		if (w == 0)
+			return ENOSPC;
+		off += w;
+		len -= w;
+	}
+	return 0;
+}
+
+int
+reserve_space(int fd, off_t off, off_t len)
+{
+#ifdef __OpenBSD__
+	return reserve_by_writing(fd, off, len);
+#else
+	int rc;
+
+	if (len <= 0)
+		return 0;
+	while ((rc = posix_fallocate(fd, off, len)) == EINTR)
+		;
+	/* A file system without fallocate: the portable way. */
+	if (rc == EOPNOTSUPP || rc == EINVAL)
+		rc = reserve_by_writing(fd, off, len);
+	return rc;
 #endif
 }

@@ -7,6 +7,8 @@
 #ifndef CFGSTORE_COMPAT_H
 #define CFGSTORE_COMPAT_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <string.h>
 
@@ -37,5 +39,14 @@ int	lmdb_locks_are_robust(void);
  * so that mode is tested on Linux too.
  */
 int	lmdb_needs_writemap(void);
+
+/*
+ * Gives fd's bytes [off, off + len) disk blocks now, extending the file
+ * if need be, so that writing them later through a shared map cannot meet
+ * a full disk (SIGBUS).  posix_fallocate(2) where there is one; else (as
+ * on OpenBSD) the range is written with zeros, so it must hold nothing
+ * yet.  Returns 0 or an errno value (ENOSPC: the disk is full).
+ */
+int	reserve_space(int fd, off_t off, off_t len);
 
 #endif

@@ -2,6 +2,7 @@
  * log.h - the one logging path of the daemon (after OpenBSD's log.c).
  *
  * Foreground: lines on stderr.  Otherwise: syslog(3), facility LOG_DAEMON.
+ * Warnings and information of one format are rate-limited (log.c).
  * Never pass a secret to these functions.
  */
 #ifndef CFGSTORE_LOG_H

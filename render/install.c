@@ -134,6 +134,22 @@ write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
+/*
+ * Writing the new bytes for path failed: say so of path, which the
+ * admin knows, not of the candidate, which is removed; a full disk in
+ * plain words.
+ */
+static void
+write_error(struct error *err, const char *path)
+{
+	if (errno == ENOSPC || errno == EDQUOT)
+		error_set(err, ERR_FAIL, "cannot write %s: the disk is full "
+		    "(%s); the old file is kept", path, strerror(errno));
+	else
+		error_errno(err, ERR_FAIL, "cannot write %s (the old file is "
+		    "kept)", path);
+}
+
 int
 install_candidate(const char *path, const void *p, size_t len, mode_t mode,
     uid_t uid, gid_t gid, char **cand, struct error *err)
@@ -170,17 +186,13 @@ install_candidate(const char *path, const void *p, size_t len, mode_t mode,
 		error_errno(err, ERR_FAIL, "chmod %s", path);
 		goto fail;
 	}
-	if (write_all(fd, p, len) == -1) {
-		error_errno(err, ERR_FAIL, "write %s", name);
-		goto fail;
-	}
-	if (fsync(fd) == -1) {
-		error_errno(err, ERR_FAIL, "fsync %s", name);
+	if (write_all(fd, p, len) == -1 || fsync(fd) == -1) {
+		write_error(err, path);
 		goto fail;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		error_errno(err, ERR_FAIL, "close %s", name);
+		write_error(err, path);
 		goto fail;
 	}
 	*cand = name;

@@ -82,6 +82,16 @@ int
 manifest_data(struct store *s, const char *node, uint64_t rev,
     struct tree **out, char **warning, struct error *err)
 {
+	struct rstate st;
+
+	state_at(&st, s, rev);
+	return manifest_data_in(&st, node, out, warning, err);
+}
+
+int
+manifest_data_in(const struct rstate *st, const char *node,
+    struct tree **out, char **warning, struct error *err)
+{
 	struct data_walk w = { NULL, NULL, err };
 	struct error e;
 
@@ -91,7 +101,7 @@ manifest_data(struct store *s, const char *node, uint64_t rev,
 		return error_set(err, ERR_FAIL, "out of memory");
 	error_clear(&e);
 	w.err = &e;
-	if (store_list_for_host(s, node, rev, data_visit, &w, err) != 0) {
+	if (state_list_for_host(st, node, data_visit, &w, err) != 0) {
 		if (e.code != ERR_OK)
 			*err = e;
 		goto fail;
@@ -332,9 +342,8 @@ nomem:
 /* ---- rendering -------------------------------------------------------- */
 
 struct lookup {
-	struct store	*s;
+	const struct rstate *st;
 	const char	*node;
-	uint64_t	 rev;
 };
 
 /* The bytes of a blob (or string) key, resolved for the host. */
@@ -348,7 +357,7 @@ key_bytes(const struct lookup *l, const char *key, int blob_only,
 	int rc;
 
 	/* The store's message names the key: "dhcpd.key: not found". */
-	if (store_get_for_host(l->s, key, l->node, l->rev, &v, err) == -1)
+	if (state_get_for_host(l->st, key, l->node, &v, err) == -1)
 		return -1;
 	if (value_type(v) == VALUE_LIST ||
 	    (blob_only && value_type(v) != VALUE_BLOB)) {
@@ -537,11 +546,11 @@ entry_add(const struct lookup *l, const struct tree *data,
 }
 
 int
-manifest_service(struct store *s, const char *node, uint64_t rev,
+manifest_service_in(const struct rstate *st, const char *node,
     const struct tree *data, const char *name, struct mservice *m,
     struct error *err)
 {
-	struct lookup l = { s, node, rev };
+	struct lookup l = { st, node };
 	const struct tree *svc, *files;
 	const char *id, *str;
 	long secs = MANIFEST_TIMEOUT_DEFAULT;
@@ -583,6 +592,17 @@ nomem:
 fail:
 	manifest_service_clear(m);
 	return -1;
+}
+
+int
+manifest_service(struct store *s, const char *node, uint64_t rev,
+    const struct tree *data, const char *name, struct mservice *m,
+    struct error *err)
+{
+	struct rstate st;
+
+	state_at(&st, s, rev);
+	return manifest_service_in(&st, node, data, name, m, err);
 }
 
 void

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "state.h"
 #include "store.h"
 #include "tree.h"
 
@@ -63,5 +64,12 @@ int	manifest_service(struct store *s, const char *node, uint64_t rev,
 	    const struct tree *data, const char *name, struct mservice *m,
 	    struct error *err);
 void	manifest_service_clear(struct mservice *m);
+
+/* The same two, reading st (a revision, perhaps with changes on top). */
+int	manifest_data_in(const struct rstate *st, const char *node,
+	    struct tree **out, char **warning, struct error *err);
+int	manifest_service_in(const struct rstate *st, const char *node,
+	    const struct tree *data, const char *name, struct mservice *m,
+	    struct error *err);
 
 #endif

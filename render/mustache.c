@@ -181,6 +181,26 @@ add_node(struct parser *p, enum ntype type)
 	return v;
 }
 
+/*
+ * The line of position pos, counted from where the parser's count stands:
+ * a text runs from the end of one tag to the next, so it may start
+ * lines before the position the count has reached.
+ */
+static size_t
+line_of(const struct parser *p, size_t pos)
+{
+	size_t line = p->line, i;
+
+	if (pos <= p->scan) {
+		for (i = pos; i < p->scan; i++)
+			line -= p->src[i] == '\n';
+	} else {
+		for (i = p->scan; i < pos; i++)
+			line += p->src[i] == '\n';
+	}
+	return line;
+}
+
 static int
 add_text(struct parser *p, size_t from, size_t to)
 {
@@ -192,6 +212,7 @@ add_text(struct parser *p, size_t from, size_t to)
 		return -1;
 	nd->s = p->src + from;
 	nd->len = to - from;
+	nd->line = line_of(p, from);
 	return 0;
 }
 
@@ -731,8 +752,8 @@ in_own_inverted(const struct render *r, const struct node *nd)
 	for (i = r->ninverted; i-- > 0;) {
 		in = r->inverted[i];
 		if (!in->star && in->kind == nd->kind &&
-		    in->pathlen == nd->pathlen &&
-		    memcmp(in->path, nd->path, nd->pathlen) == 0 &&
+		    in->pathlen == nd->pathlen && (nd->pathlen == 0 ||
+		    memcmp(in->path, nd->path, nd->pathlen) == 0) &&
 		    (nd->kind != K_AT || in->at == nd->at))
 			return 1;
 	}

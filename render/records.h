@@ -24,18 +24,32 @@ struct frec {
 	char		 hash[2][INSTALL_HASH_HEX];
 };
 
+/*
+ * Records are written in batches, one transaction and one fsync each:
+ * a render writes one batch per phase (before its first rename, and at
+ * its end), not one per record.  The rec_*_add functions add to a batch;
+ * a later record of the same name in a batch wins.
+ */
+struct rec_batch {
+	struct store_local_rec	*r;
+	size_t			 n;
+};
+int	rec_batch_write(struct store *s, struct rec_batch *b,
+	    struct error *err);
+void	rec_batch_free(struct rec_batch *b);
+
 /* Fills *r; n = 0 when there is no (readable) record. */
 void	rec_file_get(struct store *s, const char *path, struct frec *r);
-/* Writes *r; n = 0 removes the record. */
-int	rec_file_put(struct store *s, const char *path, const struct frec *r,
-	    struct error *err);
+/* Adds *r; n = 0 removes the record. */
+int	rec_file_add(struct rec_batch *b, const char *path,
+	    const struct frec *r, struct error *err);
 /* A record saying the file holds the bytes whose hash is given. */
 void	frec_one(struct frec *r, uint64_t rev, const char *hash);
 
 /* 1 when service has files in place that it has not restarted on. */
 int	rec_pending(struct store *s, const char *service);
-int	rec_pending_set(struct store *s, const char *service, uint64_t rev,
-	    int on, struct error *err);
+int	rec_pending_add(struct rec_batch *b, const char *service,
+	    uint64_t rev, int on, struct error *err);
 
 /*
  * A file that was not there is put in place before its service's checks
@@ -45,25 +59,20 @@ int	rec_pending_set(struct store *s, const char *service, uint64_t rev,
  * at the start of the next, removes every such file that is still as it
  * was put there, and the records.
  */
+int	rec_unchecked_add(struct rec_batch *b, const char *path,
+	    const char *hash, struct error *err);
 int	rec_unchecked_set(struct store *s, const char *path, const char *hash,
 	    struct error *err);
 int	rec_unchecked_recover(struct store *s, struct error *err);
 
 /*
- * The services' last renders, for render_status_each, gathered while a
- * render runs and written together at its end: one fsync, not one per
- * service.  A service whose render ends as the one before, at the same
- * revision, adds nothing, so a no-op render costs no fsync.
+ * The services' last renders, for render_status_each, added to the
+ * batch a render writes at its end.  A service whose render ends as the
+ * one before, at the same revision, adds nothing, so a no-op render
+ * costs no fsync.
  */
-struct rec_batch {
-	struct store_local_rec	*r;
-	size_t			 n;
-};
 int	rec_service_add(struct rec_batch *b, struct store *s,
 	    const char *service, uint64_t rev, enum render_outcome outcome,
 	    const char *msg, struct error *err);
-int	rec_batch_write(struct store *s, struct rec_batch *b,
-	    struct error *err);
-void	rec_batch_free(struct rec_batch *b);
 
 #endif

@@ -24,6 +24,8 @@
 #ifndef CFGSTORE_RENDER_H
 #define CFGSTORE_RENDER_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -145,6 +147,98 @@ int	render_files_each(struct store *s, render_file_fn fn, void *arg,
 	    struct error *err);
 /* "ok", "drifted", "missing", "unreadable" */
 const char *render_file_state_name(enum render_file_state st);
+
+/* ---- a host's files in memory: preview and checks ------------------- */
+
+/*
+ * Every file host gets at rev (0: the head), with c's operations on top
+ * when c is not NULL (a batch not yet committed), overrides for host
+ * resolved, rendered in memory: nothing on disk is read or written, so
+ * it works on any node for any host (this node, a peer, the host of an
+ * override).  services as in render_opts (all when nservices is 0).  A
+ * service that cannot be rendered is left out and named among the
+ * errors; -1 only when the state could not be read.
+ */
+struct render_file {
+	const char	*service;
+	const char	*path;		/* as the manifest gives it */
+	const void	*data;
+	size_t		 len;
+	mode_t		 mode;
+	uid_t		 uid;
+	gid_t		 gid;
+	const char	*check;		/* command ({} = the file), or NULL */
+	int		 timeout_ms;	/* the service's, for the check */
+};
+struct render_host;
+int	render_host_files(struct store *s, uint64_t rev, const struct change *c,
+	    const char *host, const char *const *services, size_t nservices,
+	    struct render_host **out, struct error *err);
+const char *render_host_name(const struct render_host *h);
+/* Files in service order, then the manifest's order.  Live as long as h. */
+size_t	render_host_count(const struct render_host *h);
+const struct render_file *render_host_file(const struct render_host *h,
+	    size_t i);
+const struct render_file *render_host_find(const struct render_host *h,
+	    const char *path);		/* NULL: the host gets no such file */
+/* "SERVICE: why" for each service that could not be rendered. */
+size_t	render_host_errors(const struct render_host *h);
+const char *render_host_error(const struct render_host *h, size_t i);
+const char *render_host_warning(const struct render_host *h);	/* or NULL */
+void	render_host_free(struct render_host *h);
+
+/* This node's name, then each peer's, sorted: the hosts the store knows. */
+int	render_hosts_known(struct store *s, char ***out, size_t *n,
+	    struct error *err);
+void	render_hosts_free(char **v, size_t n);
+
+/*
+ * Preview: what host's files become from state A to state B, as a
+ * unified diff per file that changes (labels "HOST/PATH<TAB>rN"), a line
+ * "HOST/PATH: mode 0644 owner 0:0 -> ..." when only those change.  A is
+ * revision a, or what is installed on this host under root; B is
+ * revision b, with batch on top when batch is not NULL.  Files that
+ * others may not read (mode without o+r on either side) are shown only
+ * when show_secrets (the caller is root, who could read them anyway);
+ * else named with "changed (not readable by others; contents not
+ * shown)".  Binary files are named with their sizes.  Nothing is written.
+ */
+struct render_preview {
+	const char	*host;		/* NULL: this node */
+	uint64_t	 a, b;		/* revisions; b 0: the head */
+	const struct change *batch;	/* on top of b, or NULL */
+	int		 installed;	/* A is this host's files under root */
+	const char	*root;		/* NULL: "/" */
+	int		 show_secrets;
+};
+/* Appends the diff to out; *nchanged counts files that differ. */
+int	render_preview_diff(struct store *s, const struct render_preview *p,
+	    struct buf *out, size_t *nchanged, struct error *err);
+
+/*
+ * Checks of a candidate state, before it is committed: rev (0: the
+ * head) with c on top (NULL: rev itself, every file of every service).
+ * For every host the store knows (this node and each peer), the files
+ * that host would get are rendered in memory; for each service whose
+ * bytes change for that host against the head (every service when c is
+ * NULL), its files are written to a private scratch directory (mkdtemp,
+ * 0700) at their paths under it, beside each other, and the service's
+ * checker that this node has runs on the candidate.  Hosts are checked
+ * at the same time, one child per host.  Installed files, the store and
+ * running services are never touched; the scratch directory is removed.
+ *
+ * Returns -1 when the checks could not be made (err); else 0 and
+ * *refusals lines (caller frees; NULL when every check passed), one per
+ * refusal: "HOST: SERVICE: PATH: the checker's line", including services
+ * that cannot be rendered ("HOST: SERVICE: why").  *nrefused counts them.
+ * *nchecked counts the checkers run.
+ *
+ * This is what a write calls with the change it is about to commit: a
+ * refusal means nothing may be written (exit status 2).
+ */
+int	render_check_candidate(struct store *s, uint64_t rev,
+	    const struct change *c, char **refusals, size_t *nrefused,
+	    size_t *nchecked, struct error *err);
 
 /*
  * Adds the shipped templates (template.NAME blobs) and the shipped

@@ -72,6 +72,19 @@ static const struct {
 	{ "service.carp.file.iface.data", { "carp.{}" } },
 	{ "service.carp.file.iface.mode", { "0640" } },
 	{ "service.carp.restart", { "sh /etc/netstart carp1 carp2" } },
+
+	/*
+	 * The firewall's own rules, 0600 as OpenBSD ships pf.conf.  Off
+	 * until the admin sets pf.enable: a pf.conf written by cfgstore
+	 * replaces the one the machine has, so that is a choice to make.
+	 */
+	{ "service.pf.files", { "conf" } },
+	{ "service.pf.file.conf.each", { "pf.enable" } },
+	{ "service.pf.file.conf.path", { "/etc/pf.conf" } },
+	{ "service.pf.file.conf.template", { "pf.conf" } },
+	{ "service.pf.file.conf.mode", { "0600" } },
+	{ "service.pf.check", { "pfctl -nf {}" } },
+	{ "service.pf.restart", { "pfctl -f /etc/pf.conf" } },
 };
 
 static int
@@ -110,5 +123,6 @@ shipped_add(struct change *c, struct error *err)
 		    add(c, manifest[i].key, v, err) == -1)
 			return error_wrap(err, "%s", manifest[i].key);
 	}
-	return 0;
+	return schema_file_add(c, shipped_schema_data[0],
+	    shipped_schema_sizes[0], err);
 }

@@ -21,4 +21,8 @@ extern const unsigned char *const shipped_template_data[];
 extern const size_t shipped_template_sizes[];
 extern const size_t shipped_template_count;
 
+/* templates/schema, the shipped schema (one file: index 0). */
+extern const unsigned char *const shipped_schema_data[];
+extern const size_t shipped_schema_sizes[];
+
 #endif

@@ -297,7 +297,7 @@ ctl_connect(const char *dir, struct error *err)
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		close(fd);
 		if (errno == ENOENT || errno == ECONNREFUSED)
-			return error_set(err, ERR_FAIL, "daemon not running");
+			return error_set(err, ERR_NODAEMON, "daemon not running");
 		return error_errno(err, ERR_FAIL, "%s", sun.sun_path);
 	}
 	return fd;

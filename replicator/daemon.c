@@ -142,6 +142,26 @@ send_msg(struct link *l, struct buf *b, struct error *err)
 
 /* ---- rendering ----------------------------------------------------------- */
 
+/* A failed render: the summary, then why each service failed. */
+static void
+log_render_failures(const struct render_report *rep, uint64_t rev,
+    const char *summary)
+{
+	enum render_outcome oc;
+	const char *why;
+	size_t i;
+
+	log_warnx("rendered r%llu: %s", (unsigned long long)rev, summary);
+	for (i = 0; i < render_report_count(rep); i++) {
+		if (!render_outcome_failed(oc = render_report_outcome(rep, i)))
+			continue;
+		why = render_report_message(rep, i);
+		log_warnx("r%llu: %s: %s", (unsigned long long)rev,
+		    render_report_service(rep, i),
+		    why[0] != '\0' ? why : render_outcome_name(oc));
+	}
+}
+
 /*
  * The one place that calls the renderer.  One thread renders, always the
  * head, so a burst of commits costs one render, and every caller waits
@@ -169,8 +189,7 @@ render_once(struct daemon *d, uint64_t want)
 		if (render_report_rev(rep) > done)
 			done = render_report_rev(rep);
 		if (failed)
-			log_warnx("rendered r%llu: %s",
-			    (unsigned long long)done, summary);
+			log_render_failures(rep, done, summary);
 		else
 			log_info("rendered r%llu: %s",
 			    (unsigned long long)done, summary);
@@ -198,18 +217,30 @@ render_main(void *arg)
 	uint64_t want, head;
 
 	pthread_mutex_lock(&d->mu);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += PING_MS / 1000;
 	for (;;) {
 		while (!d->stop && d->render_want <= d->render_done) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += PING_MS / 1000;
+			/*
+			 * d->cv wakes us for every control client and every
+			 * ack: the deadline is set once per look at the head,
+			 * not at each wake, or a busy daemon never looks.
+			 */
 			if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) == 0)
 				continue;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += PING_MS / 1000;
 			pthread_mutex_unlock(&d->mu);
 			if (repl_head(d, &head, NULL) == -1)
 				head = 0;
 			pthread_mutex_lock(&d->mu);
 			if (head > d->render_want)
 				d->render_want = head;
+			/* The peers lack it too: the pushes start now. */
+			if (head > d->head_hint) {
+				d->head_hint = head;
+				pthread_cond_broadcast(&d->cv);
+			}
 		}
 		if (d->stop)
 			break;
@@ -584,8 +615,9 @@ listen_control(const char *dir, struct error *err)
 	old = umask(077);
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
+	/* Clients past MAX_CONTROL wait in the backlog for their turn. */
 	if (rc == -1 || chmod(sun.sun_path, 0600) == -1 ||
-	    listen(fd, 16) == -1) {
+	    listen(fd, SOMAXCONN) == -1) {
 		error_errno(err, ERR_FAIL, "%s", sun.sun_path);
 		close(fd);
 		return -1;
@@ -729,10 +761,9 @@ accept_one(struct acceptor *a)
 	a->starved = 0;
 	pthread_mutex_lock(&d->mu);
 	if (a->control) {
-		if (d->ncontrol >= MAX_CONTROL ||
-		    (cc = malloc(sizeof(*cc))) == NULL) {
+		if ((cc = malloc(sizeof(*cc))) == NULL) {
 			pthread_mutex_unlock(&d->mu);
-			log_warnx("control: too many clients, one refused");
+			log_warnx("control: out of memory, a client refused");
 			close(fd);
 			return 0;
 		}
@@ -803,6 +834,17 @@ acceptor_main(void *arg)
 	pfd[1].fd = a->d->wake[0];
 	pfd[1].events = POLLIN;
 	for (;;) {
+		/*
+		 * MAX_CONTROL clients at once; the others are not refused
+		 * (their commits are made: they must hear how they went)
+		 * but left in the backlog until one is done.
+		 */
+		if (a->control) {
+			pthread_mutex_lock(&a->d->mu);
+			while (!a->d->stop && a->d->ncontrol >= MAX_CONTROL)
+				pthread_cond_wait(&a->d->cv, &a->d->mu);
+			pthread_mutex_unlock(&a->d->mu);
+		}
 		if (poll(pfd, 2, -1) == -1 && errno != EINTR) {
 			log_warn("poll");
 			break;

@@ -104,7 +104,7 @@ wait_fd(int fd, short events, int64_t deadline, struct error *err)
 		if (n > 0)
 			return 0;
 		if (n == 0)
-			return error_set(err, ERR_FAIL, "timed out");
+			return error_set(err, ERR_TIMEOUT, "timed out");
 		if (errno != EINTR)
 			return error_errno(err, ERR_FAIL, "poll");
 	}
@@ -218,7 +218,7 @@ hs_recv(int fd, void *p, size_t len, int64_t deadline, const char *what,
 	if (read_until(fd, hdr, 4, deadline, err) == -1)
 		return error_wrap(err, "handshake: waiting for %s", what);
 	if ((n = get32(hdr)) != len)
-		return error_set(err, ERR_FAIL, "handshake: %s has length %lu,"
+		return error_set(err, ERR_MALFORMED, "handshake: %s has length %lu,"
 		    " expected %zu", what, (unsigned long)n, len);
 	if (read_until(fd, p, len, deadline, err) == -1)
 		return error_wrap(err, "handshake: reading %s", what);
@@ -322,10 +322,10 @@ check_peer(struct link *l, const struct link_auth *a,
 	keytext(l->peer, text, sizeof(text));
 	if (expect != NULL && sodium_memcmp(expect, l->peer,
 	    LINK_KEY_LEN) != 0)
-		return error_set(err, ERR_FAIL, "handshake: peer presented "
+		return error_set(err, ERR_UNTRUSTED, "handshake: peer presented "
 		    "key %s, not the one configured for it", text);
 	if (!a->trust(a->trust_arg, l->peer, l->name, sizeof(l->name)))
-		return error_set(err, ERR_FAIL, "handshake: key %s is not "
+		return error_set(err, ERR_UNTRUSTED, "handshake: key %s is not "
 		    "trusted", text);
 	return 0;
 }
@@ -392,13 +392,13 @@ link_connect(int fd, const struct link_auth *a,
 	if (hs_recv(fd, h.msg, MSG2_LEN, deadline, "msg2", err) == -1)
 		goto fail;
 	if (crypto_scalarmult(h.dh, h.esk, h.msg) != 0) {
-		error_set(err, ERR_FAIL, "handshake: bad ephemeral key");
+		error_set(err, ERR_MALFORMED, "handshake: bad ephemeral key");
 		goto fail;
 	}
 	th_mix(h.th, 1, msg1, sizeof(msg1), h.msg, 32);
 	kdf(h.k, h.dh, L_KEYR, sizeof(L_KEYR), h.th);
 	if (open_(h.id, h.msg + 32, MSG2_LEN - 32, h.th, h.k) != 0) {
-		error_set(err, ERR_FAIL, "handshake: cannot authenticate msg2");
+		error_set(err, ERR_BADSIG, "handshake: cannot authenticate msg2");
 		goto fail;
 	}
 	memcpy(l->peer, h.id, LINK_KEY_LEN);
@@ -406,7 +406,7 @@ link_connect(int fd, const struct link_auth *a,
 	if (check_peer(l, a, expect, err) == -1)
 		goto fail;
 	if (verify_th(l->peer, L_SIGR, sizeof(L_SIGR), h.th, sig) != 0) {
-		error_set(err, ERR_FAIL, "handshake: bad signature from %s",
+		error_set(err, ERR_BADSIG, "handshake: bad signature from %s",
 		    l->name);
 		goto fail;
 	}
@@ -450,14 +450,14 @@ link_accept(int fd, const struct link_auth *a, struct link **out,
 	    err) == -1)
 		goto fail;
 	if (memcmp(msg1, MAGIC, MAGIC_LEN) != 0) {
-		error_set(err, ERR_FAIL, "handshake: not a cfgstore link v1 "
+		error_set(err, ERR_MALFORMED, "handshake: not a cfgstore link v1 "
 		    "client");
 		goto fail;
 	}
 	if (ephemeral(&h, err) == -1)
 		goto fail;
 	if (crypto_scalarmult(h.dh, h.esk, msg1 + MAGIC_LEN) != 0) {
-		error_set(err, ERR_FAIL, "handshake: bad ephemeral key");
+		error_set(err, ERR_MALFORMED, "handshake: bad ephemeral key");
 		goto fail;
 	}
 
@@ -478,7 +478,7 @@ link_accept(int fd, const struct link_auth *a, struct link **out,
 		goto fail;
 	if (open_(h.id, msg3, sizeof(msg3), h.th, h.k) != 0) {
 		/* A replayed recording ends here: eR is new every time. */
-		error_set(err, ERR_FAIL, "handshake: cannot authenticate "
+		error_set(err, ERR_BADSIG, "handshake: cannot authenticate "
 		    "msg3 (replayed or corrupted)");
 		goto fail;
 	}
@@ -487,7 +487,7 @@ link_accept(int fd, const struct link_auth *a, struct link **out,
 	if (check_peer(l, a, NULL, err) == -1)
 		goto fail;
 	if (verify_th(l->peer, L_SIGI, sizeof(L_SIGI), h.th, sig) != 0) {
-		error_set(err, ERR_FAIL, "handshake: bad signature from %s",
+		error_set(err, ERR_BADSIG, "handshake: bad signature from %s",
 		    l->name);
 		goto fail;
 	}

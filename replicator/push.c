@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,6 +308,7 @@ idle(struct push *x, struct error *err)
 	struct daemon *d = x->d;
 	struct peer *p = x->p;
 	struct timespec ts;
+	struct pollfd pfd;
 	struct msg m;
 	int work;
 
@@ -321,6 +323,14 @@ idle(struct push *x, struct error *err)
 	}
 	p->kick = 0;
 	pthread_mutex_unlock(&d->mu);
+	/*
+	 * An idle replica says nothing: readable now means it closed (or
+	 * misbehaves), and commits sent now would only be sent again.
+	 */
+	pfd.fd = link_fd(x->l);
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) == 1)
+		return error_set(err, ERR_FAIL, "connection closed");
 	if (work)
 		return 0;
 	if (proto_ping(&x->out) == -1 || send_msg(x->l, &x->out, err) == -1 ||

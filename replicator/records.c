@@ -1,9 +1,11 @@
 /*
  * records.c - what a node remembers of each peer across restarts.
  *
- * One local record per peer, "repl.peer.NAME", a msgpack map, so that
- * `cfgstore status` can say how far a peer had got even when the daemon
- * is not running.  Read with the bounded reader like anything else.
+ * One local record per peer, "repl.peer.NAME", so that `cfgstore
+ * status` can say how far a peer had got even when the daemon is not
+ * running.  The encoding is every local record's (docs/FORMAT.md): a
+ * msgpack map of named fields, read with the bounded reader, fields
+ * this reader does not know skipped.
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +50,12 @@ record_load(struct store *s, const char *name, struct peer_record *r)
 				break;
 			snprintf(r->error, sizeof(r->error), "%.*s",
 			    (int)tlen, t);
+			continue;
+		}
+		if (strcmp(key, "acked") != 0 && strcmp(key, "acked_ms") != 0 &&
+		    strcmp(key, "head") != 0 && strcmp(key, "error_ms") != 0) {
+			if (mpr_skip(&m) == -1)
+				break;
 			continue;
 		}
 		if (mpr_uint(&m, &v) == -1)

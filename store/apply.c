@@ -72,7 +72,7 @@ db_open_trusted(struct store *s, MDB_txn *t, const void *raw, size_t len,
 		return -1;
 	if (!db_trusted(s, t, signer, NULL, 0)) {
 		pubkey_to_text(signer, text);
-		return error_set(err, ERR_INPUT, "signed by untrusted key %s",
+		return error_set(err, ERR_UNTRUSTED, "signed by untrusted key %s",
 		    text);
 	}
 	return commit_parse(raw, len, out, err);
@@ -112,7 +112,7 @@ apply_one(struct store *s, MDB_txn *t, const struct store_raw *r,
 			*res = APPLY_DUPLICATE;
 		else {
 			*res = APPLY_DIVERGED;
-			error_set(err, ERR_FAIL, "r%llu differs from the r%llu "
+			error_set(err, ERR_DIVERGED, "r%llu differs from the r%llu "
 			    "held here: histories diverged",
 			    (unsigned long long)rev, (unsigned long long)rev);
 		}
@@ -121,14 +121,14 @@ apply_one(struct store *s, MDB_txn *t, const struct store_raw *r,
 	}
 	if (rev > head + 1) {
 		*res = APPLY_GAP;
-		error_set(err, ERR_FAIL, "got r%llu, head is r%llu",
+		error_set(err, ERR_GAP, "got r%llu, head is r%llu",
 		    (unsigned long long)rev, (unsigned long long)head);
 		rc = 0;
 		goto done;
 	}
 	if (sodium_memcmp(commit_parent(c), head_hash, STORE_HASH_LEN) != 0) {
 		*res = APPLY_DIVERGED;
-		error_set(err, ERR_FAIL, "r%llu does not extend r%llu "
+		error_set(err, ERR_DIVERGED, "r%llu does not extend r%llu "
 		    "held here: histories diverged", (unsigned long long)rev,
 		    (unsigned long long)head);
 		rc = 0;
@@ -149,7 +149,7 @@ apply_one(struct store *s, MDB_txn *t, const struct store_raw *r,
 		value_free(cur);
 		if (!same) {
 			*res = APPLY_DIVERGED;
-			error_set(err, ERR_FAIL, "r%llu: old value of %s "
+			error_set(err, ERR_DIVERGED, "r%llu: old value of %s "
 			    "differs from this node's: histories diverged",
 			    (unsigned long long)rev, key);
 		rc = 0;

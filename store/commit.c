@@ -15,8 +15,14 @@
 #include "store_int.h"
 
 #define COMMIT_MAGIC	"cfgstore-commit"
-#define COMMIT_VERSION	1
-#define BODY_FIELDS	10
+/*
+ * Version 1 bodies have ten fields; version 2 adds an eleventh, the
+ * flags, never zero: a commit without flags is written as version 1, so
+ * every commit still has one spelling and old records stay as they are.
+ */
+#define COMMIT_VERSION		1
+#define COMMIT_VERSION_FLAGS	2
+#define BODY_FIELDS		10
 
 struct op {
 	enum commit_op	 op;
@@ -34,6 +40,7 @@ struct commit {
 	char		*node;
 	char		*message;
 	uint64_t	 time_ms;
+	uint64_t	 flags;
 	size_t		 nops;
 	struct op	*ops;
 };
@@ -80,9 +87,10 @@ encode_body(const struct commit_in *in, const unsigned char *signer,
 
 	msgpack_sbuffer_init(body);
 	msgpack_packer_init(&pk, body, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, BODY_FIELDS);
+	msgpack_pack_array(&pk, BODY_FIELDS + (in->flags != 0));
 	pack_text(&pk, COMMIT_MAGIC);
-	msgpack_pack_uint64(&pk, COMMIT_VERSION);
+	msgpack_pack_uint64(&pk, in->flags ? COMMIT_VERSION_FLAGS :
+	    COMMIT_VERSION);
 	msgpack_pack_uint64(&pk, in->rev);
 	msgpack_pack_bin_with_body(&pk, in->parent, STORE_HASH_LEN);
 	pack_text(&pk, in->author);
@@ -98,6 +106,8 @@ encode_body(const struct commit_in *in, const unsigned char *signer,
 		pack_value(body, &pk, in->ops[i].old);
 		pack_value(body, &pk, in->ops[i].new);
 	}
+	if (in->flags != 0)
+		msgpack_pack_uint64(&pk, in->flags);
 }
 
 /* The envelope's canonical bytes around a body and its signature. */
@@ -164,23 +174,23 @@ envelope_split(const void *raw, size_t len, const unsigned char **signer,
 	uint32_t n, plen;
 
 	if (len > STORE_COMMIT_MAX)
-		return error_set(err, ERR_INPUT, "commit larger than %u bytes",
+		return error_set(err, ERR_MALFORMED, "commit larger than %u bytes",
 		    STORE_COMMIT_MAX);
 	mpr_init(&r, raw, len);
 	if (mpr_array(&r, &n) == -1 || n != 3 ||
 	    mpr_bin(&r, &p, &plen) == -1 || plen != STORE_PUBKEY_LEN)
-		return error_set(err, ERR_INPUT, "malformed commit envelope");
+		return error_set(err, ERR_MALFORMED, "malformed commit envelope");
 	*signer = p;
 	if (mpr_bin(&r, body, body_len) == -1 ||
 	    mpr_bin(&r, &p, &plen) == -1 || plen != STORE_SIG_LEN ||
 	    mpr_left(&r) != 0)
-		return error_set(err, ERR_INPUT, "malformed commit envelope");
+		return error_set(err, ERR_MALFORMED, "malformed commit envelope");
 	*sig = p;
 	/* Only the shortest headers: one record, one spelling. */
 	if (len != 1 + bin_header(STORE_PUBKEY_LEN) + STORE_PUBKEY_LEN +
 	    bin_header(*body_len) + *body_len + bin_header(STORE_SIG_LEN) +
 	    STORE_SIG_LEN)
-		return error_set(err, ERR_INPUT,
+		return error_set(err, ERR_MALFORMED,
 		    "commit envelope not in canonical form");
 	return 0;
 }
@@ -201,7 +211,7 @@ commit_envelope(const void *raw, size_t len,
 	crypto_generichash(hash, STORE_HASH_LEN, body, body_len, NULL, 0);
 	sig_input(hash, tosign);
 	if (crypto_sign_verify_detached(sig, tosign, sizeof(tosign), s) != 0)
-		return error_set(err, ERR_INPUT, "bad signature");
+		return error_set(err, ERR_BADSIG, "bad signature");
 	return 0;
 }
 
@@ -248,7 +258,7 @@ canonical_check(const struct commit *c, const void *body, size_t len,
 
 	for (size_t i = 1; i < c->nops; i++)
 		if (strcmp(c->ops[i - 1].key, c->ops[i].key) >= 0)
-			return error_set(err, ERR_INPUT, "malformed commit "
+			return error_set(err, ERR_MALFORMED, "malformed commit "
 			    "r%llu: operations not sorted by key, one per key",
 			    (unsigned long long)c->rev);
 	if (c->nops > 0 && (ops = calloc(c->nops, sizeof(*ops))) == NULL)
@@ -265,6 +275,7 @@ canonical_check(const struct commit *c, const void *body, size_t len,
 	in.node = c->node;
 	in.time_ms = c->time_ms;
 	in.message = c->message;
+	in.flags = c->flags;
 	in.ops = ops;
 	in.nops = c->nops;
 	encode_body(&in, c->signer, &again);
@@ -273,7 +284,7 @@ canonical_check(const struct commit *c, const void *body, size_t len,
 	msgpack_sbuffer_destroy(&again);
 	free(ops);
 	if (!same)
-		return error_set(err, ERR_INPUT, "malformed commit r%llu: not "
+		return error_set(err, ERR_MALFORMED, "malformed commit r%llu: not "
 		    "in canonical form", (unsigned long long)c->rev);
 	return 0;
 }
@@ -284,14 +295,17 @@ decode_body(struct commit *c, const void *body, size_t len, struct error *err)
 	const char *magic;
 	const void *p;
 	uint64_t version, op;
-	uint32_t n, mlen, plen;
+	uint32_t nfields, n, mlen, plen;
 	struct mpr r;
 
 	mpr_init(&r, body, len);
-	if (mpr_array(&r, &n) == -1 || n != BODY_FIELDS ||
+	if (mpr_array(&r, &nfields) == -1 ||
+	    (nfields != BODY_FIELDS && nfields != BODY_FIELDS + 1) ||
 	    mpr_str(&r, &magic, &mlen) == -1 ||
 	    mlen != strlen(COMMIT_MAGIC) || memcmp(magic, COMMIT_MAGIC, mlen) ||
-	    mpr_uint(&r, &version) == -1 || version != COMMIT_VERSION ||
+	    mpr_uint(&r, &version) == -1 ||
+	    version != (nfields == BODY_FIELDS ? COMMIT_VERSION :
+	    COMMIT_VERSION_FLAGS) ||
 	    mpr_uint(&r, &c->rev) == -1 ||
 	    mpr_bin(&r, &p, &plen) == -1 || plen != STORE_HASH_LEN)
 		goto bad;
@@ -302,7 +316,7 @@ decode_body(struct commit *c, const void *body, size_t len, struct error *err)
 	    mpr_bin(&r, &p, &plen) == -1 || plen != STORE_PUBKEY_LEN)
 		goto bad;
 	if (sodium_memcmp(p, c->signer, STORE_PUBKEY_LEN) != 0)
-		return error_set(err, ERR_INPUT,
+		return error_set(err, ERR_MALFORMED,
 		    "commit body names another signer than its envelope");
 	if (mpr_array(&r, &n) == -1)
 		goto bad;
@@ -325,6 +339,11 @@ decode_body(struct commit *c, const void *body, size_t len, struct error *err)
 		if ((o->op == COMMIT_DEL) != (o->new == NULL))
 			goto bad;
 	}
+	/* Zero flags would be a second spelling of a version 1 body. */
+	if (nfields > BODY_FIELDS &&
+	    (mpr_uint(&r, &c->flags) == -1 || c->flags == 0 ||
+	    (c->flags & ~(uint64_t)COMMIT_FLAGS_KNOWN) != 0))
+		goto bad;
 	if (mpr_left(&r) != 0)
 		goto bad;
 	return canonical_check(c, body, len, err);
@@ -332,7 +351,7 @@ bad:
 	if (err != NULL && err->code != ERR_OK && err->msg[0] != '\0')
 		return error_wrap(err, "malformed commit r%llu",
 		    (unsigned long long)c->rev);
-	return error_set(err, ERR_INPUT, "malformed commit body");
+	return error_set(err, ERR_MALFORMED, "malformed commit body");
 }
 
 int
@@ -367,6 +386,7 @@ const char *commit_author(const struct commit *c) { return c->author; }
 const char *commit_node(const struct commit *c) { return c->node; }
 uint64_t commit_time_ms(const struct commit *c) { return c->time_ms; }
 const char *commit_message(const struct commit *c) { return c->message; }
+uint64_t commit_flags(const struct commit *c) { return c->flags; }
 size_t commit_op_count(const struct commit *c) { return c->nops; }
 
 void

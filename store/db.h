@@ -110,6 +110,15 @@ int	db_apply_op(struct store *s, MDB_txn *t, uint64_t rev, const char *key,
 int	db_commit_raw(struct store *s, MDB_txn *t, uint64_t rev, MDB_val *v,
 	    struct error *err);
 
+/*
+ * Calls fn for every key starting with prefix (NULL: all) that has a value
+ * at rev (REV_HEAD: the state table), in key order; fn's non-zero return
+ * stops the walk and is returned.
+ */
+typedef int (*raw_visit_fn)(void *arg, const char *key, const MDB_val *v);
+int	db_walk(struct store *s, MDB_txn *t, const char *prefix, uint64_t rev,
+	    raw_visit_fn fn, void *arg, struct error *err);
+
 /* 1 when host is this node or a peer; the list of those, for errors. */
 int	db_host_known(struct store *s, MDB_txn *t, const char *host);
 void	db_host_list(struct store *s, MDB_txn *t, char *out, size_t len);
@@ -123,5 +132,16 @@ int	db_open_trusted(struct store *s, MDB_txn *t, const void *raw,
 /* store_diff inside a transaction (rollback builds on it). */
 int	db_diff(struct store *s, MDB_txn *t, uint64_t a, uint64_t b,
 	    store_diff_fn fn, void *arg, struct error *err);
+
+/*
+ * schema.c: checks a commit's operations (sorted by key, one per key)
+ * against the schema of the state they make, inside the write
+ * transaction t before anything is written.  On ERR_SCHEMA *bad is the
+ * index of the operation at fault, or n when it is a value already there
+ * that a changed schema no longer admits.
+ */
+int	schema_check_commit(struct store *s, MDB_txn *t,
+	    const struct commit_op_in *ops, size_t n, size_t *bad,
+	    struct error *err);
 
 #endif

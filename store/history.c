@@ -163,13 +163,13 @@ verify_commits(struct store *s, MDB_txn *t, uint64_t head,
 		if (db_open_trusted(s, t, raw.mv_data, raw.mv_size, &c, err) == -1)
 			return error_wrap(err, "r%llu", (unsigned long long)rev);
 		if (commit_rev(c) != rev) {
-			error_set(err, ERR_FAIL, "r%llu: record says r%llu",
+			error_set(err, ERR_CORRUPT, "r%llu: record says r%llu",
 			    (unsigned long long)rev,
 			    (unsigned long long)commit_rev(c));
 			goto fail;
 		}
 		if (sodium_memcmp(commit_parent(c), prev, STORE_HASH_LEN)) {
-			error_set(err, ERR_FAIL, "r%llu: parent hash does not "
+			error_set(err, ERR_CORRUPT, "r%llu: parent hash does not "
 			    "match r%llu", (unsigned long long)rev,
 			    (unsigned long long)rev - 1);
 			goto fail;
@@ -189,7 +189,7 @@ verify_commits(struct store *s, MDB_txn *t, uint64_t head,
 				enc = value_encoded(old, &len);
 			if (old == NULL ? found == 0 : (found == 1 ||
 			    len != v.mv_size || memcmp(enc, v.mv_data, len))) {
-				error_set(err, ERR_FAIL, "r%llu: old value of "
+				error_set(err, ERR_CORRUPT, "r%llu: old value of "
 				    "%s does not match the history",
 				    (unsigned long long)rev, key);
 				goto fail;
@@ -201,7 +201,7 @@ verify_commits(struct store *s, MDB_txn *t, uint64_t head,
 			if (db_get(s, t, s->history, hk, db_history_key(hk, key, rev), &v,
 			    err) != 0 || v.mv_size != len ||
 			    memcmp(v.mv_data, enc, len) != 0) {
-				error_set(err, ERR_FAIL, "r%llu: index entry "
+				error_set(err, ERR_CORRUPT, "r%llu: index entry "
 				    "for %s does not match the commit",
 				    (unsigned long long)rev, key);
 				goto fail;
@@ -214,7 +214,7 @@ verify_commits(struct store *s, MDB_txn *t, uint64_t head,
 	}
 	*bad = head;
 	if (sodium_memcmp(prev, head_hash, STORE_HASH_LEN) != 0)
-		return error_set(err, ERR_FAIL, "head hash does not match r%llu",
+		return error_set(err, ERR_CORRUPT, "head hash does not match r%llu",
 		    (unsigned long long)head);
 	*bad = 0;
 	return 0;
@@ -295,10 +295,10 @@ find_extra_entry(struct store *s, MDB_txn *t, uint64_t head, uint64_t *bad,
 		return db_fail(s, err, rc, "read history");
 	if (*bad == UINT64_MAX) {
 		*bad = head;
-		return error_set(err, ERR_FAIL, "history index does not match "
+		return error_set(err, ERR_CORRUPT, "history index does not match "
 		    "the commits");
 	}
-	return error_set(err, ERR_FAIL, "r%llu: history index has an entry "
+	return error_set(err, ERR_CORRUPT, "r%llu: history index has an entry "
 	    "for %s that no commit made", (unsigned long long)*bad, first);
 }
 
@@ -358,9 +358,9 @@ find_extra_state(struct store *s, MDB_txn *t, uint64_t head, uint64_t *bad,
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return db_fail(s, err, rc, "read state");
 	if (found == 1)
-		return error_set(err, ERR_FAIL, "r%llu: state has %s, which "
+		return error_set(err, ERR_CORRUPT, "r%llu: state has %s, which "
 		    "no commit set", (unsigned long long)head, key);
-	return error_set(err, ERR_FAIL, "r%llu: state does not match the "
+	return error_set(err, ERR_CORRUPT, "r%llu: state does not match the "
 	    "history", (unsigned long long)head);
 }
 
@@ -388,7 +388,7 @@ verify_index(struct store *s, MDB_txn *t, uint64_t head, size_t nops,
 			/* No (key, revision) at all: wrong as of the head. */
 			mdb_cursor_close(c);
 			*bad = head;
-			return error_set(err, ERR_FAIL, "r%llu: history index "
+			return error_set(err, ERR_CORRUPT, "r%llu: history index "
 			    "has a malformed entry for %.*s",
 			    (unsigned long long)head, (int)klen,
 			    (char *)k.mv_data);
@@ -421,7 +421,7 @@ mismatch:
 		if (*bad == 0 || *bad > head)
 			*bad = head;	/* an entry no commit can have made */
 		mdb_cursor_close(c);
-		return error_set(err, ERR_FAIL, "r%llu: current value of %s "
+		return error_set(err, ERR_CORRUPT, "r%llu: current value of %s "
 		    "does not match the history", (unsigned long long)*bad,
 		    key);
 	}
@@ -457,6 +457,6 @@ store_verify(struct store *s, uint64_t *bad_rev, struct error *err)
 		rc = verify_index(s, tx.t, head, nops, bad_rev, err);
 	db_txn_end(s, &tx);
 	if (rc == -1 && err != NULL)
-		err->code = ERR_FAIL;
+		err->code = ERR_CORRUPT;
 	return rc;
 }

@@ -165,14 +165,21 @@ int
 pubkey_from_text(const char *text, unsigned char pk[STORE_PUBKEY_LEN],
     struct error *err)
 {
+	char back[STORE_KEYTEXT_LEN];
 	size_t len;
 
-	if (strlen(text) != STORE_KEYTEXT_LEN - 1 ||
+	if (strlen(text) == STORE_KEYTEXT_LEN - 1 &&
 	    sodium_base642bin(pk, STORE_PUBKEY_LEN, text, strlen(text), NULL,
-	    &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    len != STORE_PUBKEY_LEN)
-		return error_set(err, ERR_INPUT,
-		    "invalid public key '%.60s' (want 44 characters of base64)",
-		    text);
-	return 0;
+	    &len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	    len == STORE_PUBKEY_LEN) {
+		/*
+		 * Only as it is written back: libsodium 1.0.18 reads bytes
+		 * from 0x80 up as '/', so a mangled key would name another.
+		 */
+		pubkey_to_text(pk, back);
+		if (strcmp(back, text) == 0)
+			return 0;
+	}
+	return error_set(err, ERR_INPUT,
+	    "invalid public key '%.60s' (want 44 characters of base64)", text);
 }

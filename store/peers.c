@@ -10,7 +10,7 @@
 
 #include "db.h"
 
-#define LOCAL_NAME_MAX	400
+#define LOCAL_NAME_MAX	STORE_LOCAL_NAME_MAX
 
 struct peer_arg {
 	const struct peer_info	*p;
@@ -59,7 +59,7 @@ write_peer_del(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	int rc;
 
 	if ((rc = db_get(s, t, s->peers, name, strlen(name), &v, err)) != 0)
-		return rc == 1 ? error_set(err, ERR_FAIL, "no peer %s", name) :
+		return rc == 1 ? error_set(err, ERR_NOTFOUND, "no peer %s", name) :
 		    -1;
 	return db_del(s, t, s->peers, name, strlen(name), err);
 }
@@ -179,7 +179,7 @@ store_primary_name(struct store *s, char *name, size_t len, struct error *err)
 		snprintf(name, len, "%s", peers[0].name);
 	free(peers);
 	if (n != 1)
-		return error_set(err, ERR_FAIL, "no primary known");
+		return error_set(err, ERR_NOTFOUND, "no primary known");
 	return 0;
 }
 
@@ -259,7 +259,7 @@ store_local_get(struct store *s, const char *name, struct buf *out,
 		return -1;
 	rc = db_get(s, tx.t, s->local, name, strlen(name), &v, err);
 	if (rc == 1)
-		rc = error_set(err, ERR_FAIL, "%s: not found", name);
+		rc = error_set(err, ERR_NOTFOUND, "%s: not found", name);
 	else if (rc == 0 && buf_append(out, v.mv_data, v.mv_size) == -1)
 		rc = error_errno(err, ERR_FAIL, "local record");
 	db_txn_end(s, &tx);

@@ -29,7 +29,7 @@ store_get(struct store *s, const char *key, uint64_t rev, struct value **out,
 	if (rc == 0)
 		rc = db_value(&v, out, err);
 	else if (rc == 1)
-		rc = error_set(err, ERR_FAIL, "%s: not found", key);
+		rc = error_set(err, ERR_NOTFOUND, "%s: not found", key);
 	db_txn_end(s, &tx);
 	return rc;
 }
@@ -56,10 +56,8 @@ store_get_for_host(struct store *s, const char *key, const char *host,
  * in key order.  At the head that is a walk of the state table; before it,
  * a walk of the distinct keys of the history index, one seek each.
  */
-typedef int (*raw_visit_fn)(void *arg, const char *key, const MDB_val *v);
-
-static int
-walk(struct store *s, MDB_txn *t, const char *prefix, uint64_t rev,
+int
+db_walk(struct store *s, MDB_txn *t, const char *prefix, uint64_t rev,
     raw_visit_fn fn, void *arg, struct error *err)
 {
 	size_t plen = prefix ? strlen(prefix) : 0;
@@ -142,7 +140,7 @@ store_list(struct store *s, const char *prefix, uint64_t rev,
 		return -1;
 	rc = db_rev_check(s, tx.t, rev, err);
 	if (rc == 0)
-		rc = walk(s, tx.t, prefix, rev ? rev : REV_HEAD, visit_value,
+		rc = db_walk(s, tx.t, prefix, rev ? rev : REV_HEAD, visit_value,
 		    &va, err);
 	db_txn_end(s, &tx);
 	return va.failed ? -1 : rc;
@@ -202,14 +200,14 @@ store_list_prefix_for_host(struct store *s, const char *host,
 	int rc;
 
 	if (prefix != NULL && strchr(prefix, '@') != NULL)
-		return error_set(err, ERR_INPUT, "invalid prefix '%.300s' "
+		return error_set(err, ERR_BADKEY, "invalid prefix '%.300s' "
 		    "(resolved for a host, keys have no @HOST)", prefix);
 	if (db_txn_begin(s, 0, &tx, err) == -1)
 		return -1;
 	ha.t = tx.t;
 	rc = db_rev_check(s, tx.t, rev, err);
 	if (rc == 0)
-		rc = walk(s, tx.t, prefix, ha.rev, visit_for_host, &ha, err);
+		rc = db_walk(s, tx.t, prefix, ha.rev, visit_for_host, &ha, err);
 	db_txn_end(s, &tx);
 	return ha.va.failed ? -1 : rc;
 }
@@ -251,11 +249,11 @@ store_host_check(struct store *s, const char *host, uint64_t rev,
 	if (db_host_known(s, tx.t, host))
 		rc = 1;
 	else if ((rc = db_rev_check(s, tx.t, rev, err)) == 0)
-		rc = walk(s, tx.t, NULL, rev ? rev : REV_HEAD, names_host,
+		rc = db_walk(s, tx.t, NULL, rev ? rev : REV_HEAD, names_host,
 		    (void *)host, err);
 	if (rc == 0) {
 		db_host_list(s, tx.t, hosts, sizeof(hosts));
-		error_set(err, ERR_INPUT, "unknown host '%s' (not this node, a "
+		error_set(err, ERR_BADHOST, "unknown host '%s' (not this node, a "
 		    "peer or the host of an override; known: %s)", host, hosts);
 		rc = -1;
 	}

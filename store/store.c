@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -23,13 +24,39 @@
 #include "db.h"
 
 #define MAP_SIZE_MIN	(64ull << 20)	/* grows by doubling */
+/* With MDB_WRITEMAP every byte of the map is reserved on disk: start small. */
+#define MAP_SIZE_MIN_WRITEMAP	(1ull << 20)
+#define MAP_STEP_MIN	(64u << 10)	/* the least a full disk may grow it by */
 #define FORMAT_VERSION	"1"
+
+/*
+ * Whether the store's file system is (all but) full.  LMDB reports a
+ * write cut short by a full disk as EIO, which is also what a failing
+ * disk says; less than a megabyte left tells the two apart.
+ */
+static int
+disk_full(const struct store *s, int rc)
+{
+	struct statvfs sv;
+	unsigned long long left;
+
+	if (rc == ENOSPC || rc == EDQUOT)
+		return 1;
+	if (rc != EIO || s->dir == NULL || statvfs(s->dir, &sv) == -1)
+		return 0;
+	left = (unsigned long long)(geteuid() == 0 ? sv.f_bfree :
+	    sv.f_bavail) * sv.f_frsize;
+	return left < (1u << 20);
+}
 
 int
 db_fail(struct store *s, struct error *err, int rc, const char *what)
 {
 	if (rc == MDB_MAP_FULL)
 		s->map_full = 1;
+	if (disk_full(s, rc))
+		return error_set(err, ERR_DISKFULL, "%s: the disk of %s is full "
+		    "(%s); nothing was written", what, s->dir, strerror(ENOSPC));
 	return error_set(err, ERR_FAIL, "%s: %s", what, mdb_strerror(rc));
 }
 
@@ -179,6 +206,54 @@ db_txn_commit(struct store *s, struct txn *tx, struct error *err)
 	return 0;
 }
 
+/*
+ * With MDB_WRITEMAP, pages are written through the map, where a full
+ * disk is SIGBUS rather than an error: so the file's every byte gets its
+ * disk blocks before the map covers it.  Grows the file from size to
+ * want, or by as much less as the disk still holds (halving the step down
+ * to MAP_STEP_MIN); returns the new size, or 0 when nothing fits.
+ */
+static size_t
+reserve_map(struct store *s, size_t size, size_t want)
+{
+	size_t step = want - size;
+	int fd;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0)
+		return 0;
+	for (; step >= MAP_STEP_MIN; step /= 2)
+		if (reserve_space(fd, (off_t)size, (off_t)step) == 0)
+			return size + step;
+	return 0;
+}
+
+/*
+ * The same for a file with holes in it (made before reservations, or
+ * by a grower that died): under the write lock, the pages after the last
+ * one in use are free, so they get their blocks (written, where that is
+ * the only way) before a transaction writes into them.
+ */
+static int
+reserve_holes(struct store *s, struct error *err)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	struct stat fs;
+	off_t used;
+	int fd, rc;
+
+	if (!s->writemap || mdb_env_get_fd(s->env, &fd) != 0 ||
+	    fstat(fd, &fs) == -1 || (off_t)fs.st_blocks * 512 >= fs.st_size)
+		return 0;
+	mdb_env_info(s->env, &info);
+	mdb_env_stat(s->env, &st);
+	used = (off_t)(info.me_last_pgno + 1) * st.ms_psize;
+	if (used < fs.st_size &&
+	    (rc = reserve_space(fd, used, fs.st_size - used)) != 0)
+		return db_fail(s, err, rc, "reserve the map");
+	return 0;
+}
+
 static int
 grow_map(struct store *s, struct error *err)
 {
@@ -196,7 +271,9 @@ grow_map(struct store *s, struct error *err)
 	/* Another process may have grown the file further already. */
 	if (s->writemap && data_size(s) > size)
 		size = data_size(s);
-	rc = mdb_env_set_mapsize(s->env, size);
+	else if (s->writemap)
+		size = reserve_map(s, info.me_mapsize, size);
+	rc = size == 0 ? ENOSPC : mdb_env_set_mapsize(s->env, size);
 	map_unlock(fd);
 	pthread_rwlock_unlock(&s->resize);
 	if (rc != 0)
@@ -218,6 +295,10 @@ db_write(struct store *s, db_write_fn fn, void *arg, struct error *err)
 		s->map_full = 0;
 		if (db_txn_begin(s, 1, &tx, err) == -1)
 			return -1;
+		if (reserve_holes(s, err) == -1) {
+			db_txn_end(s, &tx);
+			return -1;
+		}
 		if (fn(s, tx.t, arg, err) == -1) {
 			db_txn_end(s, &tx);
 			if (!s->map_full)
@@ -301,7 +382,7 @@ db_read_head(struct store *s, MDB_txn *t, uint64_t *rev,
 		return 0;
 	}
 	if (v.mv_size != 8 + STORE_HASH_LEN)
-		return error_set(err, ERR_FAIL, "corrupt head record");
+		return error_set(err, ERR_CORRUPT, "corrupt head record");
 	*rev = get_be64(v.mv_data);
 	if (hash != NULL)
 		memcpy(hash, (unsigned char *)v.mv_data + 8, STORE_HASH_LEN);
@@ -439,12 +520,12 @@ open_env(struct store *s, int create, struct error *err)
 		flags |= MDB_WRITEMAP;
 	snprintf(path, sizeof(path), "%s/data.mdb", s->dir);
 	if (!create && stat(path, &st) == -1)
-		return error_set(err, ERR_FAIL,
+		return error_set(err, ERR_NOSTORE,
 		    "no store in %s (run 'cfgstore init' first)", s->dir);
 	if ((fd = map_lock(s, 0, err)) == -1)
 		return -1;
 	if (stat(path, &st) == -1)
-		mapsize = MAP_SIZE_MIN;
+		mapsize = s->writemap ? MAP_SIZE_MIN_WRITEMAP : MAP_SIZE_MIN;
 	else if (s->writemap)
 		mapsize = (size_t)st.st_size;
 
@@ -556,14 +637,41 @@ dir_empty(const char *dir, struct error *err)
 	return 1;
 }
 
+/*
+ * What a failed init leaves: the files it makes in a directory that was
+ * empty (or that it made, then removed too).  Nothing else was there.
+ */
+static void
+init_undo(const char *dir, int made)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb",
+	    "write.lock", KEY_FILE, PUB_FILE };
+	char path[1024];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		(void)unlink(path);
+	}
+	if (made)
+		(void)rmdir(dir);
+}
+
 int
 store_init(const char *dir, const struct store_init_opts *o,
     struct error *err)
+{
+	return store_init_commit(dir, o, NULL, NULL, err);
+}
+
+int
+store_init_commit(const char *dir, const struct store_init_opts *o,
+    const struct change *first, const char *message, struct error *err)
 {
 	struct init_arg arg = { o };
 	struct store *s;
 	char path[1024];
 	unsigned char pk[STORE_PUBKEY_LEN];
+	uint64_t rev;
 	int rc = -1, made = 0;
 
 	if (sodium_init() < 0)
@@ -572,7 +680,7 @@ store_init(const char *dir, const struct store_init_opts *o,
 		return -1;
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	if (access(path, F_OK) == 0)
-		return error_set(err, ERR_FAIL, "a store exists already in %s",
+		return error_set(err, ERR_EXISTS, "a store exists already in %s",
 		    dir);
 	/*
 	 * A directory init makes, or an empty one (mktemp -d), becomes the
@@ -587,12 +695,22 @@ store_init(const char *dir, const struct store_init_opts *o,
 		return -1;
 	if (chmod(dir, 0700) == -1)
 		return error_errno(err, ERR_FAIL, "chmod %s", dir);
-	if ((s = store_alloc(dir)) == NULL)
-		return error_errno(err, ERR_FAIL, "store");
+	if ((s = store_alloc(dir)) == NULL) {
+		error_errno(err, ERR_FAIL, "store");
+		goto done;
+	}
 	if (open_env(s, 1, err) == -1 ||
 	    identity_create(dir, pk, err) == -1 ||
-	    db_write(s, write_init, &arg, err) == -1 ||
-	    sync_dir(dir, err) == -1)
+	    db_write(s, write_init, &arg, err) == -1)
+		goto done;
+	if (first != NULL) {
+		snprintf(s->node, sizeof(s->node), "%s", o->node);
+		s->primary = o->primary;
+		memcpy(s->pk, pk, sizeof(s->pk));
+		if (store_commit(s, first, message, &rev, err) == -1)
+			goto done;
+	}
+	if (sync_dir(dir, err) == -1)
 		goto done;
 	/* A directory init made is a new name in its parent. */
 	if (made) {
@@ -603,6 +721,8 @@ store_init(const char *dir, const struct store_init_opts *o,
 	rc = 0;
 done:
 	store_close(s);
+	if (rc == -1)
+		init_undo(dir, made);
 	return rc;
 }
 
@@ -652,7 +772,7 @@ store_open(const char *dir, int flags, struct store **out, struct error *err)
 	db_txn_end(s, &tx);
 	s->primary = strcmp(text, "1") == 0;
 	if (s->node[0] == '\0') {
-		error_set(err, ERR_FAIL, "%s: store not initialised", dir);
+		error_set(err, ERR_NOSTORE, "%s: store not initialised", dir);
 		goto fail;
 	}
 	/*
@@ -719,7 +839,7 @@ db_rev_check(struct store *s, MDB_txn *t, uint64_t rev, struct error *err)
 	if (db_read_head(s, t, &head, NULL, err) == -1)
 		return -1;
 	if (rev > head)
-		return error_set(err, ERR_FAIL, "no revision %llu (head is r%llu)",
+		return error_set(err, ERR_NOREV, "no revision %llu (head is r%llu)",
 		    (unsigned long long)rev, (unsigned long long)head);
 	return 0;
 }
@@ -752,7 +872,7 @@ db_commit_raw(struct store *s, MDB_txn *t, uint64_t rev, MDB_val *v,
 
 	be64(k, rev);
 	if ((rc = db_get(s, t, s->commits, k, 8, v, err)) == 1)
-		return error_set(err, ERR_FAIL, "no revision %llu",
+		return error_set(err, ERR_NOREV, "no revision %llu",
 		    (unsigned long long)rev);
 	return rc;
 }

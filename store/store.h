@@ -79,6 +79,43 @@ void	pubkey_to_text(const unsigned char pk[STORE_PUBKEY_LEN],
 int	pubkey_from_text(const char *text, unsigned char pk[STORE_PUBKEY_LEN],
 	    struct error *err);
 
+/* ---- schema (docs/SCHEMA.md) ------------------------------------------ */
+
+/*
+ * The schema is records like any other: "schema.PATTERN" = "TYPE | WHAT",
+ * PATTERN a key whose components may be "*" (any one component).  Every
+ * commit on the primary is checked against the schema of the state it
+ * makes; a value that does not fit, or a malformed schema record, is
+ * ERR_SCHEMA and nothing is written.
+ */
+struct store;
+struct change;
+
+#define SCHEMA_PREFIX		"schema."
+
+/* 0 when spec ("int 0..254 | what it is") is a type; else ERR_SCHEMA. */
+int	schema_spec_check(const char *spec, struct error *err);
+/*
+ * 0 when v fits spec; else ERR_SCHEMA with one line naming key, value and
+ * rule: `carp.carp1.advskew: "12x" is not an integer 0..254`.
+ */
+int	schema_value_check(const char *spec, const char *key,
+	    const struct value *v, struct error *err);
+/* The rule spec states, in words ("an integer 0..254"); "" if malformed. */
+void	schema_spec_rule(const char *spec, char *out, size_t len);
+/* The description after "|", or "" (a pointer into spec). */
+const char *schema_spec_description(const char *spec);
+
+/*
+ * The schema record that types key (an "@HOST" is ignored) at rev (0: the
+ * head): pattern gets its key without "schema.", *spec its value.  The most
+ * specific pattern wins (a name beats "*", the leftmost difference first).
+ * ERR_NOTFOUND when no record types key.
+ */
+int	store_schema_find(struct store *s, const char *key, uint64_t rev,
+	    char *pattern, size_t plen, struct value **spec,
+	    struct error *err);
+
 /* ---- opening --------------------------------------------------------- */
 
 struct store;
@@ -92,12 +129,18 @@ struct store_init_opts {
 /*
  * Creates the store directory (0700), or takes an empty one, the LMDB
  * environment and this node's Ed25519 key pair, every file 0600 from its
- * creation, and syncs the directory.  Fails with ERR_FAIL if a store
- * already exists there, ERR_INPUT if dir is not a directory or holds
- * something else (then nothing is changed).
+ * creation, and syncs the directory.
+ * Fails with ERR_EXISTS if a store already exists there, ERR_INPUT if dir
+ * is not a directory or holds something else (then nothing is changed).
+ * All or nothing: when any step fails (ERR_DISKFULL on a full disk), the
+ * files it made are removed, and the directory if it made that, so init
+ * can be run again.
  */
 int	store_init(const char *dir, const struct store_init_opts *o,
 	    struct error *err);
+/* store_init with a primary's first commit, c, as part of the all or none. */
+int	store_init_commit(const char *dir, const struct store_init_opts *o,
+	    const struct change *c, const char *message, struct error *err);
 
 #define STORE_RDONLY	0x01
 int	store_open(const char *dir, int flags, struct store **out,
@@ -170,7 +213,17 @@ int	change_del(struct change *c, const char *key, struct error *err);
  */
 int	change_origin(struct change *c, const char *name, unsigned long line,
 	    struct error *err);
+/* What the commit of c records besides its operations (COMMIT_* flags). */
+void	change_set_flags(struct change *c, uint64_t flags);
+/*
+ * Makes store_commit refuse c with ERR_STALE, writing nothing, when the
+ * head is no longer rev: what was checked against rev is what commits.
+ */
+void	change_expect_head(struct change *c, uint64_t rev);
 size_t	change_count(const struct change *c);
+/* Operation i (< change_count) in the order added: *v NULL is a delete. */
+void	change_op_at(const struct change *c, size_t i, const char **key,
+	    const struct value **v);
 void	change_free(struct change *c);
 
 /*
@@ -184,14 +237,33 @@ int	store_commit(struct store *s, const struct change *c,
 	    const char *message, uint64_t *rev, struct error *err);
 
 /* A new commit whose state equals that of to_rev. *rev as for store_commit. */
+/*
+ * The change store_rollback would commit now, to look at or check before
+ * committing it with store_commit: every key that differs set back to
+ * its value at to_rev (overrides of hosts since removed included), made
+ * for the head it was read at (change_expect_head).  Caller frees.
+ */
+int	store_rollback_change(struct store *s, uint64_t to_rev,
+	    struct change **out, struct error *err);
 int	store_rollback(struct store *s, uint64_t to_rev, const char *message,
 	    uint64_t *rev, struct error *err);
+
+/*
+ * Adds "set schema.PATTERN = SPEC" to c for every line "PATTERN SPEC" of
+ * text (the shipped templates/schema; '#' starts a comment line).
+ */
+int	schema_file_add(struct change *c, const void *text, size_t len,
+	    struct error *err);
 
 /* ---- commits --------------------------------------------------------- */
 
 struct commit;
 
 enum commit_op { COMMIT_SET = 0, COMMIT_DEL = 1 };
+
+/* Flags a commit records (docs/FORMAT.md, "flags"). */
+#define COMMIT_FORCED	0x1	/* committed over its checks' refusal */
+#define COMMIT_FLAGS_KNOWN	COMMIT_FORCED	/* others are refused */
 
 int	store_commit_load(struct store *s, uint64_t rev, struct commit **out,
 	    struct error *err);
@@ -213,6 +285,7 @@ const char *commit_author(const struct commit *c);
 const char *commit_node(const struct commit *c);
 uint64_t commit_time_ms(const struct commit *c);	/* UTC, ms since 1970 */
 const char *commit_message(const struct commit *c);
+uint64_t commit_flags(const struct commit *c);		/* COMMIT_* */
 size_t	commit_op_count(const struct commit *c);
 /* old or new is NULL where the key had / has no value. */
 void	commit_op(const struct commit *c, size_t i, enum commit_op *op,
@@ -302,6 +375,7 @@ int	store_local_get(struct store *s, const char *name, struct buf *out,
 int	store_local_put(struct store *s, const char *name, const void *p,
 	    size_t len, struct error *err);
 int	store_local_del(struct store *s, const char *name, struct error *err);
+#define STORE_LOCAL_NAME_MAX	400	/* bytes of a local record's name */
 /* Several records written (p NULL: deleted) in one transaction, one fsync. */
 struct store_local_rec {
 	const char	*name;

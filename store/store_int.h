@@ -38,6 +38,7 @@ struct commit_in {
 	const char			*node;
 	uint64_t			 time_ms;
 	const char			*message;
+	uint64_t			 flags;		/* COMMIT_*; 0: none */
 	const struct commit_op_in	*ops;
 	size_t				 nops;
 };

@@ -61,10 +61,10 @@ text_check(const char *s, size_t len, enum text_kind kind, struct error *err)
 		size_t n = utf8_char(p, (size_t)(end - p));
 
 		if (n == 0)
-			return error_set(err, ERR_INPUT, "%s is not valid UTF-8",
+			return error_set(err, ERR_BADVALUE, "%s is not valid UTF-8",
 			    what);
 		if (n == 1 && ((*p < 0x20 && *p != '\t') || *p == 0x7f))
-			return error_set(err, ERR_INPUT,
+			return error_set(err, ERR_BADVALUE,
 			    "%s contains control character 0x%02x%s", what, *p,
 			    kind == TEXT_VALUE ?
 			    " (use --file for multi-line values)" :
@@ -141,7 +141,7 @@ static int
 size_check(size_t len, struct error *err)
 {
 	if (len > STORE_VALUE_MAX)
-		return error_set(err, ERR_INPUT,
+		return error_set(err, ERR_BADVALUE,
 		    "value too large: %zu bytes (limit %u)", len,
 		    STORE_VALUE_MAX);
 	return 0;
@@ -170,7 +170,7 @@ value_list(const char *const *items, size_t n, struct value **out,
 	size_t total = 0;
 
 	if (n > STORE_LIST_MAX)
-		return error_set(err, ERR_INPUT,
+		return error_set(err, ERR_BADVALUE,
 		    "list too long: %zu items (limit %u)", n, STORE_LIST_MAX);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(items[i]);
@@ -245,11 +245,11 @@ done:
 			free(items[i]);
 	free(items);
 	if (rc == -1)
-		return built ? -1 : error_set(err, ERR_INPUT, "malformed value");
+		return built ? -1 : error_set(err, ERR_MALFORMED, "malformed value");
 	if (mpr_left(&r) != 0 || v->enc_len != len ||
 	    memcmp(v->enc, p, len) != 0) {
 		value_free(v);
-		return error_set(err, ERR_INPUT, "value not in canonical form");
+		return error_set(err, ERR_MALFORMED, "value not in canonical form");
 	}
 	*out = v;
 	return 0;

@@ -29,6 +29,10 @@ struct change {
 	size_t			 n, cap;
 	char			*origin;	/* a batch's name, for errors */
 	unsigned long		 line;		/* of the ops added next */
+	uint64_t		 flags;		/* COMMIT_*, recorded */
+	uint64_t		 expect;	/* the head it was made for */
+	int			 expecting;
+	int			 restores;	/* a rollback's: hosts may be gone */
 };
 
 struct change *
@@ -103,10 +107,31 @@ op_error(const struct change *c, const struct change_op *op,
 	return -1;
 }
 
+void
+change_set_flags(struct change *c, uint64_t flags)
+{
+	c->flags = flags;
+}
+
+void
+change_expect_head(struct change *c, uint64_t rev)
+{
+	c->expect = rev;
+	c->expecting = 1;
+}
+
 size_t
 change_count(const struct change *c)
 {
 	return c->n;
+}
+
+void
+change_op_at(const struct change *c, size_t i, const char **key,
+    const struct value **v)
+{
+	*key = c->ops[i].key;
+	*v = c->ops[i].value;
 }
 
 void
@@ -195,6 +220,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	const struct change *c = ca->c;
 	struct change *rb = NULL;
 	struct change_op **sorted = NULL;
+	const struct change_op **from = NULL;	/* ops[i] came from from[i] */
 	struct commit_op_in *ops = NULL;
 	struct value **olds = NULL;
 	struct commit_in in;
@@ -208,6 +234,10 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	ca->rev = 0;
 	if (db_read_head(s, t, &head, parent, err) == -1)
 		return -1;
+	if (c->expecting && c->expect != head)
+		return error_set(err, ERR_STALE, "the head moved from r%llu to "
+		    "r%llu since the change was made",
+		    (unsigned long long)c->expect, (unsigned long long)head);
 	if (ca->rollback_to != 0) {
 		/* State of rollback_to minus the head's, as operations. */
 		if ((rb = change_new()) == NULL)
@@ -222,7 +252,8 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	}
 	if ((sorted = calloc(c->n + 1, sizeof(*sorted))) == NULL ||
 	    (ops = calloc(c->n + 1, sizeof(*ops))) == NULL ||
-	    (olds = calloc(c->n + 1, sizeof(*olds))) == NULL) {
+	    (olds = calloc(c->n + 1, sizeof(*olds))) == NULL ||
+	    (from = calloc(c->n + 1, sizeof(*from))) == NULL) {
 		error_errno(err, ERR_FAIL, "commit");
 		goto done;
 	}
@@ -241,11 +272,11 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 			continue;
 		key_base(op->key, &host);
 		/* A rollback restores overrides of hosts since removed. */
-		if (host != NULL && ca->rollback_to == 0 &&
+		if (host != NULL && ca->rollback_to == 0 && !c->restores &&
 		    !db_host_known(s, t, host)) {
 			db_host_list(s, t, hosts, sizeof(hosts));
 			/* Say how to make it known, not just that it is not. */
-			error_set(err, ERR_INPUT,
+			error_set(err, ERR_BADHOST,
 			    "unknown host '%s' in key '%s' (known: %s; add it "
 			    "first: cfgstore peer add %s ADDR:PORT KEY)", host,
 			    op->key, hosts, host);
@@ -258,7 +289,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		if (found == 0 && db_value(&v, &olds[n], err) == -1)
 			goto done;
 		if (op->value == NULL && found == 1) {
-			error_set(err, ERR_FAIL, "%s: not found", op->key);
+			error_set(err, ERR_NOTFOUND, "%s: not found", op->key);
 			op_error(c, op, err);
 			goto done;
 		}
@@ -271,10 +302,17 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		ops[n].key = op->key;
 		ops[n].old = olds[n];
 		ops[n].new = op->value;
+		from[n] = op;
 		n++;
 	}
 	if (n == 0) {
 		rc = 0;		/* nothing changed: no commit */
+		goto done;
+	}
+	/* Before anything is written: the values against the schema. */
+	if (schema_check_commit(s, t, ops, n, &i, err) == -1) {
+		if (i < n)
+			op_error(c, from[i], err);
 		goto done;
 	}
 
@@ -285,6 +323,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	in.node = s->node;
 	in.time_ms = now_ms();
 	in.message = ca->message ? ca->message : "";
+	in.flags = c->flags;
 	in.ops = ops;
 	in.nops = n;
 	if (commit_make(&in, ca->id, &raw, ca->hash, err) == -1)
@@ -305,6 +344,7 @@ done:
 		for (i = 0; i < c->n; i++)
 			value_free(olds[i]);
 	free(olds);
+	free(from);
 	free(ops);
 	free(sorted);
 	buf_free(&raw);
@@ -321,10 +361,10 @@ writable(struct store *s, struct error *err)
 	if (s->primary)
 		return 0;
 	if (store_primary_name(s, primary, sizeof(primary), NULL) == 0)
-		return error_set(err, ERR_FAIL,
+		return error_set(err, ERR_NOTPRIMARY,
 		    "%s is a replica: write on the primary, %s", s->node,
 		    primary);
-	return error_set(err, ERR_FAIL,
+	return error_set(err, ERR_NOTPRIMARY,
 	    "%s is a replica: write on the primary (no primary known)",
 	    s->node);
 }
@@ -368,6 +408,51 @@ store_commit(struct store *s, const struct change *c, const char *message,
 	return commit_common(s, &ca, rev, err);
 }
 
+/* A revision a rollback may go to, with head the store's head. */
+static int
+rollback_target(uint64_t to_rev, uint64_t head, struct error *err)
+{
+	if (to_rev == 0)
+		return error_set(err, ERR_INPUT, "cannot roll back to r0");
+	/* As for show and diff: no such revision is a failure, not input. */
+	if (to_rev > head)
+		return error_set(err, ERR_NOREV, "no revision %llu (head is r%llu)",
+		    (unsigned long long)to_rev, (unsigned long long)head);
+	return 0;
+}
+
+int
+store_rollback_change(struct store *s, uint64_t to_rev, struct change **out,
+    struct error *err)
+{
+	struct change *c;
+	struct txn tx;
+	uint64_t head = 0;
+	int rc;
+
+	*out = NULL;
+	if ((c = change_new()) == NULL)
+		return error_errno(err, ERR_FAIL, "change");
+	if (db_txn_begin(s, 0, &tx, err) == -1) {
+		change_free(c);
+		return -1;
+	}
+	if ((rc = db_read_head(s, tx.t, &head, NULL, err)) == 0 &&
+	    (rc = rollback_target(to_rev, head, err)) == 0 &&
+	    (rc = db_diff(s, tx.t, head, to_rev, rollback_op, c, err)) != 0 &&
+	    err != NULL && err->msg[0] == '\0')
+		error_set(err, ERR_FAIL, "out of memory");
+	db_txn_end(s, &tx);
+	if (rc != 0) {
+		change_free(c);
+		return -1;
+	}
+	c->restores = 1;
+	change_expect_head(c, head);
+	*out = c;
+	return 0;
+}
+
 int
 store_rollback(struct store *s, uint64_t to_rev, const char *message,
     uint64_t *rev, struct error *err)
@@ -378,14 +463,9 @@ store_rollback(struct store *s, uint64_t to_rev, const char *message,
 	char msg[64];
 	uint64_t head = 0;
 
-	if (writable(s, err) == -1 || store_head(s, &head, NULL, err) == -1)
+	if (writable(s, err) == -1 || store_head(s, &head, NULL, err) == -1 ||
+	    rollback_target(to_rev, head, err) == -1)
 		return -1;
-	if (to_rev == 0)
-		return error_set(err, ERR_INPUT, "cannot roll back to r0");
-	/* As for show and diff: no such revision is a failure, not input. */
-	if (to_rev > head)
-		return error_set(err, ERR_FAIL, "no revision %llu (head is r%llu)",
-		    (unsigned long long)to_rev, (unsigned long long)head);
 	if (message == NULL) {
 		snprintf(msg, sizeof(msg), "rollback to r%llu",
 		    (unsigned long long)to_rev);

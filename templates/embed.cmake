@@ -2,6 +2,12 @@
 # list TEMPLATES (';'-separated paths), for render/shipped.h.
 #
 #   cmake -DOUTPUT=shipped-templates.c -DTEMPLATES="a;b" -P embed.cmake
+#
+# PREFIX names the arrays (shipped_template by default).
+
+if(NOT PREFIX)
+  set(PREFIX shipped_template)
+endif()
 
 set(names "")
 set(datas "")
@@ -27,11 +33,11 @@ file(WRITE ${OUTPUT}
 #include \"shipped.h\"
 
 ${arrays}
-const char *const shipped_template_names[] = {
+const char *const ${PREFIX}_names[] = {
 ${names}};
-const unsigned char *const shipped_template_data[] = {
+const unsigned char *const ${PREFIX}_data[] = {
 ${datas}};
-const size_t shipped_template_sizes[] = {
+const size_t ${PREFIX}_sizes[] = {
 ${sizes}};
-const size_t shipped_template_count = ${i};
+const size_t ${PREFIX}_count = ${i};
 ")

@@ -8,7 +8,7 @@
 CFGSTORE_PACKAGES="build-essential cmake pkg-config liblmdb-dev lmdb-utils
 libsodium-dev libmsgpack-dev libjansson-dev python3 iproute2 procps
 unbound nsd openntpd isc-dhcp-server tcpdump rsync openssh-server
-openssh-client mandoc"
+openssh-client mandoc systemd"
 
 cfgstore_missing_packages() {
 	for p in $CFGSTORE_PACKAGES; do

@@ -7,7 +7,7 @@ man="$SRCDIR/cli/cfgstore.8"
 step "mandoc -Tlint"
 mandoc -Tlint "$man" > "$SCRATCH/lint" 2>&1
 # Cross-references to pages this machine lacks are not the page's fault.
-grep -v 'mandoc.db\|lacks .* entry' "$SCRATCH/lint" > "$SCRATCH/lint.real" || true
+grep -v 'mandoc.db\|lacks .* entry\|referenced manual not found' "$SCRATCH/lint" > "$SCRATCH/lint.real" || true
 [ ! -s "$SCRATCH/lint.real" ] || { cat "$SCRATCH/lint.real"; fail "mandoc -Tlint complains"; }
 
 step "every command is documented and has --help"

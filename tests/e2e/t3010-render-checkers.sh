@@ -41,6 +41,9 @@ done
 
 step "and each checker, through render, refuses a broken value"
 # Each of these breaks one service's syntax; the checker must say no.
+# The shipped schema refuses them at the commit, so these keys go untyped.
+batch "del schema.nsd.listen" "del schema.ntpd.servers" \
+    "del schema.dhcpd.subnet.*.netmask"
 for bad in "unbound unbound.access-control '10.0.0.0/24 allow-everyone'" \
     "nsd nsd.listen 'not an address'" \
     "ntpd ntpd.servers 'pool.ntp.org extra-word'" \

@@ -32,6 +32,18 @@ cmp "$SCRATCH/conf.old" "$conf" || fail "unbound.conf is not the old one"
 assert_eq "$(stat -c %a "$conf")" 644 "mode"
 assert_eq "$(restarts)" "unbound unbound" "restarts: the new, then the old"
 
+step "the failure stays in status until a render of unbound succeeds"
+# Back to the installed values: nothing to do for unbound, which must
+# not turn the failed restart into "unchanged".
+write "$CFGSTORE" set --no-wait unbound.interface 127.0.0.1 10.0.0.2 10.0.0.53 10.0.0.54
+expect 0 "$CFGSTORE" render --root "$root"
+assert_out "no change"
+expect 0 "$CFGSTORE" status
+assert_grep '^ *unbound +r[0-9]+ +restart-failed ' "$SCRATCH/out"
+expect 0 "$CFGSTORE" status --json
+assert_grep '"result": *"restart-failed"' "$SCRATCH/out"
+write "$CFGSTORE" set --no-wait unbound.interface 127.0.0.1 10.0.0.99
+
 step "a hanging restart is killed at the timeout, with its children"
 restart_with unbound "$SCRATCH/bin/unbound-rc hang"
 write "$CFGSTORE" set --no-wait service.unbound.timeout 2
@@ -60,4 +72,6 @@ restart_with unbound "$SCRATCH/bin/ok unbound"
 expect 0 "$CFGSTORE" render --root "$root"
 assert_out "restarted unbound"
 grep -q 'interface: 10.0.0.99' "$conf" || fail "new unbound.conf not installed"
+expect 0 "$CFGSTORE" status
+assert_grep '^ *unbound +r[0-9]+ +installed ' "$SCRATCH/out"
 ok "t3040"

@@ -496,6 +496,44 @@ test_extensions(void)
 	CHECK_STR(run("[{{#@first}}x{{/@first}}]", "{}", STRICT), "[]");
 }
 
+/*
+ * @last inside its own inverted section: an empty path must not reach
+ * memcmp with NULL pointers (undefined, and UBSan stops on it).
+ */
+static void
+test_at_last_in_own_inverted(void)
+{
+	CHECK_STR(run("{{#ntpd.servers}}{{.}}{{^@last}},{{@last}}{{/@last}}"
+	    "{{/ntpd.servers}}", "{'ntpd':{'servers':['a','b']}}", STRICT),
+	    "ERROR: t:1: empty value for '@last'");
+}
+
+/*
+ * The step limit names the line it was reached on, not line 0: every
+ * node knows its line, text as well as tags.
+ */
+static void
+test_step_limit_line(void)
+{
+	static const char tmpl[] = "a\n{{#l}}{{#l}}{{#l}}\n{{/l}}{{/l}}{{/l}}";
+	struct mustache_opts o = { 0 };
+	struct tree *root = tree_new_map(), *list = tree_new_list();
+	struct buf b = { 0 };
+	int i, rc;
+
+	/* 470^3 visits of the innermost node: past the limit of 10^8. */
+	for (i = 0; i < 470; i++)
+		tree_list_append(list, tree_new_string("x", 1), NULL);
+	tree_set_path(root, "l", list, NULL);
+	o.name = "t";
+	o.strict = 1;
+	rc = mustache_render(tmpl, strlen(tmpl), root, &o, &b, &err);
+	CHECK(rc == -1);
+	CHECK_STR(err.msg, "t:2: rendering takes more than 100000000 steps");
+	buf_free(&b);
+	tree_free(root);
+}
+
 static void
 test_errors(void)
 {
@@ -721,6 +759,8 @@ main(void)
 	test_partials();
 	test_extensions();
 	test_errors();
+	test_at_last_in_own_inverted();
+	test_step_limit_line();
 	test_truncations();
 	test_big();
 	buf_free(&out);

@@ -21,6 +21,7 @@
 #include "manifest.h"
 #include "render.h"
 #include "run.h"
+#include "state.h"
 #include "store.h"
 
 static char scratch[] = "/tmp/cfgstore-unit.XXXXXX";
@@ -748,6 +749,134 @@ test_run_records_fail(void)
 	store_close(s);
 }
 
+/*
+ * A file record in the older text form ("REV HASH") is still read: a
+ * hand edit made before an upgrade is not overwritten after it.  The
+ * record is written anew in the one encoding of local records.
+ */
+static void
+test_old_text_records(void)
+{
+	struct store *s = new_store("oldrec");
+	struct render_opts o = { 0 };
+	struct render_report *r = NULL;
+	struct error err = { 0 };
+	struct buf b = { 0 };
+	char root[256], file[300], name[400], rec[128], hash[INSTALL_HASH_HEX];
+	char text[64];
+
+	spath(root, sizeof(root), "oldrec-root");
+	snprintf(file, sizeof(file), "%s/a.conf", root);
+	snprintf(name, sizeof(name), "render.file:%s", file);
+	o.root = root;
+	simple_service(s, "a", "true");
+	commit(s, "template.t=<name {{name}}\n>", "name=one", (char *)NULL);
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	CHECK(report_has(r, "a", RENDER_INSTALLED, "installed"));
+	render_report_free(r);
+	/* Written as a msgpack map (fixmap, first byte 0x8N). */
+	CHECK(store_local_get(s, name, &b, &err) == 0 && b.len > 0 &&
+	    ((unsigned char)b.data[0] & 0xf0) == 0x80);
+	buf_free(&b);
+
+	install_hash("name one\n", 9, hash);
+	snprintf(rec, sizeof(rec), "7 %s", hash);
+	CHECK(store_local_put(s, name, rec, strlen(rec), &err) == 0);
+	CHECK(write_file(file, "edited by hand\n") == 0);
+	commit(s, "name=two", (char *)NULL);
+	CHECK(render_run(s, 0, &o, &r, &err) == 0);
+	CHECK(report_has(r, "a", RENDER_DRIFT, "edited by hand since r7"));
+	render_report_free(r);
+	CHECK_STR(read_text(file, text, sizeof(text)), "edited by hand\n");
+	store_close(s);
+}
+
+static int
+collect(void *arg, const char *key, const struct value *v)
+{
+	size_t len;
+	const char *p = value_type(v) == VALUE_STRING ? value_bytes(v, &len) :
+	    "?";
+
+	buf_printf(arg, "%s=%.*s ", key, value_type(v) == VALUE_STRING ?
+	    (int)len : 1, p);
+	return 0;
+}
+
+/* A revision with changes on top reads as the commit of them would. */
+static void
+test_state_overlay(void)
+{
+	struct store *s = new_store("overlay");
+	struct change *c = change_new();
+	struct value *v = NULL;
+	struct rstate st;
+	struct error err = { 0 };
+	struct buf b = { 0 };
+
+	commit(s, "x=1", "x@fw1=2", "y=3", "w@fw1=4", (char *)NULL);
+	value_string("5", 1, &v, &err);
+	change_set(c, "x", v, &err);
+	value_free(v);
+	value_string("9", 1, &v, &err);
+	change_set(c, "z@fw1", v, &err);
+	change_set(c, "a", v, &err);
+	value_free(v);
+	change_del(c, "y", &err);
+	change_del(c, "a", &err);	/* a later op on a key wins */
+	CHECK(state_with(&st, s, 0, c, &err) == 0);
+	change_free(c);
+	/* Another host sees no fw1 override. */
+	CHECK(state_list_for_host(&st, "fw9", collect, &b, &err) == 0);
+	CHECK_STR(b.data, "x=5 ");
+	buf_reset(&b);
+	CHECK(state_list_for_host(&st, "fw1", collect, &b, &err) == 0);
+	CHECK_STR(b.data, "w=4 x=2 z=9 ");
+	CHECK(state_get_for_host(&st, "z", "fw1", &v, &err) == 0);
+	CHECK(value_type(v) == VALUE_STRING);
+	value_free(v);
+	CHECK(state_get_for_host(&st, "y", "fw1", &v, &err) == -1);
+	CHECK(strstr(err.msg, "not found") != NULL);
+	state_clear(&st);
+	buf_free(&b);
+	store_close(s);
+}
+
+/*
+ * Preview: a file others may not read is shown to whoever could read it
+ * anyway (root), and only named to anyone else.
+ */
+static void
+test_preview_secrets(void)
+{
+	struct store *s = new_store("preview");
+	struct render_preview p = { 0 };
+	unsigned char hash[STORE_HASH_LEN];
+	struct error err = { 0 };
+	struct buf out = { 0 };
+	uint64_t head;
+	size_t n;
+
+	simple_service(s, "a", "true");
+	commit(s, "service.a.file.conf.mode=0600",
+	    "template.t=<name {{name}}\n>", "name=one", (char *)NULL);
+	commit(s, "name=two", (char *)NULL);
+	CHECK(store_head(s, &head, hash, &err) == 0);
+	p.a = head - 1;
+	p.b = head;
+	CHECK(render_preview_diff(s, &p, &out, &n, &err) == 0);
+	CHECK(n == 1);
+	CHECK_STR(out.data, "fw1/a.conf: changes (not readable by others; "
+	    "contents not shown)\n");
+	buf_reset(&out);
+	p.show_secrets = 1;
+	CHECK(render_preview_diff(s, &p, &out, &n, &err) == 0);
+	CHECK(out.data != NULL && strstr(out.data, "\n-name one\n+name two\n")
+	    != NULL);
+	buf_free(&out);
+	store_close(s);
+}
+
 static void
 test_shipped(void)
 {
@@ -778,6 +907,9 @@ main(void)
 	test_run();
 	test_run_fsync();
 	test_run_records_fail();
+	test_old_text_records();
+	test_state_overlay();
+	test_preview_secrets();
 	test_shipped();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch);
 	if (system(cmd) != 0)

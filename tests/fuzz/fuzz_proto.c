@@ -1,0 +1,84 @@
+/*
+ * fuzz_proto.c - the replication messages a peer sends inside link frames
+ * (proto_decode), and the envelope of each commit they carry.
+ *
+ * Whatever decodes is encoded again with the matching encoder and must
+ * decode to the same message: nothing is accepted that the sender's side
+ * could not have meant.  See fuzz.h for how harnesses are built and run.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "proto.h"
+
+static int
+encode(struct buf *out, const struct msg *m)
+{
+	switch (m->type) {
+	case MSG_HELLO:
+		return proto_hello(out, m->node, m->role, m->head, m->hash);
+	case MSG_COMMITS:
+		return proto_commits(out, m->head, m->more, m->raws, m->nraws);
+	case MSG_ACK:
+		return proto_ack(out, m->head, m->hash, m->failed, m->text);
+	case MSG_NACK:
+		return proto_nack(out, m->reason, m->head, m->hash, m->text);
+	case MSG_PING:
+		return proto_ping(out);
+	case MSG_PONG:
+		return proto_pong(out);
+	}
+	abort();
+}
+
+static int
+same(const struct msg *a, const struct msg *b)
+{
+	size_t i;
+
+	if (a->type != b->type || a->head != b->head || a->role != b->role ||
+	    a->more != b->more || a->failed != b->failed ||
+	    a->reason != b->reason || a->nraws != b->nraws ||
+	    strcmp(a->node, b->node) != 0 || strcmp(a->text, b->text) != 0 ||
+	    (a->hash == NULL) != (b->hash == NULL) ||
+	    (a->hash != NULL && memcmp(a->hash, b->hash, STORE_HASH_LEN) != 0))
+		return 0;
+	for (i = 0; i < a->nraws; i++)
+		if (a->raws[i].len != b->raws[i].len ||
+		    memcmp(a->raws[i].data, b->raws[i].data,
+		    a->raws[i].len) != 0)
+			return 0;
+	return 1;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct error err = { 0 };
+	struct msg m, again;
+	struct buf b = { 0 };
+	const unsigned char *signer;
+	unsigned char hash[STORE_HASH_LEN];
+	size_t i;
+
+	if (proto_decode(data, size, &m, &err) == -1) {
+		if (err.code != ERR_INPUT || err.msg[0] == '\0')
+			abort();	/* a refusal always says why */
+		return 0;
+	}
+	for (i = 0; i < m.nraws; i++)
+		if (proto_envelope(m.raws[i].data, m.raws[i].len, &signer,
+		    hash) == 0 && (signer < (const unsigned char *)data ||
+		    signer + STORE_PUBKEY_LEN > data + size))
+			abort();	/* the signer lies outside the frame */
+	if (encode(&b, &m) == -1)
+		abort();
+	if (proto_decode(b.data, b.len, &again, &err) == -1 ||
+	    !same(&m, &again))
+		abort();
+	proto_msg_free(&again);
+	proto_msg_free(&m);
+	buf_free(&b);
+	return 0;
+}
