@@ -321,7 +321,11 @@ cmd_edit(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		rc = cli_error(ERR_FAIL, "out of memory");
 		goto done;
 	}
-	/* Someone else's commit meanwhile would be undone without a word. */
+	/*
+	 * Someone else's commit meanwhile would be undone without a word:
+	 * refused here, and by the commit should one come after this look.
+	 */
+	change_expect_head(c, head);
 	if (store_head(e.s, &now, NULL, &err) == -1 ||
 	    (now != head && error_set(&err, ERR_FAIL, "the store moved from "
 	    "r%llu to r%llu during the edit; nothing committed, edit again",

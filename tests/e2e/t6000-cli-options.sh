@@ -22,8 +22,8 @@ expect 0 "$CFGSTORE" log -n 1
 assert_grep "^r$r1 " "$SCRATCH/out"
 
 step "words that are not the command's options are values, in order"
-expect 0 "$CFGSTORE" set --no-wait dhcpd.flags -Y em2 -y em2 em0
-expect 0 "$CFGSTORE" get --json dhcpd.flags
+expect 0 "$CFGSTORE" set --no-wait x.flags -Y em2 -y em2 em0
+expect 0 "$CFGSTORE" get --json x.flags
 assert_out '[
   "-Y",
   "em2",
@@ -52,6 +52,13 @@ expect 0 "$CFGSTORE" del --no-wait -- x.one
 printf 'set x.two 2\n' > "$SCRATCH/batch"
 expect 0 "$CFGSTORE" apply --no-wait -- "$SCRATCH/batch"
 expect 0 "$CFGSTORE" get x.two; assert_out 2
+# Commands without options take it too.
+expect 0 "$CFGSTORE" key --; cp "$SCRATCH/out" "$SCRATCH/key"
+expect 0 "$CFGSTORE" key; cmp -s "$SCRATCH/out" "$SCRATCH/key" || fail "key -- differs"
+expect 0 "$CFGSTORE" verify --
+expect 0 "$CFGSTORE" peer -- list
+expect 0 "$CFGSTORE" help -- set
+assert_grep '^usage: cfgstore \[-d DIR\] set ' "$SCRATCH/out"
 
 step "no key component starts with anything but a letter or digit"
 for k in -x --list --file x.-y x._y _x "x.--help"; do

@@ -27,6 +27,20 @@ expect 0 "$CFGSTORE" status --json
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["root"] == sys.argv[2], j["root"]' \
     "$SCRATCH/out" "$root" || fail "status --json root"
 
+step "the record is a local record as docs/FORMAT.md has them: {path: str}"
+command -v mdb_dump >/dev/null || fail "no mdb_dump (tools/deps.sh installs lmdb-utils)"
+mdb_dump -s local "$CFGSTORE_DIR" > "$SCRATCH/local" || fail "mdb_dump"
+python3 - "$SCRATCH/local" "$root" <<'EOS' || fail "node.root is not {path: ROOT}"
+import sys
+lines = [l.strip() for l in open(sys.argv[1])]
+i = lines.index(b"node.root".hex())
+path = sys.argv[2].encode()
+assert len(path) < 256
+want = bytes([0x81, 0xa4]) + b"path" + (bytes([0xa0 | len(path)]) if len(path) < 32
+    else bytes([0xd9, len(path)])) + path
+assert bytes.fromhex(lines[i + 1]) == want, lines[i + 1]
+EOS
+
 step "render without --root writes under the node's root"
 expect 0 "$CFGSTORE" render
 [ -f "$root/etc/ntpd.conf" ] || fail "no $root/etc/ntpd.conf"
