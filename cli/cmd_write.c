@@ -221,7 +221,9 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 {
 	struct write_args w;
 	struct error err = { 0 };
+	struct change *c = NULL;
 	struct store *s = NULL;
+	char msg[64];
 	uint64_t to = 0, rev, head;
 	int rc;
 
@@ -252,12 +254,17 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 	/*
 	 * An admin at a terminal sees what it undoes; scripts are not asked.
 	 * What store_rollback refuses (a replica, no such revision) is not
-	 * asked about either.
+	 * asked about either.  What was shown is what commits: the change is
+	 * made for this head, and refused should another commit come first.
 	 */
 	if (!w.yes && isatty(STDIN_FILENO) && store_is_primary(s) &&
 	    to <= head) {
 		char q[64];
 
+		if (store_rollback_change(s, to, &c, &err) == -1) {
+			rc = cli_fail(&err);
+			goto done;
+		}
 		printf("rollback to r%llu changes:\n", (unsigned long long)to);
 		if (store_diff(s, head, to, show_one, NULL, &err) != 0) {
 			rc = cli_fail(&err);
@@ -270,8 +277,11 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 			rc = ERR_FAIL;
 			goto done;
 		}
+		snprintf(msg, sizeof(msg), "rollback to r%llu",
+		    (unsigned long long)to);
 	}
-	if (store_rollback(s, to, w.message, &rev, &err) == -1)
+	if ((c != NULL ? store_commit(s, c, w.message ? w.message : msg, &rev,
+	    &err) : store_rollback(s, to, w.message, &rev, &err)) == -1)
 		rc = cli_fail(&err);
 	else if (rev == 0)
 		printf("%s: state already equals r%llu\n", store_node(s),
@@ -279,6 +289,7 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 	else
 		rc = cli_after_commit(cli, s, rev, w.nowait);
 done:
+	change_free(c);
 	store_close(s);
 	return rc;
 }

@@ -199,6 +199,8 @@ while time.time() < deadline:
         break
     out += chunk
     if not answered and b"[y/N] " in out:
+        if os.environ.get("ON_PROMPT"):
+            os.system(os.environ["ON_PROMPT"])
         os.write(fd, (answer + "\n").encode())
         answered = True
 _, st = os.waitpid(pid, 0)
@@ -223,8 +225,20 @@ assert_eq "$(head_rev)" "$before" "head after n"
 expect 0 python3 "$SCRATCH/on_tty.py" y "$CFGSTORE" rollback --no-wait
 assert_eq "$(head_rev)" "$((before + 1))" "head after y"
 w get unbound.interface; assert_out 10.0.0.53
+w log -n 1
+assert_grep "  rollback to r$((before - 1))$" "$SCRATCH/out"
+# A commit between the question and the answer: what was shown no longer
+# holds, so nothing is committed and that commit stays.
+before=$(head_rev)
+ON_PROMPT="'$CFGSTORE' set --no-wait unbound.interface 10.0.0.99 >/dev/null" \
+    expect 1 python3 "$SCRATCH/on_tty.py" y "$CFGSTORE" rollback --no-wait
+assert_grep "^cfgstore: .*r$before" "$SCRATCH/out"
+assert_eq "$(head_rev)" "$((before + 1))" "head after a rollback gone stale"
+w get unbound.interface; assert_out 10.0.0.99
+w rollback --no-wait </dev/null
+w get unbound.interface; assert_out 10.0.0.53
 expect 0 python3 "$SCRATCH/on_tty.py" - "$CFGSTORE" rollback -y --no-wait
 assert_no_grep '\[y/N\]' "$SCRATCH/out"
-w get unbound.interface; assert_out 10.0.0.54
+w get unbound.interface; assert_out 10.0.0.99
 no_leftovers
 ok "edit and apply --replace"
