@@ -75,12 +75,22 @@ kill "$spid"; wait "$spid" 2>/dev/null
 expect 2 "$CFGSTORE" -d "$S" render --root "$root"
 assert_err_line "is not this node's render root, $SCRATCH/sroot "
 
-step "status --json: no last_error_time without a last_error"
-expect 0 "$CFGSTORE" peer add fw2 127.0.0.1:1 "$("$CFGSTORE" -d "$S" key)"
-expect 0 "$CFGSTORE" status --json
+step "status --json: once a peer's error is over, no last_error_time either"
+node_init p1 --primary
+node_init p2
+pair p1 p2
+start p1
+expect 3 on p1 set ntpd.servers pool.ntp.org
+wait_for sh -c "'$CFGSTORE' -d '$(dir p1)' status --json | grep -q '\"last_error\": \"'" ||
+    fail "no error recorded for a peer that is down"
+start p2
+wait_for acked p1 p2 2 || fail "p2 did not catch up"
+expect 0 on p1 status --json
 python3 -c '
 import json, sys
 for p in json.load(open(sys.argv[1]))["peers"]:
     assert (p["last_error"] is None) == (p["last_error_time"] is None), p
 ' "$SCRATCH/out" || fail "last_error and last_error_time disagree"
+stop p2
+stop p1
 ok "the render root is the node's"
