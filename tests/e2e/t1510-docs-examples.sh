@@ -109,6 +109,16 @@ run_all < "$SCRATCH/man.ex"
 expect 0 "$CFGSTORE" -d "$SCRATCH/tmp-new" get --host fw2 dhcpd.flags
 assert_out '-Y vr2 -y vr2 vr0'
 
+step "cfgstore(8): the commands quoted in its text"
+mandoc -Tascii "$SRCDIR/cli/cfgstore.8" | col -b | python3 -c '
+import re, sys
+text = " ".join(sys.stdin.read().split())
+for m in re.findall(r"`(cfgstore [^\x27]*)\x27", text):
+    print(m)' > "$SCRATCH/quoted.ex"
+[ "$(wc -l < "$SCRATCH/quoted.ex")" -ge 2 ] || fail "too few quoted examples"
+sed 's/^/fw1 /' "$SCRATCH/quoted.ex" | run_all
+expect 0 "$CFGSTORE" -d "$SCRATCH/fw1" get x.flag; assert_out '-m'
+
 step "docs/: every \`cfgstore set ...\` without a placeholder"
 grep -oh '`cfgstore set [^`]*`' "$SRCDIR"/docs/*.md | tr -d '`' | sort -u |
     grep -v ' KEY\b\|[A-Z][A-Z]' > "$SCRATCH/docs.ex"
