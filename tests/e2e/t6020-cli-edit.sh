@@ -135,6 +135,17 @@ ed 'p=$$; while [ "$(ps -o comm= -p "$p")" != cfgstore ]; do p=$(ps -o ppid= -p 
 expect 1 "$CFGSTORE" edit ntpd </dev/null
 no_leftovers
 
+step "a replica refuses before the editor opens, naming the primary"
+expect 0 "$CFGSTORE" -d "$SCRATCH/r" init --node fw2
+rm -f "$SCRATCH/ed.path"
+expect 1 "$CFGSTORE" -d "$SCRATCH/r" edit ntpd </dev/null
+assert_err_line "^cfgstore: fw2 is a replica: edit on the primary \(no primary known\)$"
+[ ! -e "$SCRATCH/ed.path" ] || fail "the editor opened on a replica"
+expect 0 "$CFGSTORE" -d "$SCRATCH/r" peer add fw1 127.0.0.1:1 "$("$CFGSTORE" key)"
+expect 1 "$CFGSTORE" -d "$SCRATCH/r" edit ntpd </dev/null
+assert_err_line "^cfgstore: fw2 is a replica: edit on the primary, fw1$"
+no_leftovers
+
 step "blobs and the whole store go through the editor unchanged"
 ed ':'
 w edit template </dev/null
