@@ -192,13 +192,13 @@ cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		rc = cli_fail(&err);
 	else if (w.replace == NULL && b.n == 0)
 		rc = cli_error(ERR_INPUT, "%s: no set or del lines", path);
-	else if ((rc = cli_open(cli, 0, &s)) != 0)
-		;
-	else if ((w.replace != NULL ? batch_replace(s, w.replace, &b, 0, c, &n,
-	    &err) : batch_change(&b, c, &err)) == -1)
-		rc = cli_fail(&err);
-	else
-		rc = cli_commit_report(cli, s, c, &w);
+	else if ((rc = cli_open(cli, 0, &s)) == 0) {
+		if ((w.replace != NULL ? batch_replace(s, w.replace, &b, 0, c,
+		    &n, &err) : batch_change(&b, c, &err)) == -1)
+			rc = cli_fail(&err);
+		else
+			rc = cli_commit_report(cli, s, c, &w);
+	}
 	if (f != stdin)
 		fclose(f);
 	batch_free(&b);
