@@ -18,19 +18,29 @@ struct write_args {
 	int		 yes;		/* -y: do not ask */
 	long		 back;		/* -N N: N commits back */
 	const char	*replace;	/* --replace PREFIX */
+	int		 force;		/* --force: commit what checks refuse */
 };
 
 /*
  * Parses -m, --no-wait and those of the other options whose letters are
- * in allowed (l --list, f --file, y -y, N -N, R --replace).  0, or the
+ * in allowed (l --list, f --file, y -y, N -N, R --replace; every write
+ * takes F --force).  0, or the
  * exit status of bad usage.  Operands start at optind.
  */
 int	cli_write_opts(const struct command *cmd, int argc, char **argv,
 	    const char *allowed, struct write_args *w);
 
-/* Commits c, tells the daemon and reports per node; the exit status. */
-int	cli_commit_report(struct cli *cli, struct store *s,
-	    const struct change *c, const struct write_args *w);
+/*
+ * Checks c, commits it, tells the daemon and reports per node; the exit
+ * status.  The checks come first and a refusal writes nothing (exit 2):
+ * the store's own (keys, hosts, schema), then every host's files as c
+ * would make them, by this node's checkers (render_check_candidate).
+ * With w->force the files are not checked and the commit records it.
+ * c is made for the head it was checked against, and checked again if
+ * another commit lands in between.
+ */
+int	cli_commit_report(struct cli *cli, struct store *s, struct change *c,
+	    const struct write_args *w);
 
 /* A blob of the bytes of path (at most STORE_VALUE_MAX). */
 int	value_from_file(const char *path, struct value **v, struct error *err);

@@ -33,19 +33,21 @@ static const struct command commands[] = {
 	  "the nodes this one pushes to and trusts", "",
 	  "", 1 },
 	{ "set", cmd_set,
-	  "[-m MSG] [--no-wait] [--list] KEY VALUE [VALUE...]\n"
-	  "       set [-m MSG] [--no-wait] --file KEY PATH",
+	  "[-m MSG] [--no-wait] [--force] [--list] KEY VALUE [VALUE...]\n"
+	  "       set [-m MSG] [--no-wait] [--force] --file KEY PATH",
 	  "set a key in one commit",
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit, do not wait for peers\n"
 	  "--list      store a list even for a single VALUE\n"
 	  "--file      store the bytes of PATH as a blob\n"
+	  "--force     commit what the checks of the files refuse (recorded)\n"
 	  "--          ends the options: a VALUE may begin with '-'",
 	  "-m", 0 },
-	{ "del", cmd_del, "[-m MSG] [--no-wait] KEY...",
+	{ "del", cmd_del, "[-m MSG] [--no-wait] [--force] KEY...",
 	  "delete keys in one commit",
 	  "-m MSG      the commit message\n"
-	  "--no-wait   return after the local commit",
+	  "--no-wait   return after the local commit\n"
+	  "--force     commit what the checks of the files refuse (recorded)",
 	  "-m", 0 },
 	{ "get", cmd_get, "[--rev N] [--host H] [--json] KEY",
 	  "print a value",
@@ -64,20 +66,23 @@ static const struct command commands[] = {
 	  "--rev N     as of revision N\n"
 	  "--json      print JSON",
 	  "--rev", 1 },
-	{ "apply", cmd_apply, "[-m MSG] [--no-wait] [--replace PREFIX] [FILE|-]",
+	{ "apply", cmd_apply,
+	  "[-m MSG] [--no-wait] [--force] [--replace PREFIX] [FILE|-]",
 	  "apply a batch of set/del lines as one commit",
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit\n"
+	  "--force     commit what the checks of the files refuse (recorded)\n"
 	  "--replace PREFIX  the keys starting with PREFIX become exactly\n"
 	  "            the batch's: those it leaves out are deleted\n"
 	  "Lines: set KEY VALUE | set KEY V1 V2... | set --list KEY [V...] |\n"
 	  "       set --blob KEY BASE64 | set --file KEY PATH | del KEY | # comment",
 	  "-m --replace", 0 },
-	{ "edit", cmd_edit, "[-y] [-m MSG] [--no-wait] [PREFIX]",
+	{ "edit", cmd_edit, "[-y] [-m MSG] [--no-wait] [--force] [PREFIX]",
 	  "edit the keys starting with PREFIX in $EDITOR, as one commit",
 	  "-y          commit without asking\n"
 	  "-m MSG      the commit message\n"
-	  "--no-wait   return after the local commit",
+	  "--no-wait   return after the local commit\n"
+	  "--force     commit what the checks of the files refuse (recorded)",
 	  "-m", 0 },
 	{ "export", cmd_export, "[--rev N]",
 	  "print the state as lines that apply takes",
@@ -99,12 +104,14 @@ static const struct command commands[] = {
 	  "what changed between two revisions (default: the last commit)",
 	  "--json      print JSON",
 	  "", 1 },
-	{ "rollback", cmd_rollback, "[-y] [-m MSG] [--no-wait] [-N N | REV]",
+	{ "rollback", cmd_rollback,
+	  "[-y] [-m MSG] [--no-wait] [--force] [-N N | REV]",
 	  "a new commit whose state equals REV's (default: the one before head)",
 	  "-N N        the state of N commits before the head\n"
 	  "-y          do not ask (only a terminal is asked)\n"
 	  "-m MSG      the commit message\n"
-	  "--no-wait   return after the local commit",
+	  "--no-wait   return after the local commit\n"
+	  "--force     commit what the checks of the files refuse (recorded)",
 	  "-m -N", 0 },
 	{ "render", cmd_render,
 	  "[-v] [--dry-run] [--force] [--root DIR] [SERVICE...]",

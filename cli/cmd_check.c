@@ -9,12 +9,14 @@
  * refused (or the batch does not parse), 1 when the checks could not be
  * made.  Nothing is written: not the store, not a file, no restart.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "render.h"
+#include "root.h"
 
 int
 cmd_check(struct cli *cli, const struct command *cmd, int argc, char **argv)
@@ -22,7 +24,7 @@ cmd_check(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct change *batch = NULL;
 	struct store *s = NULL;
 	struct error err = { 0 };
-	char *refusals = NULL;
+	char *refusals = NULL, root[PATH_MAX];
 	size_t nrefused = 0, nchecked = 0;
 	int rc;
 
@@ -32,7 +34,8 @@ cmd_check(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		return rc;
 	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
 		goto done;
-	if (render_check_candidate(s, 0, batch, &refusals, &nrefused,
+	cli_node_root_get(s, root, sizeof(root));
+	if (render_check_candidate(s, 0, batch, root, &refusals, &nrefused,
 	    &nchecked, &err) == -1) {
 		rc = cli_fail(&err);
 		goto done;

@@ -274,7 +274,7 @@ cmd_edit(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	size_t n;
 	int rc, r;
 
-	if ((rc = cli_write_opts(cmd, argc, argv, "y", &w)) != 0)
+	if ((rc = cli_write_opts(cmd, argc, argv, "yF", &w)) != 0)
 		return rc;
 	if (argc - optind > 1)
 		return cli_usage(cmd);
@@ -345,6 +345,7 @@ cmd_edit(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		printf("no changes; nothing committed\n");
 		goto done;
 	}
+	change_expect_head(c, head);	/* and while the question waits */
 	if (!w.yes && !cli_confirm(n == 1 ? "commit this change?" :
 	    "commit these changes?")) {
 		printf("nothing committed\n");

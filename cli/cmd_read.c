@@ -229,10 +229,11 @@ commit_json(const struct commit *c, int full)
 	format_hash(parent, sizeof(parent), commit_parent(c), 1);
 	format_time(when, sizeof(when), commit_time_ms(c));
 	pubkey_to_text(commit_signer(c), signer);
-	j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
 	    "rev", (json_int_t)commit_rev(c), "hash", hash, "parent", parent,
 	    "time", when, "author", commit_author(c), "node", commit_node(c),
-	    "message", commit_message(c), "signer", signer);
+	    "message", commit_message(c), "signer", signer,
+	    "forced", (commit_flags(c) & COMMIT_FORCED) != 0);
 	if (format_json_set(j, "ops", ops = json_array()) == -1) {
 		json_decref(j);
 		return NULL;
@@ -275,6 +276,8 @@ commit_header(const struct commit *c)
 	fputs("  ", stdout);
 	format_text(stdout, commit_message(c)[0] ? commit_message(c) :
 	    "(no message)");
+	if (commit_flags(c) & COMMIT_FORCED)
+		fputs("  [checks overridden: --force]", stdout);
 	putchar('\n');
 }
 

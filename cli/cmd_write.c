@@ -11,16 +11,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <limits.h>
+
 #include "batch.h"
 #include "format.h"
+#include "lockfile.h"
+#include "render.h"
+#include "root.h"
 
-enum { OPT_NOWAIT = 256, OPT_LIST, OPT_FILE, OPT_REPLACE };
+#define CHECK_TRIES	3	/* checks made again when the head moved */
+
+enum { OPT_NOWAIT = 256, OPT_LIST, OPT_FILE, OPT_REPLACE, OPT_FORCE };
 
 static const struct option write_opts[] = {
 	{ "no-wait", no_argument, NULL, OPT_NOWAIT },
 	{ "list", no_argument, NULL, OPT_LIST },
 	{ "file", no_argument, NULL, OPT_FILE },
 	{ "replace", required_argument, NULL, OPT_REPLACE },
+	{ "force", no_argument, NULL, OPT_FORCE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -41,9 +49,9 @@ cli_write_opts(const struct command *cmd, int argc, char **argv,
 	while ((ch = getopt_long(argc, argv, "+m:yN:", write_opts, NULL)) !=
 	    -1) {
 		int letter = ch == OPT_LIST ? 'l' : ch == OPT_FILE ? 'f' :
-		    ch == OPT_REPLACE ? 'R' : ch;
+		    ch == OPT_REPLACE ? 'R' : ch == OPT_FORCE ? 'F' : ch;
 
-		if (letter != 'm' && letter != OPT_NOWAIT &&
+		if (letter != 'm' && letter != OPT_NOWAIT && letter != 'F' &&
 		    (letter == '?' || letter == ':' ||
 		    strchr(allowed, letter) == NULL))
 			return cli_usage(cmd);
@@ -73,23 +81,98 @@ cli_write_opts(const struct command *cmd, int argc, char **argv,
 		case 'R':
 			w->replace = optarg;
 			break;
+		case 'F':
+			w->force = 1;
+			break;
 		}
 	}
 	return 0;
 }
 
+/*
+ * Every host's files as c makes them, by this node's checkers: 0 when
+ * none refused, else the exit status after one line per refusal.
+ */
+static int
+check_files(struct store *s, uint64_t head, const struct change *c)
+{
+	struct error err = { 0 };
+	char *refusals = NULL, *line, *next, root[PATH_MAX];
+	size_t nrefused = 0, nchecked = 0;
+
+	cli_node_root_get(s, root, sizeof(root));
+	if (render_check_candidate(s, head, c, root, &refusals, &nrefused,
+	    &nchecked, &err) == -1) {
+		/* Fail closed: what cannot be checked is not committed. */
+		error_wrap(&err, "cannot check the files (--force commits "
+		    "without checks)");
+		return cli_fail(&err);
+	}
+	if (nrefused == 0) {
+		free(refusals);
+		return 0;
+	}
+	for (line = refusals; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		fprintf(stderr, "cfgstore: %s\n", line);
+	}
+	free(refusals);
+	return cli_error(ERR_CHECK, "refused by %zu check%s: nothing written "
+	    "(--force commits it anyway)", nrefused, nrefused == 1 ? "" : "s");
+}
+
 int
-cli_commit_report(struct cli *cli, struct store *s, const struct change *c,
+cli_commit_report(struct cli *cli, struct store *s, struct change *c,
     const struct write_args *w)
 {
 	struct error err = { 0 };
-	uint64_t rev, head;
+	char path[PATH_MAX];
+	uint64_t rev = 0, head;
+	int rc = 0, tries, made_for, lockfd;
 
-	if (store_commit(s, c, w->message, &rev, &err) == -1)
+	/*
+	 * Writers take turns from their checks to their commit, so each is
+	 * checked on the state it lands on; the lock goes before the wait
+	 * for the peers.
+	 */
+	if ((size_t)snprintf(path, sizeof(path), "%s/commit.lock",
+	    store_dir(s)) >= sizeof(path))
+		return cli_error(ERR_FAIL, "store path too long");
+	if ((lockfd = lockfile_take(path, 1, &err)) == -1)
 		return cli_fail(&err);
+	/*
+	 * A change made from the state at one head (rollback, replace,
+	 * edit) is refused if the head moved; plain sets and deletes are
+	 * checked again on the new head (a writer that does not take the
+	 * lock moved it).
+	 */
+	made_for = change_expected_head(c, &head);
+	for (tries = 1;; tries++) {
+		if (!made_for && store_head(s, &head, NULL, &err) == -1) {
+			rc = cli_fail(&err);
+			break;
+		}
+		change_expect_head(c, head);
+		change_set_flags(c, w->force ? COMMIT_FORCED : 0);
+		/* What the store refuses is said before any checker runs. */
+		if (store_commit_check(s, c, &err) == -1) {
+			rc = cli_fail(&err);
+			break;
+		}
+		if (!w->force && (rc = check_files(s, head, c)) != 0)
+			break;
+		if (store_commit(s, c, w->message, &rev, &err) == 0)
+			break;
+		if (err.code != ERR_STALE || made_for || tries == CHECK_TRIES) {
+			rc = cli_fail(&err);
+			break;
+		}
+	}
+	close(lockfd);
+	if (rc != 0)
+		return rc;
 	if (rev == 0) {
-		if (store_head(s, &head, NULL, &err) == -1)
-			return cli_fail(&err);
 		printf("%s: unchanged, head r%llu\n", store_node(s),
 		    (unsigned long long)head);
 		return 0;
@@ -107,7 +190,7 @@ cmd_set(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct store *s = NULL;
 	int rc;
 
-	if ((rc = cli_write_opts(cmd, argc, argv, "lf", &w)) != 0)
+	if ((rc = cli_write_opts(cmd, argc, argv, "lfF", &w)) != 0)
 		return rc;
 	argc -= optind;
 	argv += optind;
@@ -140,7 +223,7 @@ cmd_del(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct store *s = NULL;
 	int rc;
 
-	if ((rc = cli_write_opts(cmd, argc, argv, "", &w)) != 0)
+	if ((rc = cli_write_opts(cmd, argc, argv, "F", &w)) != 0)
 		return rc;
 	if (optind == argc)
 		return cli_usage(cmd);
@@ -160,6 +243,21 @@ done:
 	return rc;
 }
 
+/* What --replace makes of b, for the head it read. */
+static int
+replace_change(struct store *s, const char *prefix, const struct batch *b,
+    struct change *c, struct error *err)
+{
+	uint64_t head;
+	size_t n;
+
+	if (store_head(s, &head, NULL, err) == -1 ||
+	    batch_replace(s, prefix, b, 0, c, &n, err) == -1)
+		return -1;
+	change_expect_head(c, head);
+	return 0;
+}
+
 /*
  * The whole batch is read and checked before the store is touched, so a
  * bad line anywhere writes nothing.
@@ -174,10 +272,9 @@ cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct store *s = NULL;
 	const char *path = "-";
 	FILE *f = stdin;
-	size_t n;
 	int rc;
 
-	if ((rc = cli_write_opts(cmd, argc, argv, "R", &w)) != 0)
+	if ((rc = cli_write_opts(cmd, argc, argv, "RF", &w)) != 0)
 		return rc;
 	if (argc - optind > 1)
 		return cli_usage(cmd);
@@ -193,8 +290,8 @@ cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	else if (w.replace == NULL && b.n == 0)
 		rc = cli_error(ERR_INPUT, "%s: no set or del lines", path);
 	else if ((rc = cli_open(cli, 0, &s)) == 0) {
-		if ((w.replace != NULL ? batch_replace(s, w.replace, &b, 0, c,
-		    &n, &err) : batch_change(&b, c, &err)) == -1)
+		if ((w.replace != NULL ? replace_change(s, w.replace, &b, c,
+		    &err) : batch_change(&b, c, &err)) == -1)
 			rc = cli_fail(&err);
 		else
 			rc = cli_commit_report(cli, s, c, &w);
@@ -224,10 +321,10 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 	struct change *c = NULL;
 	struct store *s = NULL;
 	char msg[64];
-	uint64_t to = 0, rev, head;
+	uint64_t to = 0, head;
 	int rc;
 
-	if ((rc = cli_write_opts(cmd, argc, argv, "yN", &w)) != 0)
+	if ((rc = cli_write_opts(cmd, argc, argv, "yNF", &w)) != 0)
 		return rc;
 	if (argc - optind > 1 || (w.back > 0 && optind < argc))
 		return cli_usage(cmd);
@@ -253,7 +350,7 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 	}
 	/*
 	 * An admin at a terminal sees what it undoes; scripts are not asked.
-	 * What store_rollback refuses (a replica, no such revision) is not
+	 * What the commit refuses (a replica, no such revision) is not
 	 * asked about either.  What was shown is what commits: the change is
 	 * made for this head, and refused should another commit come first.
 	 */
@@ -277,17 +374,21 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 			rc = ERR_FAIL;
 			goto done;
 		}
-		snprintf(msg, sizeof(msg), "rollback to r%llu",
-		    (unsigned long long)to);
 	}
-	if ((c != NULL ? store_commit(s, c, w.message ? w.message : msg, &rev,
-	    &err) : store_rollback(s, to, w.message, &rev, &err)) == -1)
+	/* Checked and committed as any write: the same checks, --force. */
+	if (c == NULL && store_rollback_change(s, to, &c, &err) == -1)
 		rc = cli_fail(&err);
-	else if (rev == 0)
+	else if (change_count(c) == 0)
 		printf("%s: state already equals r%llu\n", store_node(s),
 		    (unsigned long long)to);
-	else
-		rc = cli_after_commit(cli, s, rev, w.nowait);
+	else {
+		if (w.message == NULL) {
+			snprintf(msg, sizeof(msg), "rollback to r%llu",
+			    (unsigned long long)to);
+			w.message = msg;
+		}
+		rc = cli_commit_report(cli, s, c, &w);
+	}
 done:
 	change_free(c);
 	store_close(s);

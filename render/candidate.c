@@ -28,6 +28,7 @@
 /* One host's checks, run by a thread of its own. */
 struct job {
 	const char		*host;
+	const char		*root;		/* the node's render root */
 	struct render_host	*cand;
 	const char		**svc;		/* services to check */
 	size_t			 nsvc;
@@ -100,27 +101,36 @@ nomem:
 	return -1;
 }
 
-/* f's bytes with every dirs[i] (as a whole path prefix) under scratch. */
+/*
+ * f's bytes with every dirs[i] (as a whole path prefix) under scratch.
+ * The node renders under root (its render root, "" for "/"), so a path
+ * there is the same directory: root/var/unbound is /var/unbound too.
+ */
 static int
 redirect(const struct render_file *f, char **dirs, size_t ndirs,
-    const char *scratch, struct buf *out)
+    const char *root, const char *scratch, struct buf *out)
 {
 	const char *p = f->data;
-	size_t i = 0, j, dl;
+	size_t i = 0, j, dl, at, rl = strlen(root);
 
 	while (i < f->len) {
 		if (p[i] == '/' && (i == 0 || !path_char(p[i - 1]))) {
+			at = i;
+			if (rl > 0 && f->len - i > rl &&
+			    memcmp(p + i, root, rl) == 0 && p[i + rl] == '/')
+				at = i + rl;
 			for (j = 0; j < ndirs; j++) {
 				dl = strlen(dirs[j]);
-				if (f->len - i >= dl &&
-				    memcmp(p + i, dirs[j], dl) == 0 &&
-				    (i + dl == f->len || p[i + dl] == '/' ||
-				    !path_char(p[i + dl])))
+				if (f->len - at >= dl &&
+				    memcmp(p + at, dirs[j], dl) == 0 &&
+				    (at + dl == f->len || p[at + dl] == '/' ||
+				    !path_char(p[at + dl])))
 					break;
 			}
 			if (j < ndirs) {
 				if (buf_puts(out, scratch) == -1)
 					return -1;
+				i = at;
 			}
 		}
 		if (buf_append(out, p + i, 1) == -1)
@@ -196,7 +206,7 @@ check_service(struct job *j, const char *svc, const char *scratch)
 		buf_reset(&b);
 		free(path);
 		if (asprintf(&path, "%s%s", scratch, f->path) == -1 ||
-		    redirect(f, dirs, ndirs, scratch, &b) == -1) {
+		    redirect(f, dirs, ndirs, j->root, scratch, &b) == -1) {
 			path = NULL;
 			error_set(&j->err, ERR_FAIL, "out of memory");
 			goto done;
@@ -329,15 +339,20 @@ job_plan(struct store *s, uint64_t rev, const struct change *c,
 		if (head == NULL || svc_changed(head, j->cand, svc))
 			j->svc[j->nsvc++] = svc;
 	}
-	/* A service that no longer renders is refused, unless it did not. */
+	/*
+	 * A service the change leaves unrenderable is refused only when it
+	 * rendered before: one still being set up, key by key, fails to
+	 * render at the head too (a missing value), and each of its keys
+	 * must be writable on its own.
+	 */
 	for (i = 0; i < render_host_errors(j->cand); i++) {
 		e = render_host_error(j->cand, i);
+		len = strcspn(e, ":");
 		for (k = 0; head != NULL && k < render_host_errors(head); k++)
-			if (strcmp(render_host_error(head, k), e) == 0)
+			if (strncmp(render_host_error(head, k), e, len + 1) == 0)
 				break;
 		if (head != NULL && k < render_host_errors(head))
 			continue;
-		len = strcspn(e, ":");
 		buf_printf(&j->lines, "%s: %.*s: cannot be rendered:%s\n",
 		    j->host, (int)len, e, e + len + 1);
 		j->nrefused++;
@@ -350,7 +365,8 @@ done:
 
 int
 render_check_candidate(struct store *s, uint64_t rev, const struct change *c,
-    char **refusals, size_t *nrefused, size_t *nchecked, struct error *err)
+    const char *root, char **refusals, size_t *nrefused, size_t *nchecked,
+    struct error *err)
 {
 	unsigned char hash[STORE_HASH_LEN];
 	struct buf all = { 0 };
@@ -372,6 +388,8 @@ render_check_candidate(struct store *s, uint64_t rev, const struct change *c,
 	/* Rendering reads the store: done here, before any thread. */
 	for (i = 0; i < nhosts; i++) {
 		jobs[i].host = hosts[i];
+		jobs[i].root = root != NULL && strcmp(root, "/") != 0 ? root :
+		    "";
 		if (job_plan(s, rev, c, &jobs[i], err) == -1)
 			goto done;
 	}

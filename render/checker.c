@@ -110,16 +110,25 @@ checker_output(const struct run_result *res, const char *cand,
 }
 
 /*
+ * Words of a line that says what is wrong, most telling first: ISC
+ * dhcpd, for one, says "bad range, ..." after four lines of banner.
+ */
+static const char *const complaint[] = {
+	"error", "bad ", "invalid", "unknown", "not in", "syntax", "fatal",
+};
+
+/*
  * What a checker said (out, from checker_output), in one line: checkers
  * print banners and version lines too, so the line that points into the
- * file wins, then one that says error (in any case), then the first.
+ * file wins, then one with a complaint's word (in any case), then the
+ * first.
  */
 static const char *
 checker_says(const struct run_result *res, const struct buf *out,
     const char *dest, char *buf, size_t len)
 {
 	const char *text = out->data, *p, *pick = NULL, *base = base_name(dest);
-	size_t n;
+	size_t n, w;
 
 	if (text == NULL || out->len == 0)
 		return checker_first_line(res, buf, len);
@@ -128,11 +137,14 @@ checker_says(const struct run_result *res, const struct buf *out,
 		if (names_a_line(p, n, base))
 			pick = p;
 	}
-	for (p = text; *p != '\0' && pick == NULL; p += n + (p[n] != '\0')) {
-		n = strcspn(p, "\n");
-		if (has_word(p, n, "error"))
-			pick = p;
-	}
+	for (w = 0; w < sizeof(complaint) / sizeof(complaint[0]) &&
+	    pick == NULL; w++)
+		for (p = text; *p != '\0' && pick == NULL;
+		    p += n + (p[n] != '\0')) {
+			n = strcspn(p, "\n");
+			if (has_word(p, n, complaint[w]))
+				pick = p;
+		}
 	if (pick == NULL) {
 		pick = text + strspn(text, " \t\n");
 		if (*pick == '\0')

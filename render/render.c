@@ -20,6 +20,7 @@
 
 #include "compat.h"
 #include "install.h"
+#include "lockfile.h"
 #include "manifest.h"
 #include "records.h"
 #include "render.h"
@@ -128,21 +129,11 @@ static int
 lock_renders(struct store *s, struct error *err)
 {
 	char path[PATH_MAX];
-	int fd;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/render.lock",
 	    store_dir(s)) >= sizeof(path))
 		return error_set(err, ERR_FAIL, "store path too long");
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
-		return error_errno(err, ERR_FAIL, "open %s", path);
-	while (flock(fd, LOCK_EX) == -1) {
-		if (errno != EINTR) {
-			error_errno(err, ERR_FAIL, "lock %s", path);
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
+	return lockfile_take(path, 1, err);
 }
 
 int

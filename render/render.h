@@ -233,12 +233,16 @@ int	render_preview_diff(struct store *s, const struct render_preview *p,
  * that cannot be rendered ("HOST: SERVICE: why").  *nrefused counts them.
  * *nchecked counts the checkers run.
  *
+ * root is the node's render root (NULL or "/": none): a path in a file
+ * under root names the same place as without it, so it is redirected
+ * into the scratch directory too.
+ *
  * This is what a write calls with the change it is about to commit: a
  * refusal means nothing may be written (exit status 2).
  */
 int	render_check_candidate(struct store *s, uint64_t rev,
-	    const struct change *c, char **refusals, size_t *nrefused,
-	    size_t *nchecked, struct error *err);
+	    const struct change *c, const char *root, char **refusals,
+	    size_t *nrefused, size_t *nchecked, struct error *err);
 
 /*
  * Adds the shipped templates (template.NAME blobs) and the shipped

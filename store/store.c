@@ -22,6 +22,7 @@
 
 #include "compat.h"
 #include "db.h"
+#include "lockfile.h"
 
 #define MAP_SIZE_MIN	(64ull << 20)	/* grows by doubling */
 /* With MDB_WRITEMAP every byte of the map is reserved on disk: start small. */
@@ -64,18 +65,7 @@ db_fail(struct store *s, struct error *err, int rc, const char *what)
 static int
 lock_file(struct store *s, int excl, struct error *err)
 {
-	int fd;
-
-	if ((fd = open(s->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
-		return error_errno(err, ERR_FAIL, "%s", s->lockpath);
-	while (flock(fd, excl ? LOCK_EX : LOCK_SH) == -1) {
-		if (errno != EINTR) {
-			error_errno(err, ERR_FAIL, "lock");
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
+	return lockfile_take(s->lockpath, excl, err);
 }
 
 /*

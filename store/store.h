@@ -220,6 +220,8 @@ void	change_set_flags(struct change *c, uint64_t flags);
  * head is no longer rev: what was checked against rev is what commits.
  */
 void	change_expect_head(struct change *c, uint64_t rev);
+/* 1 and *rev when c was made for a head (change_expect_head), else 0. */
+int	change_expected_head(const struct change *c, uint64_t *rev);
 size_t	change_count(const struct change *c);
 /* Operation i (< change_count) in the order added: *v NULL is a delete. */
 void	change_op_at(const struct change *c, size_t i, const char **key,
@@ -235,6 +237,15 @@ void	change_free(struct change *c);
  */
 int	store_commit(struct store *s, const struct change *c,
 	    const char *message, uint64_t *rev, struct error *err);
+
+/*
+ * Everything store_commit would refuse c for (not the primary, keys,
+ * hosts, deletes of what is not there, the schema, a stale head), found
+ * the same way, with nothing written: 0 when c would commit.  Cheap next
+ * to rendering, so a write asks it before running any checker.
+ */
+int	store_commit_check(struct store *s, const struct change *c,
+	    struct error *err);
 
 /* A new commit whose state equals that of to_rev. *rev as for store_commit. */
 /*

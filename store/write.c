@@ -120,6 +120,13 @@ change_expect_head(struct change *c, uint64_t rev)
 	c->expecting = 1;
 }
 
+int
+change_expected_head(const struct change *c, uint64_t *rev)
+{
+	*rev = c->expect;
+	return c->expecting;
+}
+
 size_t
 change_count(const struct change *c)
 {
@@ -199,6 +206,7 @@ struct commit_arg {
 	const char		*message;
 	const struct identity	*id;
 	uint64_t		 rollback_to;	/* build c from this rev first */
+	int			 dry;		/* validate only, write nothing */
 	uint64_t		 rev;		/* out */
 	unsigned char		 hash[STORE_HASH_LEN];
 };
@@ -315,6 +323,10 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 			op_error(c, from[i], err);
 		goto done;
 	}
+	if (ca->dry) {
+		rc = 0;		/* valid; the transaction holds no write */
+		goto done;
+	}
 
 	author_name(author, sizeof(author));
 	in.rev = head + 1;
@@ -422,6 +434,16 @@ rollback_target(uint64_t to_rev, uint64_t head, struct error *err)
 }
 
 int
+store_commit_check(struct store *s, const struct change *c,
+    struct error *err)
+{
+	struct commit_arg ca = { .c = c, .dry = 1 };
+	uint64_t rev;
+
+	return commit_common(s, &ca, &rev, err);
+}
+
+int
 store_rollback_change(struct store *s, uint64_t to_rev, struct change **out,
     struct error *err)
 {
@@ -431,6 +453,8 @@ store_rollback_change(struct store *s, uint64_t to_rev, struct change **out,
 	int rc;
 
 	*out = NULL;
+	if (writable(s, err) == -1)
+		return -1;	/* a replica names its primary first */
 	if ((c = change_new()) == NULL)
 		return error_errno(err, ERR_FAIL, "change");
 	if (db_txn_begin(s, 0, &tx, err) == -1) {

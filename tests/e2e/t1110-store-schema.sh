@@ -18,7 +18,7 @@ write() {
 expect 0 "$CFGSTORE" init --node fw1 --primary
 pub=$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')
 expect 0 "$CFGSTORE" peer add fw2 127.0.0.1:9 "$pub"
-write set --no-wait carp.interfaces carp1
+write set --force --no-wait carp.interfaces carp1
 write set --no-wait carp.carp1.advskew 0
 write set --no-wait carp.carp1.advskew@fw2 128
 

@@ -50,7 +50,11 @@ for bad in "unbound unbound.access-control '10.0.0.0/24 allow-everyone'" \
     "dhcpd dhcpd.subnet.lan.netmask 'not-a-mask'"; do
 	eval "set -- $bad"
 	svc=$1; shift
-	batch "set $1 '$2'"
+	# The write's own checks refuse it first, naming both hosts.
+	expect 2 "$CFGSTORE" set --no-wait "$1" "$2"
+	assert_grep "^cfgstore: fw1: $svc: " "$SCRATCH/err"
+	assert_grep "^cfgstore: fw2: $svc: " "$SCRATCH/err"
+	batch --force "set $1 '$2'"
 	expect 1 "$CFGSTORE" render --root "$root" $svc
 	# The checker's own words, pointing into the file, not its banner.
 	assert_err_line "^cfgstore: $svc: check failed for [^ ]+: .*(:[0-9]+| line [0-9]+)"
@@ -63,7 +67,8 @@ cp -p "$zone" "$SCRATCH/zone.old"
 sed 's/^ns1	IN A	10.0.0.53$/ns1	IN A	10.0.0.533/' "$GOLDEN/blobs/home.example.com.zone" \
     > "$SCRATCH/zone.bad"
 cmp -s "$SCRATCH/zone.bad" "$GOLDEN/blobs/home.example.com.zone" && fail "zone not broken"
-write "$CFGSTORE" set --no-wait --file nsd.zone.home.example.com "$SCRATCH/zone.bad"
+expect 2 "$CFGSTORE" set --no-wait --file nsd.zone.home.example.com "$SCRATCH/zone.bad"
+write "$CFGSTORE" set --force --no-wait --file nsd.zone.home.example.com "$SCRATCH/zone.bad"
 expect 1 "$CFGSTORE" render --root "$root" nsd
 assert_err_line "^cfgstore: nsd: check failed for $zone: "
 assert_no_grep "cfgstore-new" "$SCRATCH/err"

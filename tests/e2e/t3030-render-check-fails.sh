@@ -15,8 +15,8 @@ cp -p "$hints" "$SCRATCH/hints.old"
 step "a bad access-control, a new root.hints and a new ntpd address at once"
 printf '. 3600000 NS X.ROOT-SERVERS.NET.\nX.ROOT-SERVERS.NET. 3600000 A 192.0.2.1\n' \
     > "$SCRATCH/hints.new"
-write "$CFGSTORE" set --no-wait unbound.access-control "10.0.0.0/24 permit"
-write "$CFGSTORE" set --no-wait --file unbound.root-hints "$SCRATCH/hints.new"
+write "$CFGSTORE" set --force --no-wait unbound.access-control "10.0.0.0/24 permit"
+write "$CFGSTORE" set --force --no-wait --file unbound.root-hints "$SCRATCH/hints.new"
 write "$CFGSTORE" set --no-wait ntpd.listen 10.0.0.12
 expect 1 "$CFGSTORE" render --root "$root"
 assert_err_line "^cfgstore: unbound: check failed for $conf: $conf:[0-9]+: error: .*access control"

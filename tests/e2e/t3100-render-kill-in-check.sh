@@ -36,14 +36,14 @@ step "new root.hints and unbound.conf, killed during the check: both as before"
 printf '. 3600000 NS X.ROOT-SERVERS.NET.\nX.ROOT-SERVERS.NET. 3600000 A 192.0.2.1\n' \
     > "$SCRATCH/hints.new"
 write "$CFGSTORE" set --no-wait --file unbound.root-hints "$SCRATCH/hints.new"
-write "$CFGSTORE" set --no-wait unbound.interface 127.0.0.1 10.0.0.2
+write "$CFGSTORE" set --force --no-wait unbound.interface 127.0.0.1 10.0.0.2
 batch "set service.unbound.check \"$SCRATCH/bin/slow-check {}\""
 kill_in_check unbound
 files | diff "$SCRATCH/before" - ||
     fail "unbound's files changed while its check ran"
 
 step "only root.hints new, killed during the check: as before"
-write "$CFGSTORE" set --no-wait unbound.interface 127.0.0.1 10.0.0.2 10.0.0.53 10.0.0.54
+write "$CFGSTORE" set --force --no-wait unbound.interface 127.0.0.1 10.0.0.2 10.0.0.53 10.0.0.54
 kill_in_check unbound
 files | diff "$SCRATCH/before" - ||
     fail "root.hints changed while the check of unbound.conf ran"

@@ -18,7 +18,7 @@ echo \$\$ > "$SCRATCH/check.pid"
 sleep 600
 EOS
 chmod +x "$SCRATCH/bin/hang-check"
-batch "set service.ntpd.check \"$SCRATCH/bin/hang-check {}\"" \
+batch --force "set service.ntpd.check \"$SCRATCH/bin/hang-check {}\"" \
     "set service.ntpd.timeout 2" "set ntpd.listen 10.0.0.12"
 start=$(date +%s)
 expect 1 "$CFGSTORE" render --root "$root"
@@ -35,7 +35,7 @@ case $(ps -o stat= -p "$(cat "$SCRATCH/check.pid")") in
 esac
 
 step "service.ntpd.check@fw1 is what fw1 runs, not the plain one"
-batch "set service.ntpd.check false" \
+batch --force "set service.ntpd.check false" \
     "set service.ntpd.check@fw1 \"echo fw1 >> $SCRATCH/checked; ntpd -n -f {}\"" \
     "set service.ntpd.check@fw2 \"echo fw2 >> $SCRATCH/checked; false\""
 expect 0 "$CFGSTORE" render --root "$root"

@@ -40,7 +40,9 @@ exit 1
 EOS
 chmod +x "$SCRATCH/bad-check"
 expect 0 on fw1 set service.ntpd.check "$SCRATCH/bad-check {}"
-expect 3 on fw1 set ntpd.listen 10.0.0.98
+# The write's own checks would refuse it: forced, the daemon renders it.
+expect 2 on fw1 set ntpd.listen 10.0.0.98
+expect 3 on fw1 set --force ntpd.listen 10.0.0.98
 wait_for grep -q "r[0-9]*: ntpd: check failed for .*ntpd.conf.*:3: unknown keyword 'lisen'" \
     "$SCRATCH/fw1.log" || { tail "$SCRATCH/fw1.log"; fail "no reason logged"; }
 

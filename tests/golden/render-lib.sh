@@ -26,14 +26,19 @@ guide_store() {
 	# Any well-formed key will do: this peer is never contacted.
 	key=$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')
 	expect 0 "$CFGSTORE" peer add "$2" 127.0.0.1:9 "$key"
+	# Writes are checked: dhcpd's checker as Debian spells it (below).
+	write "$CFGSTORE" set --no-wait service.dhcpd.check "dhcpd -t -cf {}"
 	(cd "$GOLDEN" && write "$CFGSTORE" apply --no-wait guide.apply) ||
 	    exit 1
 }
 
-# batch LINE...: one commit of apply lines.
+# batch [--force] LINE...: one commit of apply lines.  --force commits
+# what the checks of a write refuse, to reach the renderer's own.
 batch() {
+	force=
+	[ "$1" != --force ] || { force=--force; shift; }
 	printf '%s\n' "$@" > "$SCRATCH/batch"
-	write "$CFGSTORE" apply --no-wait "$SCRATCH/batch"
+	write "$CFGSTORE" apply --no-wait $force "$SCRATCH/batch"
 }
 
 # restart_with SERVICE CMD: SERVICE's restart command becomes CMD.
@@ -70,6 +75,12 @@ test_commands() {
 	EOS
 	chmod +x "$SCRATCH/bin/ok" "$SCRATCH/bin/fails" "$SCRATCH/bin/hangs"
 	: > "$RESTARTS"
+	# unbound's checker goes into its directory: it must exist, as it
+	# does on a real host, before a write that names it is checked.  The
+	# first --root given becomes the node's render root, which the
+	# checks of a write take into account.
+	mkdir -p "$1/var/unbound"
+	"$CFGSTORE" render --dry-run --root "$1" >/dev/null 2>&1
 	batch "set service.dhcpd.check \"dhcpd -t -cf {}\"" \
 	    "set unbound.chroot \"$1/var/unbound\"" \
 	    "set unbound.directory \"$1/var/unbound\"" \
