@@ -116,14 +116,18 @@ text = " ".join(sys.stdin.read().split())
 for m in re.findall(r"`(cfgstore [^\x27]*)\x27", text):
     print(m)' > "$SCRATCH/quoted.ex"
 [ "$(wc -l < "$SCRATCH/quoted.ex")" -ge 2 ] || fail "too few quoted examples"
-sed 's/^/fw1 /' "$SCRATCH/quoted.ex" | run_all
+sed 's/^/fw1 /' "$SCRATCH/quoted.ex" > "$SCRATCH/quoted.run"
+run_all < "$SCRATCH/quoted.run"
 expect 0 "$CFGSTORE" -d "$SCRATCH/fw1" get x.flag; assert_out '-m'
 
 step "docs/: every \`cfgstore set ...\` without a placeholder"
+# pf.enable is named in the text before the block that sets its macros
+# first; the write checks refuse it alone, as docs/SERVICES.md says.
 grep -oh '`cfgstore set [^`]*`' "$SRCDIR"/docs/*.md | tr -d '`' | sort -u |
-    grep -v ' KEY\b\|[A-Z][A-Z]' > "$SCRATCH/docs.ex"
+    grep -v ' KEY\b\|[A-Z][A-Z]\|pf\.enable' > "$SCRATCH/docs.ex"
 [ "$(wc -l < "$SCRATCH/docs.ex")" -ge 8 ] || fail "too few docs examples"
-sed 's/^/fw1 /' "$SCRATCH/docs.ex" | run_all
+sed 's/^/fw1 /' "$SCRATCH/docs.ex" > "$SCRATCH/docs.run"
+run_all < "$SCRATCH/docs.run"
 expect 0 "$CFGSTORE" -d "$SCRATCH/fw1" get service.unbound.restart@fw2
 expect 0 "$CFGSTORE" -d "$SCRATCH/fw1" verify
 stop_all

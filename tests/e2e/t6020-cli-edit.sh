@@ -12,6 +12,7 @@ w() { expect 0 "$CFGSTORE" "$@"; }
 w set --no-wait ntpd.listen 10.0.0.2
 w set --no-wait ntpd.servers 0.pool.ntp.org 1.pool.ntp.org
 w set --no-wait unbound.interface 10.0.0.53
+w set --no-wait ntpd.extra0 old
 head_rev() { "$CFGSTORE" log -n 1 | sed -n 's/^r\([0-9]*\) .*/\1/p'; }
 export TMPDIR="$SCRATCH/tmp"
 mkdir -p "$TMPDIR"
@@ -32,6 +33,9 @@ EOS
 chmod +x "$SCRATCH/ed"
 export SCRATCH
 ed() { EDITOR="$SCRATCH/ed" EDIT_SCRIPT="$1"; export EDITOR EDIT_SCRIPT; }
+# answers TEXT: standard input for the next command, as a file (expect
+# must not run in a pipeline's subshell, where its fail would not stop us).
+answers() { printf "$1" > "$SCRATCH/answers"; }
 
 step "the file holds the keys under the prefix, as export writes them, privately"
 ed ':'
@@ -56,30 +60,30 @@ w get ntpd.listen; assert_out 10.0.0.2
 no_leftovers
 
 step "a change, an addition and a deletion: shown key by key, one commit with -y"
-ed 'sed -i "s/^set ntpd.listen 10.0.0.2$/set ntpd.listen 10.0.0.7/; /ntpd.servers/d" "$f"; echo "set ntpd.extra x" >> "$f"'
+ed 'sed -i "s/^set ntpd.listen 10.0.0.2$/set ntpd.listen 10.0.0.7/; /ntpd.extra0/d" "$f"; echo "set ntpd.extra x" >> "$f"'
 w edit -y -m "by hand" ntpd </dev/null
 assert_grep '^- ntpd.listen = 10.0.0.2$' "$SCRATCH/out"
 assert_grep '^\+ ntpd.listen = 10.0.0.7$' "$SCRATCH/out"
-assert_grep '^- ntpd.servers = \[0.pool.ntp.org, 1.pool.ntp.org\]$' "$SCRATCH/out"
+assert_grep '^- ntpd.extra0 = old$' "$SCRATCH/out"
 assert_grep '^\+ ntpd.extra = x$' "$SCRATCH/out"
 assert_grep "^fw1: committed r$((before + 1))" "$SCRATCH/out"
 assert_eq "$(head_rev)" "$((before + 1))" "one commit"
 w log -n 1
 assert_grep ' by hand$' "$SCRATCH/out"
 [ "$(grep -c '^    ' "$SCRATCH/out")" -eq 3 ] || fail "not 3 ops in the commit"
-expect 1 "$CFGSTORE" get ntpd.servers
+expect 1 "$CFGSTORE" get ntpd.extra0
 w get unbound.interface; assert_out 10.0.0.53
 no_leftovers
 
 step "without -y, the answer comes from standard input: n commits nothing"
 ed 'sed -i "s/10.0.0.7/10.0.0.8/" "$f"'
 before=$(head_rev)
-echo n | expect 1 "$CFGSTORE" edit ntpd
+answers 'n\n'; expect 1 "$CFGSTORE" edit ntpd < "$SCRATCH/answers"
 assert_grep 'commit this change\? \[y/N\] nothing committed' "$SCRATCH/out"
 assert_eq "$(head_rev)" "$before" "head after answering n"
 expect 1 "$CFGSTORE" edit ntpd </dev/null
 assert_eq "$(head_rev)" "$before" "head after no answer"
-echo y | expect 0 "$CFGSTORE" edit --no-wait ntpd
+answers 'y\n'; expect 0 "$CFGSTORE" edit --no-wait ntpd < "$SCRATCH/answers"
 w get ntpd.listen; assert_out 10.0.0.8
 no_leftovers
 
@@ -97,7 +101,7 @@ fi
 EOS
 ed ". \"$SCRATCH/ed2\""
 before=$(head_rev)
-printf 'y\ny\n' | expect 0 "$CFGSTORE" edit --no-wait ntpd
+answers 'y\ny\n'; expect 0 "$CFGSTORE" edit --no-wait ntpd < "$SCRATCH/answers"
 assert_grep '^# error: edit:[0-9]+: unterminated quote$' "$SCRATCH/first-line"
 assert_grep '^set ntpd.listen 10.0.0.9$' "$SCRATCH/second"
 assert_grep '^set ntpd.bad "unterminated$' "$SCRATCH/second"
@@ -114,7 +118,8 @@ assert_grep '^cfgstore: nothing committed: edit:[0-9]+: unterminated quote$' "$S
 assert_eq "$(head_rev)" "$before" "head"
 # An editor that leaves the error as it is gives up too, even when asked.
 ed 'case $(head -n 1 "$f") in "# error:"*) ;; *) echo "set x \"" >> "$f";; esac'
-yes y | head -n 50 | expect 2 "$CFGSTORE" edit ntpd
+yes y | head -n 50 > "$SCRATCH/answers"
+expect 2 "$CFGSTORE" edit ntpd < "$SCRATCH/answers"
 assert_eq "$(head_rev)" "$before" "head"
 no_leftovers
 
@@ -163,29 +168,30 @@ assert_grep "^fw1: committed r$(head_rev)" "$SCRATCH/out"
 w get dhcpd.key; cmp -s "$SCRATCH/out" "$SCRATCH/bin" || fail "the blob changed"
 
 step "apply --replace: the keys under the prefix become the batch's"
-w set --no-wait unbound.access 10.0.0.0/8
+w set --no-wait site.a 1
+w set --no-wait site.b 2
+w set --no-wait sitex.c 3
 before=$(head_rev)
-printf 'set ntpd.listen 10.0.0.11\nset ntpd.new y\n' > "$SCRATCH/batch"
-w apply --no-wait --replace ntpd "$SCRATCH/batch"
+printf 'set site.a 10\nset site.new y\n' > "$SCRATCH/batch"
+w apply --no-wait --replace site. "$SCRATCH/batch"
 assert_eq "$(head_rev)" "$((before + 1))" "one commit"
-w list ntpd
-assert_out 'ntpd.listen = 10.0.0.11
-ntpd.new = y'
-w list unbound
-assert_out 'unbound.access = 10.0.0.0/8
-unbound.interface = 10.0.0.53'
-w apply --no-wait --replace ntpd "$SCRATCH/batch"
+w list site
+assert_out 'site.a = 10
+site.new = y
+sitex.c = 3'
+w apply --no-wait --replace site. "$SCRATCH/batch"
 assert_grep 'unchanged' "$SCRATCH/out"
-printf 'set ntpd.listen 1\nset unbound.x 2\n' > "$SCRATCH/outside"
-expect 2 "$CFGSTORE" apply --replace ntpd "$SCRATCH/outside"
-assert_err_line "outside:2: key 'unbound.x' is not under 'ntpd'"
-w list ntpd
-assert_out 'ntpd.listen = 10.0.0.11
-ntpd.new = y'
-printf '# nothing\n' | expect 0 "$CFGSTORE" apply --no-wait --replace ntpd -
-w list ntpd; [ ! -s "$SCRATCH/out" ] || fail "ntpd keys left after replacing with nothing"
-printf 'del unbound.none\nset unbound.interface 10.0.0.53\nset unbound.access 10.0.0.0/8\n' |
-    expect 0 "$CFGSTORE" apply --no-wait --replace unbound -
+printf 'set site.a 1\nset sitex.d 2\n' > "$SCRATCH/outside"
+expect 2 "$CFGSTORE" apply --replace site. "$SCRATCH/outside"
+assert_err_line "outside:2: key 'sitex.d' is not under 'site.', the prefix being replaced"
+w list site.
+assert_out 'site.a = 10
+site.new = y'
+answers '# nothing\n'; expect 0 "$CFGSTORE" apply --no-wait --replace site. - < "$SCRATCH/answers"
+w list site.; [ ! -s "$SCRATCH/out" ] || fail "site. keys left after replacing with nothing"
+w get sitex.c; assert_out 3
+answers 'del sitex.none\nset sitex.c 3\n'
+expect 0 "$CFGSTORE" apply --no-wait --replace sitex - < "$SCRATCH/answers"
 assert_grep 'unchanged' "$SCRATCH/out"
 expect 0 "$CFGSTORE" verify
 
