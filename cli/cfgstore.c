@@ -297,14 +297,27 @@ is_option(const struct command *cmd, const char *word)
 	return 0;
 }
 
+/* 1 when cmd has options: a line of its help starts with '-'. */
+static int
+has_options(const struct command *cmd)
+{
+	const char *p = cmd->help;
+
+	for (; *p != '\0'; p += strcspn(p, "\n"), p += *p == '\n')
+		if (*p == '-')
+			return 1;
+	return 0;
+}
+
 /*
  * Options come first, as getopt "+" reads them, and values may begin with
  * "-" (set dhcpd.flags -Y em2), so nothing is reordered.  Here, before the
  * command runs: -h or --help where an option or operand stands asks for
- * help (*help); "--" after the first operand is dropped from argv, since
- * getopt takes only one before them; and one of the command's options
- * after the first operand is an error, where it would silently become a
- * value (set KEY VALUE -m msg).  0, or the exit status.
+ * help (*help); "--" is dropped from argv after the first operand, where
+ * getopt would keep it, and for a command without options, which has no
+ * getopt to take it; and one of the command's options after the first
+ * operand is an error, where it would silently become a value (set KEY
+ * VALUE -m msg).  0, or the exit status.
  */
 static int
 check_order(const struct command *cmd, int *argc, char **argv, int *help)
@@ -316,8 +329,9 @@ check_order(const struct command *cmd, int *argc, char **argv, int *help)
 		const char *a = argv[i];
 
 		if (strcmp(a, "--") == 0) {
-			if (first == NULL)
-				return 0;	/* getopt takes it */
+			/* getopt takes it, where the command has options. */
+			if (first == NULL && has_options(cmd))
+				return 0;
 			/* argv[argc] is NULL and moves down with the rest. */
 			memmove(&argv[i], &argv[i + 1],
 			    (size_t)(*argc - i) * sizeof(*argv));

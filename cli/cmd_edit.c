@@ -283,9 +283,16 @@ cmd_edit(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	e.prefix = optind < argc ? argv[optind] : "";
 	if ((rc = cli_open(cli, 0, &e.s)) != 0)
 		return rc;
+	/* Before the editor, so no edit is made that cannot be committed. */
 	if (!store_is_primary(e.s)) {
-		rc = cli_error(ERR_FAIL, "edit: %s is not the primary; edit "
-		    "there", store_node(e.s));
+		char primary[STORE_NODE_MAX + 1];
+
+		if (store_primary_name(e.s, primary, sizeof(primary),
+		    NULL) == -1)
+			snprintf(primary, sizeof(primary), "(no primary known)");
+		rc = cli_error(ERR_NOTPRIMARY, "%s is a replica: edit on the "
+		    "primary%s%s", store_node(e.s), primary[0] == '(' ? " " :
+		    ", ", primary);
 		goto done;
 	}
 	if (tmp == NULL || *tmp == '\0')
@@ -321,7 +328,11 @@ cmd_edit(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		rc = cli_error(ERR_FAIL, "out of memory");
 		goto done;
 	}
-	/* Someone else's commit meanwhile would be undone without a word. */
+	/*
+	 * Someone else's commit meanwhile would be undone without a word:
+	 * refused here, and by the commit should one come after this look.
+	 */
+	change_expect_head(c, head);
 	if (store_head(e.s, &now, NULL, &err) == -1 ||
 	    (now != head && error_set(&err, ERR_FAIL, "the store moved from "
 	    "r%llu to r%llu during the edit; nothing committed, edit again",

@@ -296,13 +296,13 @@ cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		rc = cli_fail(&err);
 	else if (w.replace == NULL && b.n == 0)
 		rc = cli_error(ERR_INPUT, "%s: no set or del lines", path);
-	else if ((rc = cli_open(cli, 0, &s)) != 0)
-		;
-	else if ((w.replace != NULL ? replace_change(s, w.replace, &b, c, &err) :
-	    batch_change(&b, c, &err)) == -1)
-		rc = cli_fail(&err);
-	else
-		rc = cli_commit_report(cli, s, c, &w);
+	else if ((rc = cli_open(cli, 0, &s)) == 0) {
+		if ((w.replace != NULL ? replace_change(s, w.replace, &b, c,
+		    &err) : batch_change(&b, c, &err)) == -1)
+			rc = cli_fail(&err);
+		else
+			rc = cli_commit_report(cli, s, c, &w);
+	}
 	if (f != stdin)
 		fclose(f);
 	batch_free(&b);
@@ -325,8 +325,8 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 {
 	struct write_args w;
 	struct error err = { 0 };
-	struct store *s = NULL;
 	struct change *c = NULL;
+	struct store *s = NULL;
 	char msg[64];
 	uint64_t to = 0, head;
 	int rc;
@@ -357,13 +357,18 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 	}
 	/*
 	 * An admin at a terminal sees what it undoes; scripts are not asked.
-	 * What store_rollback refuses (a replica, no such revision) is not
-	 * asked about either.
+	 * What the commit refuses (a replica, no such revision) is not
+	 * asked about either.  What was shown is what commits: the change is
+	 * made for this head, and refused should another commit come first.
 	 */
 	if (!w.yes && isatty(STDIN_FILENO) && store_is_primary(s) &&
 	    to <= head) {
 		char q[64];
 
+		if (store_rollback_change(s, to, &c, &err) == -1) {
+			rc = cli_fail(&err);
+			goto done;
+		}
 		printf("rollback to r%llu changes:\n", (unsigned long long)to);
 		if (store_diff(s, head, to, show_one, NULL, &err) != 0) {
 			rc = cli_fail(&err);
@@ -378,7 +383,7 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 		}
 	}
 	/* Checked and committed as any write: the same checks, --force. */
-	if (store_rollback_change(s, to, &c, &err) == -1)
+	if (c == NULL && store_rollback_change(s, to, &c, &err) == -1)
 		rc = cli_fail(&err);
 	else if (change_count(c) == 0)
 		printf("%s: state already equals r%llu\n", store_node(s),

@@ -13,9 +13,61 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mpread.h"
 #include "root.h"
 
+/* A map of one field, "path" (docs/FORMAT.md, Local records). */
 #define ROOT_RECORD	"node.root"
+
+static int
+root_encode(struct buf *b, const char *path)
+{
+	size_t n = strlen(path);
+	unsigned char h[3];
+	size_t hlen;
+
+	/* The smallest str header, as every writer of local records uses. */
+	if (n < 32)
+		h[0] = 0xa0 | (unsigned char)n, hlen = 1;
+	else if (n < 256)
+		h[0] = 0xd9, h[1] = (unsigned char)n, hlen = 2;
+	else
+		h[0] = 0xda, h[1] = (unsigned char)(n >> 8),
+		    h[2] = (unsigned char)n, hlen = 3;
+	return buf_append(b, "\x81\xa4path", 6) == -1 ||
+	    buf_append(b, h, hlen) == -1 || buf_append(b, path, n) == -1 ?
+	    -1 : 0;
+}
+
+/* 1 with the path in out, 0 when the record does not decode. */
+static int
+root_decode(const void *p, size_t len, char *out, size_t outlen)
+{
+	struct mpr r;
+	const char *k, *v;
+	uint32_t n, klen, vlen;
+	int found = 0;
+
+	mpr_init(&r, p, len);
+	if (mpr_map(&r, &n) == -1)
+		return 0;
+	while (n-- > 0) {
+		if (mpr_str(&r, &k, &klen) == -1)
+			return 0;
+		if (klen != 4 || memcmp(k, "path", 4) != 0) {
+			if (mpr_skip(&r) == -1)
+				return 0;
+			continue;
+		}
+		if (mpr_str(&r, &v, &vlen) == -1 || vlen >= outlen ||
+		    memchr(v, '\0', vlen) != NULL)
+			return 0;
+		memcpy(out, v, vlen);
+		out[vlen] = '\0';
+		found = 1;
+	}
+	return found;
+}
 
 int
 cli_root_path(const char *arg, char *out, size_t len)
@@ -50,9 +102,10 @@ cli_node_root_get(struct store *s, char *out, size_t len)
 {
 	struct buf b = { 0 };
 	int found = store_local_get(s, ROOT_RECORD, &b, NULL) == 0 &&
-	    b.len < len;
+	    root_decode(b.data, b.len, out, len);
 
-	snprintf(out, len, "%s", found ? b.data : "");
+	if (!found)
+		out[0] = '\0';
 	buf_free(&b);
 	return found;
 }
@@ -62,6 +115,7 @@ cli_node_root(struct cli *cli, struct store *s, const char *given, int flags,
     char *out, size_t len)
 {
 	struct error err = { 0 };
+	struct buf rec = { 0 };
 	char want[PATH_MAX];
 	int rc, known;
 
@@ -84,7 +138,13 @@ cli_node_root(struct cli *cli, struct store *s, const char *given, int flags,
 		snprintf(out, len, "%s", want);
 		return 0;
 	}
-	if (store_local_put(s, ROOT_RECORD, want, strlen(want), &err) == -1)
+	if (root_encode(&rec, want) == -1) {
+		buf_free(&rec);
+		return cli_error(ERR_FAIL, "out of memory");
+	}
+	rc = store_local_put(s, ROOT_RECORD, rec.data, rec.len, &err);
+	buf_free(&rec);
+	if (rc == -1)
 		return cli_fail(&err);
 	if ((size_t)snprintf(out, len, "%s", want) >= len)
 		return cli_error(ERR_INPUT, "--root: path too long");

@@ -20,3 +20,20 @@ for c in $cmds; do
 	assert_grep "^usage: cfgstore \[-d DIR\] $c" "$SCRATCH/out"
 done
 ok "man page and help"
+
+step "every option a command's --help lists is in its entry of the man page"
+for c in $cmds; do
+	# The command's entries: from each ".It Cm c" to the next ".It Cm".
+	awk -v c="$c" '/^\.It Cm / { on = ($3 == c) } on' "$man" > "$SCRATCH/entry"
+	"$CFGSTORE" "$c" --help | sed -n 's/^\(-[-a-zA-Z]*\).*/\1/p' > "$SCRATCH/opts"
+	while read -r o; do
+		[ "$o" = "--" ] && continue
+		grep -q "Fl ${o#-}\b" "$SCRATCH/entry" ||
+		    fail "$c --help lists $o, its man page entry does not"
+	done < "$SCRATCH/opts"
+done
+step "--version and --help are documented"
+grep -q '^\.Fl -version' "$man" || fail "man page lacks --version"
+expect 0 "$CFGSTORE" --version
+assert_grep '^cfgstore [0-9]' "$SCRATCH/out"
+ok "every --help option documented"
