@@ -29,11 +29,15 @@ step "$ROUNDS writers on fw1, each killed at a random point"
 : > "$SCRATCH/acked"
 i=0 killed=0
 while [ $i -lt "$ROUNDS" ]; do
+	# "$CFGSTORE" itself in the background, not through a function,
+	# so that $! is the writer and not a shell around it.
 	if [ $((i % 2)) -eq 0 ]; then
-		on fw1 set -m "round $i" stream.k$i "v$i" >/dev/null 2>&1 &
+		"$CFGSTORE" -d "$(dir fw1)" set -m "round $i" stream.k$i "v$i" \
+		    >/dev/null 2>&1 &
 	else
 		awk -v i=$i -v n=$BATCH 'BEGIN { for (k = 0; k < n; k++) printf "set stream.b%d.k%d v%d\n", i, k, k }' > "$SCRATCH/batch.$i"
-		on fw1 apply -m "round $i" "$SCRATCH/batch.$i" >/dev/null 2>&1 &
+		"$CFGSTORE" -d "$(dir fw1)" apply -m "round $i" \
+		    "$SCRATCH/batch.$i" >/dev/null 2>&1 &
 	fi
 	pid=$!
 	sleep "$(rand_delay)"
