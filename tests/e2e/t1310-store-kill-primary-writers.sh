@@ -25,17 +25,19 @@ t0=$(now_ms)
 on fw1 apply "$SCRATCH/batch" >/dev/null 2>&1
 span=$(( 2 * ($(now_ms) - t0) + 1 ))
 
-# exec: the kill hits the writer itself, not a shell around it that
-# would leave it running on.
 step "$ROUNDS writers on fw1, each killed at a random point"
 : > "$SCRATCH/acked"
 i=0 killed=0
 while [ $i -lt "$ROUNDS" ]; do
+	# "$CFGSTORE" itself in the background, not through a function,
+	# so that $! is the writer and not a shell around it.
 	if [ $((i % 2)) -eq 0 ]; then
-		(exec "$CFGSTORE" -d "$(dir fw1)" set -m "round $i" stream.k$i "v$i") >/dev/null 2>&1 &
+		"$CFGSTORE" -d "$(dir fw1)" set -m "round $i" stream.k$i "v$i" \
+		    >/dev/null 2>&1 &
 	else
 		awk -v i=$i -v n=$BATCH 'BEGIN { for (k = 0; k < n; k++) printf "set stream.b%d.k%d v%d\n", i, k, k }' > "$SCRATCH/batch.$i"
-		(exec "$CFGSTORE" -d "$(dir fw1)" apply -m "round $i" "$SCRATCH/batch.$i") >/dev/null 2>&1 &
+		"$CFGSTORE" -d "$(dir fw1)" apply -m "round $i" \
+		    "$SCRATCH/batch.$i" >/dev/null 2>&1 &
 	fi
 	pid=$!
 	sleep "$(rand_delay)"
