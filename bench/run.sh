@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh - builds the benchmarks and prints their figures.  On demand only:
 # timing targets are checked here, never in the tests.
-#	sh bench/run.sh [store|render|repl ...]	(default: all three)
+#	sh bench/run.sh [store|render|repl|check ...]	(default: all four)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tools/deps.sh"
@@ -12,13 +12,14 @@ cmake --build "$b" -j "$(nproc)" --target bench >/dev/null
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
-for part in ${*:-store render repl}; do
+for part in ${*:-store render repl check}; do
 	echo "== $part"
 	case $part in
 	store)	"$b/bench/bench_store" "$b/cli/cfgstore" "$b/bench/bench_trivial" ;;
 	render)	"$b/bench/bench_render" "$b/cli/cfgstore" "$b/bench/bench_trivial" \
 		    "$top/tests/golden" "$scratch/render" ;;
 	repl)	bash "$top/bench/repl-bench.sh" "$b" ;;
-	*)	echo "unknown part '$part' (store, render, repl)" >&2; exit 2 ;;
+	check)	bash "$top/bench/check-bench.sh" "$b" ;;
+	*)	echo "unknown part '$part' (store, render, repl, check)" >&2; exit 2 ;;
 	esac
 done

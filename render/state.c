@@ -130,8 +130,8 @@ get_raw(const struct rstate *st, const char *key, struct value **out,
 	}
 	if (store_get(st->s, key, st->rev, out, &e) == 0)
 		return 0;
-	/* "not found" is the only failure that says the key has no value. */
-	if (strstr(e.msg, "not found") != NULL)
+	/* Not found is the only failure that says the key has no value. */
+	if (e.code == ERR_NOTFOUND)
 		return 1;
 	*err = e;
 	return -1;
@@ -153,7 +153,7 @@ state_get_for_host(const struct rstate *st, const char *key,
 	    (rc = get_raw(st, k, out, err)) != 1)
 		return rc;
 	if ((rc = get_raw(st, key, out, err)) == 1)
-		return error_set(err, ERR_FAIL, "%s: not found", key);
+		return error_set(err, ERR_NOTFOUND, "%s: not found", key);
 	return rc;
 }
 

@@ -836,7 +836,7 @@ test_state_overlay(void)
 	CHECK(value_type(v) == VALUE_STRING);
 	value_free(v);
 	CHECK(state_get_for_host(&st, "y", "fw1", &v, &err) == -1);
-	CHECK(strstr(err.msg, "not found") != NULL);
+	CHECK(err.code == ERR_NOTFOUND);
 	state_clear(&st);
 	buf_free(&b);
 	store_close(s);

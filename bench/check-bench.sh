@@ -1,0 +1,65 @@
+#!/bin/bash
+# check-bench.sh - what the checks of a write cost, run on demand:
+#
+#	bench/check-bench.sh [BUILDDIR] [ITERATIONS]
+#
+# A primary fw1 that knows a peer fw2 (not running: --no-wait), holding
+# the guide's values, with OpenNTPD's real checker.  Wall time of:
+#  1. `set` of a key no file reads: no checker runs;
+#  2. `set` of ntpd.servers, which changes ntpd.conf on both hosts: both
+#     hosts' files rendered and checked by `ntpd -n`, at the same time;
+#  3. the same with --force: rendered and checked by nobody.
+# Needs bash (EPOCHREALTIME) and openntpd's ntpd.
+set -u
+SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+BUILDDIR=$(cd "${1:-$SRCDIR/build}" && pwd)
+N=${2:-100}
+CFGSTORE="$BUILDDIR/cli/cfgstore"
+[ -x "$CFGSTORE" ] || { echo "build first: $CFGSTORE" >&2; exit 2; }
+PATH="$PATH:/usr/sbin:/sbin"
+command -v ntpd >/dev/null || { echo "no ntpd (openntpd) here" >&2; exit 2; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+export CFGSTORE_DIR="$W/fw1"
+
+stats() {
+	sort -n | awk '{ v[NR] = $1 } END {
+	    m = v[int((NR + 1) / 2)]; p = v[int(NR * 0.99 + 0.999)];
+	    printf "median %.2f ms, p99 %.2f ms (n=%d)\n", m, p, NR }'
+}
+# timed CMD...: the wall time of CMD in ms, on stdout.
+timed() {
+	local t0=$EPOCHREALTIME
+	"$@" >/dev/null 2>&1
+	local rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 3 ] || { echo "failed ($rc): $*" >&2; exit 1; }
+	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'
+}
+
+"$CFGSTORE" init --node fw1 --primary >/dev/null
+"$CFGSTORE" peer add fw2 127.0.0.1:9 \
+    "$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')"
+{
+	grep -v '^#' "$SRCDIR/tests/golden/guide.apply"
+	echo "set service.ntpd.check \"ntpd -n -f {}\""
+	echo "set service.dhcpd.check \"dhcpd -t -cf {}\""
+} > "$W/guide.apply"
+# No daemon runs: 3, committed here only, is success.
+(cd "$SRCDIR/tests/golden" && timed "$CFGSTORE" apply --force --no-wait \
+    "$W/guide.apply" >/dev/null) || exit 1
+
+echo "== $N writes each, fw1 with peer fw2, --no-wait"
+printf "set of a key no file reads:            "
+for i in $(seq "$N"); do
+	timed "$CFGSTORE" set --no-wait site.note "n$i"
+done | stats
+printf "set changing ntpd.conf on both hosts:  "
+for i in $(seq "$N"); do
+	timed "$CFGSTORE" set --no-wait ntpd.servers "$((i % 4)).pool.ntp.org" \
+	    "s$i.pool.ntp.org"
+done | stats
+printf "the same with --force (no checks):     "
+for i in $(seq "$N"); do
+	timed "$CFGSTORE" set --force --no-wait ntpd.servers \
+	    "$((i % 4)).pool.ntp.org" "f$i.pool.ntp.org"
+done | stats
