@@ -177,6 +177,20 @@ batch_read(FILE *f, const char *name, struct batch *b, struct error *err)
 }
 
 int
+batch_load(const char *path, struct batch *b, struct error *err)
+{
+	FILE *f = stdin;
+	int rc;
+
+	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL)
+		return error_errno(err, ERR_INPUT, "%s", path);
+	rc = batch_read(f, strcmp(path, "-") ? path : "stdin", b, err);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+int
 batch_change(const struct batch *b, struct change *c, struct error *err)
 {
 	for (size_t i = 0; i < b->n; i++) {

@@ -67,6 +67,8 @@ struct batch {
  */
 int	batch_read(FILE *f, const char *name, struct batch *b,
 	    struct error *err);
+/* batch_read of the file at path ("-": stdin). */
+int	batch_load(const char *path, struct batch *b, struct error *err);
 void	batch_free(struct batch *b);
 /* The batch's operations, in order, into c (each naming its line). */
 int	batch_change(const struct batch *b, struct change *c,

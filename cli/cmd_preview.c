@@ -22,21 +22,18 @@ int
 cli_load_batch(const char *path, struct change **out)
 {
 	struct error err = { 0 };
-	FILE *f = stdin;
+	struct batch b = { 0 };
 	int rc = 0;
 
 	*out = NULL;
-	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL)
-		return error_errno(&err, ERR_INPUT, "%s", path), cli_fail(&err);
 	if ((*out = change_new()) == NULL)
 		rc = cli_error(ERR_FAIL, "out of memory");
-	else if (read_batch(f, strcmp(path, "-") ? path : "stdin", *out,
-	    &err) == -1)
+	else if (batch_load(path, &b, &err) == -1 ||
+	    batch_change(&b, *out, &err) == -1)
 		rc = cli_fail(&err);
 	else if (change_count(*out) == 0)
 		rc = cli_error(ERR_INPUT, "%s: no set or del lines", path);
-	if (f != stdin)
-		fclose(f);
+	batch_free(&b);
 	if (rc != 0) {
 		change_free(*out);
 		*out = NULL;

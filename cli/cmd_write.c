@@ -278,7 +278,6 @@ cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct change *c = NULL;
 	struct store *s = NULL;
 	const char *path = "-";
-	FILE *f = stdin;
 	int rc;
 
 	if ((rc = cli_write_opts(cmd, argc, argv, "RF", &w)) != 0)
@@ -287,12 +286,9 @@ cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		return cli_usage(cmd);
 	if (optind < argc)
 		path = argv[optind];
-	if (strcmp(path, "-") != 0 && (f = fopen(path, "r")) == NULL)
-		return error_errno(&err, ERR_INPUT, "%s", path), cli_fail(&err);
 	if ((c = change_new()) == NULL)
 		rc = cli_error(ERR_FAIL, "out of memory");
-	else if (batch_read(f, strcmp(path, "-") ? path : "stdin", &b,
-	    &err) == -1)
+	else if (batch_load(path, &b, &err) == -1)
 		rc = cli_fail(&err);
 	else if (w.replace == NULL && b.n == 0)
 		rc = cli_error(ERR_INPUT, "%s: no set or del lines", path);
@@ -303,8 +299,6 @@ cmd_apply(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		else
 			rc = cli_commit_report(cli, s, c, &w);
 	}
-	if (f != stdin)
-		fclose(f);
 	batch_free(&b);
 	change_free(c);
 	store_close(s);
