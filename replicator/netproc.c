@@ -480,7 +480,10 @@ net_lost(struct daemon *d, const char *why)
 	for (c = d->chans; c != NULL; c = c->next) {
 		c->closed = 1;
 		chan_end(c, "the network process is gone");
+		/* Its ids are the next process's to use again. */
+		c->sid = 0;
 	}
+	d->last_accepted = 0;
 	pthread_mutex_unlock(&d->mu);
 	if (!d->stop)
 		log_warnx("network process %ld %s%s", (long)d->net_pid, why,
