@@ -1014,6 +1014,7 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 	d.chroot = o->chroot != NULL ? o->chroot : REPL_CHROOT;
 	d.foreground = o->foreground;
 	d.verbose = o->verbose;
+	d.net_exec = o->net_exec;
 
 	if (sodium_init() < 0)
 		return error_set(err, ERR_FAIL, "libsodium failed to start");

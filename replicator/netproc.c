@@ -509,9 +509,14 @@ net_up(struct daemon *d, uint32_t sid, const struct net_up *u,
 	c = chan_find(d, sid);
 	if (!(sid & NET_SID_ACCEPTED)) {
 		/* A dial: the key must be the one asked for. */
-		if (c == NULL) {
+		if (c == NULL && sid <= d->next_sid) {
 			pthread_mutex_unlock(&d->mu);
 			return 0;	/* given up on meanwhile */
+		}
+		if (c == NULL) {
+			pthread_mutex_unlock(&d->mu);
+			return error_set(err, ERR_INPUT, "up: session %lu was "
+			    "never asked for", (unsigned long)sid);
 		}
 		if (c->up || sodium_memcmp(c->pk, u->pk, LINK_KEY_LEN) != 0) {
 			pthread_mutex_unlock(&d->mu);
@@ -725,6 +730,8 @@ net_start(struct daemon *d, struct error *err)
 	(void)n;
 	snprintf(path, sizeof(path), "%s", CFGSTORE_SELF);
 #endif
+	if (d->net_exec != NULL)
+		snprintf(path, sizeof(path), "%s", d->net_exec);
 	if ((d->self = strdup(path)) == NULL)
 		return error_errno(err, ERR_FAIL, "start");
 	if (net_spawn(d, err) == -1)

@@ -107,6 +107,7 @@ struct daemon {
 	/* The parent's side of the network process (netproc.c). */
 	int		 listen_fd;	/* handed to it, never accepted on */
 	char		*self;		/* our binary, to exec */
+	const char	*net_exec;	/* tests: another one instead */
 	const char	*user, *chroot;
 	int		 foreground, verbose;
 	pid_t		 net_pid;	/* -1: none now */

@@ -26,6 +26,12 @@ struct repl_serve_opts {
 	int		 verbose;	/* log debug messages */
 	const char	*user;		/* the network process's; NULL: default */
 	const char	*chroot;	/* its root; NULL: REPL_CHROOT */
+	/*
+	 * For tests only, and only through code (no option or variable
+	 * sets it): a program to run as the network process instead of
+	 * this one, to play one that misbehaves.
+	 */
+	const char	*net_exec;
 };
 
 #define REPL_CHROOT	"/var/empty"
