@@ -130,13 +130,7 @@ ctl_commit(struct daemon *d, int fd, uint64_t rev, uint64_t wait_ms)
 	}
 	if (wait_ms > REPL_WAIT_MAX)
 		wait_ms = REPL_WAIT_MAX;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(wait_ms / 1000);
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	repl_deadline(&ts, wait_ms);
 	for (;;) {
 		undecided = 0;
 		if (!local && d->render_done >= rev) {

@@ -179,15 +179,7 @@ chan_recv(struct chan *c, struct buf *out, int timeout_ms, struct error *err)
 	struct frame *f;
 	struct buf tmp;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (timeout_ms >= 0) {
-		ts.tv_sec += timeout_ms / 1000;
-		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-	}
+	repl_deadline(&ts, timeout_ms >= 0 ? (uint64_t)timeout_ms : 0);
 	pthread_mutex_lock(&d->mu);
 	while (c->head == NULL && !c->dead) {
 		if (timeout_ms < 0)

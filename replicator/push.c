@@ -475,13 +475,7 @@ push_main(void *arg)
 				refused_wait *= 2;
 		} else
 			refused_wait = REFUSED_RETRY_MIN_MS;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait / 1000;
-		ts.tv_nsec += (long)(wait % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		repl_deadline(&ts, wait);
 		/* A new commit cuts the wait short, unless refused. */
 		pthread_mutex_lock(&d->mu);
 		while (!d->stop && !p->quit &&

@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "ipc.h"
 #include "link.h"
@@ -134,6 +135,8 @@ struct daemon {
 uint64_t repl_now_ms(void);		/* UTC */
 uint64_t repl_mono_ms(void);		/* monotonic */
 uint64_t repl_mono_us(void);
+/* ts: ms from now, as pthread_cond_timedwait wants it. */
+void	repl_deadline(struct timespec *ts, uint64_t ms);
 struct peer *peer_find(struct daemon *d, const char *name);	/* under mu */
 void	peer_error(struct peer *p, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));	/* under mu */
