@@ -529,7 +529,11 @@ repl_dial(const char *addr, int timeout_ms, struct error *err)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
+	/*
+	 * Only the network process dials: chrooted, pledged without dns,
+	 * it is given numeric addresses and must not try to resolve.
+	 */
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
 		return error_set(err, ERR_FAIL, "%s: %s", host,
 		    gai_strerror(rc));
