@@ -528,6 +528,11 @@ net_up(struct daemon *d, uint32_t sid, const struct net_up *u,
 	}
 	d->last_accepted = sid;
 	p = peer_find(d, u->name);
+	if (d->stop) {
+		pthread_mutex_unlock(&d->mu);
+		net_send(d, NET_CLOSE, sid, NULL, 0, NULL);
+		return 0;
+	}
 	if (p == NULL || sodium_memcmp(p->info.pubkey, u->pk,
 	    LINK_KEY_LEN) != 0) {
 		pthread_mutex_unlock(&d->mu);
@@ -745,9 +750,12 @@ net_stop(struct daemon *d)
 	pthread_mutex_lock(&d->netmu);
 	ipc_clear(&d->net);
 	pthread_mutex_unlock(&d->netmu);
-	if (d->net_pid > 0)
+	/* It may be in the middle of a send to a slow peer: no waiting. */
+	if (d->net_pid > 0) {
+		kill(d->net_pid, SIGTERM);
 		while (waitpid(d->net_pid, &status, 0) == -1 && errno == EINTR)
 			;
+	}
 	free(d->self);
 }
 
