@@ -67,6 +67,7 @@ static const struct ipc_rule to_parent[] = {
 	{ NET_UP,		sizeof(struct net_up), sizeof(struct net_up) },
 	{ NET_DOWN,		1, ERROR_MSG_MAX },
 	{ NET_FRAME,		1, LINK_PAYLOAD_MAX },
+	{ NET_READY,		0, 0 },
 };
 #define NRULES(r)	(sizeof(r) / sizeof((r)[0]))
 
@@ -436,6 +437,7 @@ net_spawn(struct daemon *d, struct error *err)
 	ipc_init(&d->net, sv[0]);
 	pthread_mutex_unlock(&d->netmu);
 	d->net_pid = pid;
+	d->net_ready = 0;
 	d->net_started_ms = repl_mono_ms();
 	memset(&ni, 0, sizeof(ni));
 	memcpy(ni.pk, d->auth.pk, LINK_KEY_LEN);
@@ -581,7 +583,17 @@ net_dispatch(struct daemon *d, const struct ipc_msg *m, struct error *err)
 
 	if (ipc_check(m, to_parent, NRULES(to_parent), err) == -1)
 		return -1;
+	/* Before it is ready it may say only that, or why it is not. */
+	if (!d->net_ready && m->type != NET_READY &&
+	    !(m->type == NET_DOWN && m->peer == 0))
+		return error_set(err, ERR_INPUT, "message %lu before it was "
+		    "ready", (unsigned long)m->type);
 	switch (m->type) {
+	case NET_READY:
+		if (d->net_ready)
+			return error_set(err, ERR_INPUT, "ready again");
+		d->net_ready = 1;
+		return 0;
 	case NET_SIGN:
 		/* The one signature it may have: a handshake's. */
 		if (!link_sign_input_ok(m->data, m->len))
@@ -596,6 +608,11 @@ net_dispatch(struct daemon *d, const struct ipc_msg *m, struct error *err)
 	case NET_DOWN:
 		snprintf(why, sizeof(why), "%.*s", (int)m->len,
 		    (const char *)m->data);
+		if (m->peer == 0) {
+			/* It exits next: net_lost will say so. */
+			log_warnx("network process: %s", why);
+			return 0;
+		}
 		pthread_mutex_lock(&d->mu);
 		if ((c = chan_find(d, m->peer)) != NULL) {
 			c->closed = 1;
@@ -713,6 +730,60 @@ net_reader_main(void *arg)
 	return NULL;
 }
 
+/*
+ * At start, the network process must come up, or the daemon does not:
+ * `cfgstore serve --user nosuchuser` fails on the terminal, not in a
+ * loop of restarts in the log.
+ */
+static int
+net_wait_ready(struct daemon *d, struct error *err)
+{
+	struct pollfd pfd;
+	struct ipc_msg m;
+	char why[ERROR_MSG_MAX];
+	int rc;
+
+	pfd.fd = d->net.fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		while ((rc = ipc_get(&d->net, &m, err)) == 1) {
+			if (m.type == NET_READY && m.len == 0) {
+				d->net_ready = 1;
+				return 0;
+			}
+			if (m.type == NET_DOWN && m.peer == 0 && m.len > 0 &&
+			    m.len <= ERROR_MSG_MAX) {
+				snprintf(why, sizeof(why), "%.*s", (int)m.len,
+				    (const char *)m.data);
+				error_set(err, ERR_FAIL, "network process: %s",
+				    why);
+				goto fail;
+			}
+			error_set(err, ERR_FAIL, "network process: message "
+			    "%lu before it was ready", (unsigned long)m.type);
+			goto fail;
+		}
+		if (rc == -1)
+			goto fail;
+		if (poll(&pfd, 1, LINK_HANDSHAKE_MS) == 0) {
+			error_set(err, ERR_FAIL, "network process: did not "
+			    "start");
+			goto fail;
+		}
+		if ((rc = ipc_read(&d->net, err)) <= 0) {
+			if (rc == 0)
+				error_set(err, ERR_FAIL, "network process: "
+				    "exited while starting");
+			goto fail;
+		}
+	}
+fail:
+	d->stop = 1;	/* quietly: the caller reports err */
+	net_lost(d, "did not start");
+	d->stop = 0;
+	return -1;
+}
+
 int
 net_start(struct daemon *d, struct error *err)
 {
@@ -731,7 +802,7 @@ net_start(struct daemon *d, struct error *err)
 		snprintf(path, sizeof(path), "%s", d->net_exec);
 	if ((d->self = strdup(path)) == NULL)
 		return error_errno(err, ERR_FAIL, "start");
-	if (net_spawn(d, err) == -1)
+	if (net_spawn(d, err) == -1 || net_wait_ready(d, err) == -1)
 		return -1;
 	if (repl_spawn(&d->net_t, net_reader_main, d, 0) != 0)
 		return error_set(err, ERR_FAIL, "cannot start a thread");
@@ -1110,6 +1181,14 @@ net_child_dispatch(struct daemon *d, const struct ipc_msg *m,
 	}
 }
 
+/* Tells the parent why it could not start, and exits. */
+static void __attribute__((noreturn))
+not_started(struct daemon *d, const char *why)
+{
+	net_send(d, NET_DOWN, 0, why, strlen(why) + 1, NULL);
+	_exit(1);
+}
+
 /* Reads the first message, NET_INIT, before anything else. */
 static void
 read_init(struct daemon *d, struct net_init *ni)
@@ -1167,19 +1246,20 @@ repl_net_main(void)
 	/* Everything it will ever open is open: now it gives up the rest. */
 	if (geteuid() == 0) {
 		if (priv_drop(ni.user, ni.chroot, &err) == -1)
-			fatalx("network process: %s", err.msg);
+			not_started(&d, err.msg);
 	} else
 		log_info("network process: not root, so neither chrooted nor "
 		    "another user");
 	if (sandbox_pledge("stdio inet") == -1)
-		fatal("network process: pledge");
+		not_started(&d, "pledge failed");
 	memset(&tcp, 0, sizeof(tcp));
 	tcp.d = &d;
 	tcp.fd = ni.has_listener ? NET_FD_LISTEN : -1;
 	if (fd_pipe_cloexec(d.wake) == -1)
-		fatal("pipe");
+		not_started(&d, "no pipe");
 	if (tcp.fd != -1 && repl_spawn(&tcp_t, acceptor_main, &tcp, 1) != 0)
-		fatalx("network process: cannot start a thread");
+		not_started(&d, "cannot start a thread");
+	net_send(&d, NET_READY, 0, NULL, 0, NULL);
 	for (;;) {
 		/* What came with the start message first. */
 		while ((rc = ipc_get(&d.net, &m, &err)) == 1)

@@ -115,6 +115,7 @@ struct daemon {
 	uint64_t	 net_started_ms;
 	pthread_t	 net_t;
 	int		 has_net;
+	int		 net_ready;	/* the process said NET_READY */
 	struct chan	*chans;		/* under mu */
 	uint32_t	 last_accepted;	/* session ids, both sides */
 	uint32_t	 next_sid;
@@ -182,7 +183,9 @@ enum net_type {
 	NET_SIGNATURE,	/* to it, request: the signature asked for */
 	NET_SIGN,	/* from it, request: a handshake's bytes to sign */
 	NET_UP,		/* from it, session: struct net_up, authenticated */
-	NET_DOWN,	/* from it, session: over, and why (text) */
+	NET_DOWN,	/* from it, session: over, and why (text); session 0:
+			   it could not start, and why */
+	NET_READY,	/* from it: privileges dropped, pledged, serving */
 };
 struct net_init {
 	unsigned char	 pk[LINK_KEY_LEN];	/* the node's public key */

@@ -30,8 +30,17 @@ resumes() {
 	assert_grep "^fw2: applied r$r, restarted ntpd" "$SCRATCH/out"
 }
 
+step "a network process that cannot become its user: serve fails, says why"
+node_init fw1 --primary
+node_init fw2
+pair fw1 fw2
+expect 1 on fw1 serve -f --user nosuchuser --root "$SCRATCH/fw1/root"
+assert_err_line "^cfgstore: network process: no user nosuchuser$"
+[ -S "$(dir fw1)/serve.sock" ] && fail "a socket left"
+
 step "fw1 and fw2 in step"
-two_nodes
+start fw1
+start fw2
 guide_synced fw1 fw2
 
 for n in fw1 fw2; do

@@ -17,7 +17,7 @@ store_fingerprint "$(dir fw2)" > "$SCRATCH/fp.before"
 
 for mode in sign-commit sign-long up-short up-noname up-twice \
     up-undialled down-empty down-long frame-notup frame-empty frame-huge \
-    unknown init; do
+    unknown init ready-twice; do
 	step "$mode: refused, killed, started again"
 	: > "$SCRATCH/pids"
 	: > "$SCRATCH/fw2.log"

@@ -2,8 +2,8 @@
  * hostile_net.c - a network process that misbehaves towards the daemon,
  * one way per run (HOSTILE_NET_MODE), started by serve_hooked in place
  * of the real one.  It appends its pid to HOSTILE_NET_PIDS, reads the
- * start message and the peers, sends what the mode says, then waits to
- * be killed.  Modes:
+ * says it is ready, reads the peers, sends what the mode says, then
+ * waits to be killed.  Modes:
  *
  *	sign-commit	asks for a signature over what is not a handshake
  *	sign-long	a signing request beyond its bound
@@ -18,6 +18,7 @@
  *	frame-huge	a header announcing more than any message may hold
  *	unknown		a type that does not exist
  *	init		a type only the daemon may send
+ *	ready-twice	ready, once more
  */
 #include <signal.h>
 #include <stdio.h>
@@ -85,6 +86,8 @@ main(void)
 		fclose(f);
 	}
 	ipc_init(&c, NET_FD_IPC);
+	/* The daemon waits for this before it sends the peers. */
+	put(NET_READY, 0, NULL, 0);
 	first_peer(&peer);
 	memset(&up, 0, sizeof(up));
 	snprintf(up.name, sizeof(up.name), "%s", peer.name);
@@ -131,6 +134,8 @@ main(void)
 		put(99, 0, "x", 1);
 	else if (strcmp(mode, "init") == 0)
 		put(NET_INIT, 0, sig, sizeof(struct net_init));
+	else if (strcmp(mode, "ready-twice") == 0)
+		put(NET_READY, 0, NULL, 0);
 	else
 		return 2;
 	/* Killed by the daemon, or its socket closes. */
