@@ -71,6 +71,7 @@ main(void)
 	const char *mode = getenv("HOSTILE_NET_MODE");
 	const char *pids = getenv("HOSTILE_NET_PIDS");
 	struct net_peer peer;
+	struct net_init init;
 	struct net_up up;
 	struct ipc_msg m;
 	struct error err = { 0 };
@@ -132,8 +133,10 @@ main(void)
 			return 1;
 	} else if (strcmp(mode, "unknown") == 0)
 		put(99, 0, "x", 1);
-	else if (strcmp(mode, "init") == 0)
-		put(NET_INIT, 0, sig, sizeof(struct net_init));
+	else if (strcmp(mode, "init") == 0) {
+		memset(&init, 0, sizeof(init));
+		put(NET_INIT, 0, &init, sizeof(init));
+	}
 	else if (strcmp(mode, "ready-twice") == 0)
 		put(NET_READY, 0, NULL, 0);
 	else
