@@ -435,6 +435,8 @@ peers_load(struct daemon *d, struct error *err)
 	}
 	pthread_mutex_unlock(&d->mu);
 	free(gone);
+	/* The network process knows them before anyone dials. */
+	net_peers_changed(d);
 	if (d->primary)
 		for (i = 0; i < d->npeers; i++) {
 			p = d->peers[i];
@@ -987,8 +989,7 @@ repl_daemon_reload(struct daemon *d, struct error *err)
 	int rc;
 
 	pthread_mutex_lock(&d->reload_mu);
-	if ((rc = peers_load(d, err)) == 0)
-		net_peers_changed(d);
+	rc = peers_load(d, err);
 	pthread_mutex_unlock(&d->reload_mu);
 	return rc;
 }
@@ -1054,8 +1055,6 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 	}
 	ctl.d = &d;
 	ctl.control = 1;
-	if ((ctl.fd = listen_control(dir, err)) == -1)
-		goto fail;
 	if (!d.primary) {
 		if (store_listen(d.s)[0] == '\0') {
 			error_set(err, ERR_FAIL, "%s is a replica without a "
@@ -1077,8 +1076,10 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 	/* Set up: from here on the store, the rendered files, commands. */
 	if (repl_sandbox(err) == -1)
 		goto fail;
-	if (net_start(&d, err) == -1 || peers_load(&d, err) == -1 ||
-	    net_peers_changed(&d) == -1)
+	if (net_start(&d, err) == -1 || peers_load(&d, err) == -1)
+		goto fail;
+	/* Last: its socket says the daemon is up, peers and all. */
+	if ((ctl.fd = listen_control(dir, err)) == -1)
 		goto fail;
 	if (repl_spawn(&render_t, render_main, &d, 0) != 0 ||
 	    !(has_render = 1) ||

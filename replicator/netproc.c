@@ -1257,9 +1257,10 @@ repl_net_main(void)
 	tcp.fd = ni.has_listener ? NET_FD_LISTEN : -1;
 	if (fd_pipe_cloexec(d.wake) == -1)
 		not_started(&d, "no pipe");
-	if (tcp.fd != -1 && repl_spawn(&tcp_t, acceptor_main, &tcp, 1) != 0)
-		not_started(&d, "cannot start a thread");
+	/* Ready before it accepts: a handshake's signing request follows. */
 	net_send(&d, NET_READY, 0, NULL, 0, NULL);
+	if (tcp.fd != -1 && repl_spawn(&tcp_t, acceptor_main, &tcp, 1) != 0)
+		fatalx("network process: cannot start a thread");
 	for (;;) {
 		/* What came with the start message first. */
 		while ((rc = ipc_get(&d.net, &m, &err)) == 1)
