@@ -702,6 +702,17 @@ net_reader_main(void *arg)
 			log_info("network process %ld started again",
 			    (long)d->net_pid);
 		}
+		/* First what was read already (with READY, at start). */
+		error_clear(&err);
+		while ((rc = ipc_get(&d->net, &m, &err)) == 1)
+			if (net_dispatch(d, &m, &err) == -1)
+				break;
+		if (rc != 0) {
+			log_warnx("network process %ld misbehaved: %s; killing "
+			    "it", (long)d->net_pid, err.msg);
+			net_lost(d, "killed");
+			continue;
+		}
 		pfd[0].fd = d->net.fd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = d->wake[0];
@@ -713,19 +724,8 @@ net_reader_main(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
-		error_clear(&err);
-		if ((rc = ipc_read(&d->net, &err)) <= 0) {
+		if ((rc = ipc_read(&d->net, &err)) <= 0)
 			net_lost(d, rc == 0 ? "exited" : err.msg);
-			continue;
-		}
-		while ((rc = ipc_get(&d->net, &m, &err)) == 1)
-			if (net_dispatch(d, &m, &err) == -1)
-				break;
-		if (rc != 0) {
-			log_warnx("network process %ld misbehaved: %s; killing "
-			    "it", (long)d->net_pid, err.msg);
-			net_lost(d, "killed");
-		}
 	}
 	return NULL;
 }
