@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "compat_priv.h"
+#include "replicator.h"
 
 #define DEFAULT_DIR "/var/db/cfgstore"
 
@@ -140,13 +142,15 @@ static const struct command commands[] = {
 	  "commit nothing",
 	  "",
 	  "", 0 },
-	{ "serve", cmd_serve, "[-f] [-v] [--root DIR]",
+	{ "serve", cmd_serve, "[-f] [-v] [--root DIR] [--user USER] [--chroot DIR]",
 	  "the daemon: replication and rendering",
-	  "-f          stay in the foreground, log to stderr\n"
-	  "-v          log debug messages too\n"
-	  "--root DIR  prefix every output path with DIR, and make it the\n"
-	  "            node's render root",
-	  "--root", 0 },
+	  "-f            stay in the foreground, log to stderr\n"
+	  "-v            log debug messages too\n"
+	  "--root DIR    prefix every output path with DIR, and make it the\n"
+	  "              node's render root\n"
+	  "--user USER   the network process's user (default " PRIV_USER_DEFAULT ")\n"
+	  "--chroot DIR  the network process's root (default " REPL_CHROOT ")",
+	  "--root --user --chroot", 0 },
 	{ "status", cmd_status, "[--json]",
 	  "role, head, peers, last render per service",
 	  "--json      print JSON",

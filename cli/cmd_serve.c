@@ -38,14 +38,19 @@ cmd_serve(struct cli *cli, const struct command *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, 'r' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "chroot", required_argument, NULL, 'c' },
+		/* How the daemon starts its network process: not for users. */
+		{ "network-process", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct repl_serve_opts o = { NULL, 0, 0 };
+	struct repl_serve_opts o;
 	struct error err = { 0 };
 	struct store *s;
-	char root[PATH_MAX], dir[PATH_MAX];
+	char root[PATH_MAX], dir[PATH_MAX], chroot_dir[PATH_MAX];
 	int ch, rc;
 
+	memset(&o, 0, sizeof(o));
 	while ((ch = getopt_long(argc, argv, "+fv", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -59,6 +64,17 @@ cmd_serve(struct cli *cli, const struct command *cmd, int argc, char **argv)
 				return rc;
 			o.root = root;
 			break;
+		case 'u':
+			o.user = optarg;
+			break;
+		case 'c':
+			if ((rc = absolute(optarg, chroot_dir,
+			    sizeof(chroot_dir))) != 0)
+				return rc;
+			o.chroot = chroot_dir;
+			break;
+		case 'N':
+			repl_net_main();
 		default:
 			return cli_usage(cmd);
 		}

@@ -72,6 +72,104 @@ read_line(int fd, struct buf *pending, char *line, size_t len,
 	}
 }
 
+/*
+ * Every line either side sends, and its one parser.  Fields are split at
+ * tabs (requests at single spaces), counted exactly, and numbers are
+ * plain decimal that fits: a line that is anything else is refused.
+ */
+enum ctl_kind {
+	CTL_COMMIT,	/* commit REV WAIT_MS */
+	CTL_STATUS,	/* status */
+	CTL_RELOAD,	/* reload */
+	CTL_END,	/* end */
+	CTL_ERROR,	/* error WHY */
+	CTL_NODE,	/* NODE STATE TEXT */
+	CTL_PEER,	/* peer NAME CONNECTED ACKED ACKED_MS HEAD ERROR_MS ERROR */
+	CTL_PID,	/* pid PID */
+};
+
+struct ctl_line {
+	enum ctl_kind	 kind;
+	const char	*name, *text;	/* NODE, PEER; TEXT, ERROR, error */
+	uint64_t	 n[5];		/* the numbers, in order */
+};
+
+static int
+ctl_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return *end != '\0' || errno != 0 ? -1 : 0;
+}
+
+/* Splits line at sep, in place, into at most max fields; the count. */
+static int
+fields(char *line, int sep, char **f, int max)
+{
+	int n = 0;
+
+	while (n < max) {
+		f[n++] = line;
+		if ((line = strchr(line, sep)) == NULL)
+			return n;
+		*line++ = '\0';
+	}
+	return max + 1;		/* more than max */
+}
+
+static int
+ctl_parse(char *line, struct ctl_line *l, struct error *err)
+{
+	char *f[9];
+	int n, i, nums = 0;
+
+	memset(l, 0, sizeof(*l));
+	if (strcmp(line, "end") == 0) {
+		l->kind = CTL_END;
+		return 0;
+	}
+	if (strcmp(line, "status") == 0 || strcmp(line, "reload") == 0) {
+		l->kind = line[0] == 's' ? CTL_STATUS : CTL_RELOAD;
+		return 0;
+	}
+	if (strncmp(line, "commit ", 7) == 0) {
+		l->kind = CTL_COMMIT;
+		if (fields(line, ' ', f, 3) != 3 || ctl_u64(f[1], &l->n[0]) ||
+		    ctl_u64(f[2], &l->n[1]))
+			return error_set(err, ERR_INPUT, "bad commit request");
+		return 0;
+	}
+	n = fields(line, '\t', f, 8);
+	if (n == 2 && strcmp(f[0], "error") == 0) {
+		l->kind = CTL_ERROR;
+		l->text = f[1];
+		return 0;
+	}
+	if (n == 2 && strcmp(f[0], "pid") == 0) {
+		l->kind = CTL_PID;
+		nums = ctl_u64(f[1], &l->n[0]);
+	} else if (n == 8 && strcmp(f[0], "peer") == 0) {
+		l->kind = CTL_PEER;
+		l->name = f[1];
+		l->text = f[7];
+		for (i = 0; i < 5; i++)
+			nums |= ctl_u64(f[2 + i], &l->n[i]);
+	} else if (n == 3) {
+		l->kind = CTL_NODE;
+		l->name = f[0];
+		l->text = f[2];
+		nums = ctl_u64(f[1], &l->n[0]) || l->n[0] > REPL_NODE_FAILED;
+	} else
+		return error_set(err, ERR_INPUT, "bad line");
+	if (nums)
+		return error_set(err, ERR_INPUT, "bad number");
+	return 0;
+}
+
 /* Text in a field: no tab, no newline. */
 static void
 clean(char *s)
@@ -130,13 +228,7 @@ ctl_commit(struct daemon *d, int fd, uint64_t rev, uint64_t wait_ms)
 	}
 	if (wait_ms > REPL_WAIT_MAX)
 		wait_ms = REPL_WAIT_MAX;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(wait_ms / 1000);
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	repl_deadline(&ts, wait_ms);
 	for (;;) {
 		undecided = 0;
 		if (!local && d->render_done >= rev) {
@@ -248,25 +340,24 @@ control_main(void *arg)
 	struct daemon *d = cc->d;
 	struct buf pending = { 0 };
 	struct error err = { 0 };
-	char line[256], extra;
-	unsigned long long rev, wait_ms;
+	struct ctl_line l;
+	char line[256];
 
 	if (read_line(cc->fd, &pending, line, sizeof(line), 2000,
 	    &err) == -1)
 		log_debug("control: %s", err.msg);
-	else if (sscanf(line, "commit %llu %llu%c", &rev, &wait_ms,
-	    &extra) == 2)
-		ctl_commit(d, cc->fd, rev, wait_ms);
-	else if (strcmp(line, "status") == 0)
-		ctl_status(d, cc->fd);
-	else if (strcmp(line, "reload") == 0) {
-		if (repl_daemon_reload(d, &err) == -1) {
-			clean(err.msg);
-			dprintf(cc->fd, "error\t%s\n", err.msg);
-		} else
-			write_str(cc->fd, "end\n", NULL);
-	} else
+	else if (ctl_parse(line, &l, &err) == -1 || (l.kind != CTL_COMMIT &&
+	    l.kind != CTL_STATUS && l.kind != CTL_RELOAD))
 		write_str(cc->fd, "error\tunknown request\n", NULL);
+	else if (l.kind == CTL_COMMIT)
+		ctl_commit(d, cc->fd, l.n[0], l.n[1]);
+	else if (l.kind == CTL_STATUS)
+		ctl_status(d, cc->fd);
+	else if (repl_daemon_reload(d, &err) == -1) {
+		clean(err.msg);
+		dprintf(cc->fd, "error\t%s\n", err.msg);
+	} else
+		write_str(cc->fd, "end\n", NULL);
 	buf_free(&pending);
 	pthread_mutex_lock(&d->mu);
 	conn_track(d, cc->fd, 0);
@@ -303,27 +394,13 @@ ctl_connect(const char *dir, struct error *err)
 	return fd;
 }
 
-/* Splits a line at tabs, in place; the number of fields. */
-static int
-fields(char *line, char **f, int max)
-{
-	int n = 0;
-
-	while (n < max) {
-		f[n++] = line;
-		if ((line = strchr(line, '\t')) == NULL)
-			break;
-		*line++ = '\0';
-	}
-	return n;
-}
-
 int
 repl_notify(const char *dir, uint64_t rev, int wait_ms, repl_report_fn fn,
     void *arg, struct error *err)
 {
 	struct buf pending = { 0 };
-	char req[64], line[LINE_MAX_], *f[3];
+	struct ctl_line l;
+	char req[64], line[LINE_MAX_];
 	int fd, rc = -1;
 
 	if ((fd = ctl_connect(dir, err)) == -1)
@@ -340,14 +417,15 @@ repl_notify(const char *dir, uint64_t rev, int wait_ms, repl_report_fn fn,
 			error_wrap(err, "daemon");
 			goto done;
 		}
-		if (strcmp(line, "end") == 0)
-			break;
-		if (fields(line, f, 3) != 3) {
+		if (ctl_parse(line, &l, err) == -1 || (l.kind != CTL_END &&
+		    l.kind != CTL_NODE)) {
 			error_set(err, ERR_FAIL, "daemon: bad reply");
 			goto done;
 		}
+		if (l.kind == CTL_END)
+			break;
 		if (fn != NULL)
-			fn(arg, f[0], (enum repl_node_state)atoi(f[1]), f[2]);
+			fn(arg, l.name, (enum repl_node_state)l.n[0], l.text);
 	}
 	rc = 0;
 done:
@@ -360,6 +438,7 @@ int
 repl_reload(const char *dir, struct error *err)
 {
 	struct buf pending = { 0 };
+	struct ctl_line l;
 	char line[LINE_MAX_];
 	int fd, rc = -1;
 
@@ -367,11 +446,12 @@ repl_reload(const char *dir, struct error *err)
 		return -1;
 	if (write_str(fd, "reload\n", err) == 0 &&
 	    read_line(fd, &pending, line, sizeof(line), 15000, err) == 0) {
-		if (strcmp(line, "end") == 0)
+		if (ctl_parse(line, &l, err) == 0 && l.kind == CTL_END)
 			rc = 0;
+		else if (l.kind == CTL_ERROR)
+			error_set(err, ERR_FAIL, "daemon: %s", l.text);
 		else
-			error_set(err, ERR_FAIL, "daemon: %s",
-			    strncmp(line, "error\t", 6) == 0 ? line + 6 : line);
+			error_set(err, ERR_FAIL, "daemon: bad reply");
 	}
 	buf_free(&pending);
 	close(fd);
@@ -384,7 +464,8 @@ ask_status(struct store *s, struct repl_status *st)
 {
 	struct buf pending = { 0 };
 	struct error err = { 0 };
-	char line[LINE_MAX_], *f[8];
+	struct ctl_line l;
+	char line[LINE_MAX_];
 	size_t i;
 	int fd, rc = -1;
 
@@ -396,21 +477,23 @@ ask_status(struct store *s, struct repl_status *st)
 		if (read_line(fd, &pending, line, sizeof(line), 5000,
 		    &err) == -1)
 			goto done;
-		if (strcmp(line, "end") == 0)
+		if (ctl_parse(line, &l, &err) == -1)
+			goto done;
+		if (l.kind == CTL_END)
 			break;
-		if (fields(line, f, 8) != 8 || strcmp(f[0], "peer") != 0)
-			continue;
+		if (l.kind != CTL_PEER)
+			continue;	/* pid, and what a newer daemon adds */
 		for (i = 0; i < st->npeers; i++) {
 			struct repl_peer_status *ps = &st->peers[i];
 
-			if (strcmp(ps->name, f[1]) != 0)
+			if (strcmp(ps->name, l.name) != 0)
 				continue;
-			ps->connected = atoi(f[2]);
-			ps->acked = strtoull(f[3], NULL, 10);
-			ps->acked_ms = strtoull(f[4], NULL, 10);
-			ps->peer_head = strtoull(f[5], NULL, 10);
-			ps->error_ms = strtoull(f[6], NULL, 10);
-			snprintf(ps->error, sizeof(ps->error), "%s", f[7]);
+			ps->connected = l.n[0] != 0;
+			ps->acked = l.n[1];
+			ps->acked_ms = l.n[2];
+			ps->peer_head = l.n[3];
+			ps->error_ms = l.n[4];
+			snprintf(ps->error, sizeof(ps->error), "%s", l.text);
 		}
 	}
 	rc = 0;

@@ -31,6 +31,7 @@
 
 #include "compat.h"
 #include "compat_fd.h"
+#include "compat_priv.h"
 #include "log.h"
 #include "render.h"
 #include "repl_int.h"
@@ -62,6 +63,18 @@ repl_mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void
+repl_deadline(struct timespec *ts, uint64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
 }
 
 struct peer *
@@ -133,11 +146,9 @@ repl_head(struct daemon *d, uint64_t *rev, unsigned char hash[STORE_HASH_LEN])
 }
 
 int
-send_msg(struct link *l, struct buf *b, struct error *err)
+send_msg(struct chan *c, struct buf *b, struct error *err)
 {
-	if (b->data == NULL)
-		return error_set(err, ERR_FAIL, "out of memory");
-	return link_send(l, b->data, b->len, SEND_MS, err);
+	return chan_send(c, b, err);
 }
 
 /* ---- rendering ----------------------------------------------------------- */
@@ -270,13 +281,7 @@ render_wait_for(struct daemon *d, uint64_t rev, int timeout_ms,
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	repl_deadline(&ts, (uint64_t)timeout_ms);
 	pthread_mutex_lock(&d->mu);
 	if (rev > d->render_want) {
 		d->render_want = rev;
@@ -315,8 +320,8 @@ render_wait(struct daemon *d, uint64_t rev, char *summary, size_t len,
 
 /* ---- threads ----------------------------------------------------------- */
 
-static int
-spawn(pthread_t *t, void *(*fn)(void *), void *arg, int detached)
+int
+repl_spawn(pthread_t *t, void *(*fn)(void *), void *arg, int detached)
 {
 	pthread_attr_t a;
 	pthread_t tmp;
@@ -375,7 +380,6 @@ peers_load(struct daemon *d, struct error *err)
 			break;
 		p->d = d;
 		p->info = list[i];
-		p->fd = -1;
 		pubkey_to_text(p->info.pubkey, p->key);
 		record_load(d->s, p->info.name, &p->rec);
 		p->kick = 1;
@@ -400,8 +404,8 @@ peers_load(struct daemon *d, struct error *err)
 			continue;
 		p = d->peers[i];
 		p->quit = 1;
-		if (p->fd != -1)
-			shutdown(p->fd, SHUT_RDWR);
+		if (p->ch != NULL)
+			chan_kill(p->ch, "no longer a peer");
 		gone[ngone++] = p;
 	}
 	free(d->peers);
@@ -431,12 +435,14 @@ peers_load(struct daemon *d, struct error *err)
 	}
 	pthread_mutex_unlock(&d->mu);
 	free(gone);
+	/* The network process knows them before anyone dials. */
+	net_peers_changed(d);
 	if (d->primary)
 		for (i = 0; i < d->npeers; i++) {
 			p = d->peers[i];
 			if (p->has_thread)
 				continue;
-			if (spawn(&p->thread, push_main, p, 0) != 0)
+			if (repl_spawn(&p->thread, push_main, p, 0) != 0)
 				return error_set(err, ERR_FAIL, "cannot start "
 				    "a thread for %s", p->info.name);
 			p->has_thread = 1;
@@ -525,7 +531,11 @@ repl_dial(const char *addr, int timeout_ms, struct error *err)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
+	/*
+	 * Only the network process dials: chrooted, pledged without dns,
+	 * it is given numeric addresses and must not try to resolve.
+	 */
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
 		return error_set(err, ERR_FAIL, "%s: %s", host,
 		    gai_strerror(rc));
@@ -625,13 +635,6 @@ listen_control(const char *dir, struct error *err)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return fd;
 }
-
-struct acceptor {
-	struct daemon	*d;
-	int		 fd;
-	int		 control;	/* control socket, else peers */
-	int		 starved;	/* accept(2) out of descriptors */
-};
 
 static void
 describe_peer(const struct sockaddr_storage *ss, char *host, size_t hlen,
@@ -772,7 +775,7 @@ accept_one(struct acceptor *a)
 		d->ncontrol++;
 		conn_track(d, fd, 1);
 		pthread_mutex_unlock(&d->mu);
-		if (spawn(NULL, control_main, cc, 1) != 0) {
+		if (repl_spawn(NULL, control_main, cc, 1) != 0) {
 			pthread_mutex_lock(&d->mu);
 			d->ncontrol--;
 			conn_track(d, fd, 0);
@@ -810,7 +813,7 @@ accept_one(struct acceptor *a)
 		log_warnx("connection from %s dropped: too many unfinished "
 		    "handshakes, the oldest makes room for %s", victim, from);
 	tune(fd);
-	if (spawn(NULL, inbound_main, in, 1) != 0) {
+	if (repl_spawn(NULL, net_accepted_main, in, 1) != 0) {
 		pthread_mutex_lock(&d->mu);
 		hs_done(d, in);
 		d->ninbound--;
@@ -823,7 +826,7 @@ accept_one(struct acceptor *a)
 	return 0;
 }
 
-static void *
+void *
 acceptor_main(void *arg)
 {
 	struct acceptor *a = arg;
@@ -916,25 +919,6 @@ tell_parent(int *ready, const char *msg)
 	*ready = -1;
 }
 
-static void
-sign_cb(void *arg, const void *msg, size_t len, unsigned char sig[64])
-{
-	identity_sign(arg, msg, len, sig);
-}
-
-/* Peers only: our own key is never on the other end of a link. */
-static int
-trust_cb(void *arg, const unsigned char pk[32], char *name, size_t len)
-{
-	struct daemon *d = arg;
-	unsigned char own[STORE_PUBKEY_LEN];
-
-	store_public_key(d->s, own);
-	if (sodium_memcmp(own, pk, STORE_PUBKEY_LEN) == 0)
-		return 0;
-	return store_trusts(d->s, pk, name, len);
-}
-
 static int
 lock_dir(const char *dir, struct error *err)
 {
@@ -965,11 +949,12 @@ shutdown_all(struct daemon *d)
 	pthread_mutex_lock(&d->mu);
 	d->stop = 1;
 	for (i = 0; i < d->npeers; i++)
-		if (d->peers[i]->fd != -1)
-			shutdown(d->peers[i]->fd, SHUT_RDWR);
+		if (d->peers[i]->ch != NULL)
+			chan_kill(d->peers[i]->ch, "stopping");
 	for (i = 0; i < sizeof(d->conn_fds) / sizeof(d->conn_fds[0]); i++)
 		if (d->conn_fds[i] != -1)
 			shutdown(d->conn_fds[i], SHUT_RDWR);
+	net_kill_all(d);
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 	if (write(d->wake[1], "x", 1) == -1)
@@ -1014,9 +999,9 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
     struct error *err)
 {
 	struct daemon d;
-	struct acceptor ctl = { 0 }, tcp = { 0 };
-	pthread_t render_t, ctl_t, tcp_t;
-	int ready = -1, lockfd = -1, has_render = 0, has_ctl = 0, has_tcp = 0;
+	struct acceptor ctl = { 0 };
+	pthread_t render_t, ctl_t;
+	int ready = -1, lockfd = -1, has_render = 0, has_ctl = 0;
 	int rc = -1;
 	sigset_t set;
 	uint64_t head;
@@ -1025,14 +1010,22 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 
 	memset(&d, 0, sizeof(d));
 	d.wake[0] = d.wake[1] = -1;
-	ctl.fd = tcp.fd = -1;
+	d.listen_fd = d.net.fd = -1;
+	d.net_pid = -1;
+	ctl.fd = -1;
 	for (i = 0; i < sizeof(d.conn_fds) / sizeof(d.conn_fds[0]); i++)
 		d.conn_fds[i] = -1;
 	pthread_mutex_init(&d.mu, NULL);
 	pthread_cond_init(&d.cv, NULL);
 	pthread_mutex_init(&d.wmu, NULL);
 	pthread_mutex_init(&d.reload_mu, NULL);
+	pthread_mutex_init(&d.netmu, NULL);
 	d.root = o->root;
+	d.user = o->user != NULL ? o->user : PRIV_USER_DEFAULT;
+	d.chroot = o->chroot != NULL ? o->chroot : REPL_CHROOT;
+	d.foreground = o->foreground;
+	d.verbose = o->verbose;
+	d.net_exec = o->net_exec;
 
 	if (sodium_init() < 0)
 		return error_set(err, ERR_FAIL, "libsodium failed to start");
@@ -1054,49 +1047,50 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 	d.primary = store_is_primary(d.s);
 	if (identity_load(d.s, &d.id, err) == -1)
 		goto fail;
+	/* The key stays here; the network process gets the public half. */
 	memcpy(d.auth.pk, identity_public(d.id), LINK_KEY_LEN);
-	d.auth.sign = sign_cb;
-	d.auth.sign_arg = d.id;
-	d.auth.trust = trust_cb;
-	d.auth.trust_arg = &d;
 	if (fd_pipe_cloexec(d.wake) == -1) {
 		error_errno(err, ERR_FAIL, "pipe");
 		goto fail;
 	}
-	ctl.d = tcp.d = &d;
+	ctl.d = &d;
 	ctl.control = 1;
-	if ((ctl.fd = listen_control(dir, err)) == -1)
-		goto fail;
 	if (!d.primary) {
 		if (store_listen(d.s)[0] == '\0') {
 			error_set(err, ERR_FAIL, "%s is a replica without a "
 			    "listen address (init --listen ADDR:PORT)", d.node);
 			goto fail;
 		}
-		if ((tcp.fd = listen_tcp(store_listen(d.s), err)) == -1)
+		/* Bound here, as root may need; accepted on over there. */
+		if ((d.listen_fd = listen_tcp(store_listen(d.s), err)) == -1)
 			goto fail;
+	}
+	if (geteuid() == 0 && mkdir(d.chroot, 0755) == -1 && errno != EEXIST) {
+		error_errno(err, ERR_FAIL, "%s", d.chroot);
+		goto fail;
 	}
 	if (store_head(d.s, &head, NULL, err) == -1)
 		goto fail;
 	/* Whatever was committed while no daemon ran is rendered now. */
 	d.head_hint = d.render_want = head;
-	/* Set up: from here on only the store and the rendered files. */
-	if (repl_sandbox(dir, o->root, err) == -1)
+	/* Set up: from here on the store, the rendered files, commands. */
+	if (repl_sandbox(err) == -1)
 		goto fail;
-	if (peers_load(&d, err) == -1)
+	if (net_start(&d, err) == -1 || peers_load(&d, err) == -1)
 		goto fail;
-	if (spawn(&render_t, render_main, &d, 0) != 0 ||
+	/* Last: its socket says the daemon is up, peers and all. */
+	if ((ctl.fd = listen_control(dir, err)) == -1)
+		goto fail;
+	if (repl_spawn(&render_t, render_main, &d, 0) != 0 ||
 	    !(has_render = 1) ||
-	    spawn(&ctl_t, acceptor_main, &ctl, 0) != 0 || !(has_ctl = 1) ||
-	    (tcp.fd != -1 && (spawn(&tcp_t, acceptor_main, &tcp, 0) != 0 ||
-	    !(has_tcp = 1)))) {
+	    repl_spawn(&ctl_t, acceptor_main, &ctl, 0) != 0 || !(has_ctl = 1)) {
 		error_set(err, ERR_FAIL, "cannot start threads");
 		goto fail;
 	}
 	log_info("%s: serving as %s at r%llu%s%s, %zu peer%s", d.node,
 	    d.primary ? "primary" : "replica", (unsigned long long)head,
-	    tcp.fd != -1 ? ", listening on " : "",
-	    tcp.fd != -1 ? store_listen(d.s) : "", d.npeers,
+	    d.listen_fd != -1 ? ", listening on " : "",
+	    d.listen_fd != -1 ? store_listen(d.s) : "", d.npeers,
 	    d.npeers == 1 ? "" : "s");
 	tell_parent(&ready, "ok");
 	rc = wait_signals(&d, &set);
@@ -1114,8 +1108,6 @@ fail:
 		pthread_join(render_t, NULL);
 	if (has_ctl)
 		pthread_join(ctl_t, NULL);
-	if (has_tcp)
-		pthread_join(tcp_t, NULL);
 	pthread_mutex_lock(&d.mu);
 	for (i = 0; i < d.npeers; i++)
 		d.peers[i]->quit = 1;
@@ -1129,6 +1121,7 @@ fail:
 	while (d.ninbound > 0 || d.ncontrol > 0)
 		pthread_cond_wait(&d.cv, &d.mu);
 	pthread_mutex_unlock(&d.mu);
+	net_stop(&d);
 	for (i = 0; i < d.npeers; i++)
 		peer_free(d.peers[i]);
 	free(d.peers);
@@ -1140,8 +1133,8 @@ fail:
 		snprintf(sockpath, sizeof(sockpath), "%s/%s", dir, REPL_SOCKET);
 		unlink(sockpath);
 	}
-	if (tcp.fd != -1)
-		close(tcp.fd);
+	if (d.listen_fd != -1)
+		close(d.listen_fd);
 	if (d.wake[0] != -1) {
 		close(d.wake[0]);
 		close(d.wake[1]);
@@ -1154,6 +1147,7 @@ fail:
 	pthread_mutex_destroy(&d.mu);
 	pthread_mutex_destroy(&d.wmu);
 	pthread_mutex_destroy(&d.reload_mu);
+	pthread_mutex_destroy(&d.netmu);
 	if (rc == 0)
 		log_info("stopped");
 	return rc;

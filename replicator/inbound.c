@@ -22,7 +22,7 @@
 struct in_session {
 	struct daemon	*d;
 	struct peer	*p;
-	struct link	*l;
+	struct chan	*l;
 	const char	*name;
 	struct buf	 in, out;
 	int		 primary_ok;	/* the peer is our primary */
@@ -99,7 +99,7 @@ is_primary(struct in_session *x, char *why, size_t len)
 		buf_free(&raw);
 		return 0;
 	}
-	ok = sodium_memcmp(signer, link_peer_key(x->l),
+	ok = sodium_memcmp(signer, chan_peer_key(x->l),
 	    STORE_PUBKEY_LEN) == 0;
 	if (!ok) {
 		store_trusts(x->d->s, signer, name, sizeof(name));
@@ -130,7 +130,7 @@ signed_by_sender(struct in_session *x, const struct msg *m, char *why,
 			    "envelope", i + 1, m->nraws);
 			return 0;
 		}
-		if (sodium_memcmp(pk, link_peer_key(x->l),
+		if (sodium_memcmp(pk, chan_peer_key(x->l),
 		    STORE_PUBKEY_LEN) != 0) {
 			pubkey_to_text(pk, text);
 			snprintf(why, len, "commit %zu of %zu is signed by key "
@@ -265,7 +265,7 @@ serve(struct in_session *x)
 	uint64_t head;
 	int rc;
 
-	if (link_recv(x->l, &x->in, REPLY_MS, &err) == -1 ||
+	if (chan_recv(x->l, &x->in, REPLY_MS, &err) == -1 ||
 	    proto_decode(x->in.data, x->in.len, &m, &err) == -1) {
 		log_warnx("%s: waiting for hello: %s", x->name, err.msg);
 		return -1;
@@ -289,7 +289,7 @@ serve(struct in_session *x)
 
 	for (;;) {
 		/* The primary pings when idle: silence means it is gone. */
-		if (link_recv(x->l, &x->in, IDLE_MS, &err) == -1) {
+		if (chan_recv(x->l, &x->in, IDLE_MS, &err) == -1) {
 			log_info("%s: session ended: %s", x->name, err.msg);
 			return -1;
 		}
@@ -330,41 +330,33 @@ serve(struct in_session *x)
 void *
 inbound_main(void *arg)
 {
-	struct inbound *in = arg;
-	struct daemon *d = in->d;
+	struct inbound_arg *a = arg;
+	struct daemon *d = a->d;
 	struct in_session x;
-	struct error err = { 0 };
 	uint64_t session = 0, head;
-	int authed = 0;
 
 	memset(&x, 0, sizeof(x));
 	x.d = d;
+	x.l = a->ch;
+	x.name = chan_peer_name(x.l);
 	/* Decrypted change sets may carry secrets: never left unwiped. */
 	buf_secret(&x.in);
-	if (link_accept(in->fd, &d->auth, &x.l, &err) == -1) {
-		log_warnx("connection from %s refused: %s", in->from, err.msg);
-		goto done;
-	}
-	x.name = link_peer_name(x.l);
 	pthread_mutex_lock(&d->mu);
-	hs_done(d, in);
-	d->nsession++;
-	authed = 1;
 	if ((x.p = peer_find(d, x.name)) == NULL) {
 		pthread_mutex_unlock(&d->mu);
 		log_warnx("connection from %s: %s is no longer a peer",
-		    in->from, x.name);
+		    chan_from(x.l), x.name);
 		goto done;
 	}
 	/* The newest session wins: the old one is likely half dead. */
-	if (x.p->fd != -1)
-		shutdown(x.p->fd, SHUT_RDWR);
-	x.p->fd = in->fd;
+	if (x.p->ch != NULL)
+		chan_kill(x.p->ch, "replaced by a newer session");
+	x.p->ch = x.l;
 	session = ++x.p->session;
 	x.p->connected = 1;
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
-	log_debug("%s: authenticated from %s", x.name, in->from);
+	log_debug("%s: session from %s", x.name, chan_from(x.l));
 	serve(&x);
 	/* A catch-up cut short still gets its render. */
 	if (repl_head(d, &head, NULL) == 0)
@@ -372,29 +364,21 @@ inbound_main(void *arg)
 done:
 	pthread_mutex_lock(&d->mu);
 	if (x.p != NULL && x.p->session == session) {
-		x.p->fd = -1;
+		x.p->ch = NULL;
 		x.p->connected = 0;
 	}
 	pthread_mutex_unlock(&d->mu);
 	if (x.p != NULL)
 		peer_save(x.p);
-	/* The daemon may be gone once we are counted out: nothing after. */
-	pthread_mutex_lock(&d->mu);
-	if (!authed)
-		hs_done(d, in);
-	else
-		d->nsession--;
-	d->ninbound--;
-	conn_track(d, in->fd, 0);
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	if (x.l != NULL)
-		link_free(x.l);
-	else
-		close(in->fd);
+	chan_close(x.l);
 	/* Decrypted change sets may carry secrets: wipe, not just free. */
 	buf_free_secret(&x.in);
 	buf_free(&x.out);
-	free(in);
+	free(a);
+	/* The daemon may be gone once we are counted out: nothing after. */
+	pthread_mutex_lock(&d->mu);
+	d->ninbound--;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
 	return NULL;
 }

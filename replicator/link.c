@@ -259,6 +259,17 @@ kdf(unsigned char out[32], const unsigned char dh[32], const char *label,
 	sodium_memzero(&st, sizeof(st));
 }
 
+int
+link_sign_input_ok(const void *msg, size_t len)
+{
+	/* Both labels have one length: a signature over nothing else. */
+	_Static_assert(sizeof(L_SIGR) == sizeof(L_SIGI), "label lengths");
+	if (len != sizeof(L_SIGR) + HASH_LEN)
+		return 0;
+	return memcmp(msg, L_SIGR, sizeof(L_SIGR)) == 0 ||
+	    memcmp(msg, L_SIGI, sizeof(L_SIGI)) == 0;
+}
+
 /* Signs label || th with the long-term key. */
 static void
 sign_th(const struct link_auth *a, const char *label, size_t lablen,

@@ -48,6 +48,13 @@ struct link_auth {
 struct link;
 
 /*
+ * 1 when msg is what a handshake asks auth->sign to sign (a label of the
+ * link's own and a transcript hash), 0 for anything else.  The process
+ * that holds the key signs for the network process only what passes.
+ */
+int	link_sign_input_ok(const void *msg, size_t len);
+
+/*
  * Runs the handshake as the side that connected.  expect, when not NULL,
  * is the key the other side must prove it holds (compared in constant
  * time), in addition to auth->trust.  On success *out owns fd; on failure

@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +28,7 @@ _Static_assert(PROTO_BATCH_BYTES + PROTO_COMMITS_OVERHEAD(PROTO_BATCH_MAX) <=
 struct push {
 	struct peer	*p;
 	struct daemon	*d;
-	struct link	*l;
+	struct chan	*l;
 	struct buf	 out, in;
 	struct buf	 raw;		/* the batch's commits, back to back */
 	struct store_raw *raws;
@@ -50,7 +49,7 @@ stopping(struct push *x)
 static int
 recv_msg(struct push *x, struct msg *m, int timeout_ms, struct error *err)
 {
-	if (link_recv(x->l, &x->in, timeout_ms, err) == -1)
+	if (chan_recv(x->l, &x->in, timeout_ms, err) == -1)
 		return -1;
 	if (proto_decode(x->in.data, x->in.len, m, err) == -1)
 		return error_wrap(err, "malformed message");
@@ -308,7 +307,6 @@ idle(struct push *x, struct error *err)
 	struct daemon *d = x->d;
 	struct peer *p = x->p;
 	struct timespec ts;
-	struct pollfd pfd;
 	struct msg m;
 	int work;
 
@@ -327,9 +325,7 @@ idle(struct push *x, struct error *err)
 	 * An idle replica says nothing: readable now means it closed (or
 	 * misbehaves), and commits sent now would only be sent again.
 	 */
-	pfd.fd = link_fd(x->l);
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 0) == 1)
+	if (chan_pending(x->l))
 		return error_set(err, ERR_FAIL, "connection closed");
 	if (work)
 		return 0;
@@ -353,23 +349,10 @@ session(struct push *x, struct error *err)
 	uint64_t head;
 	unsigned char hash[STORE_HASH_LEN];
 	char why[256];
-	int fd;
 
-	if ((fd = repl_dial(p->info.addr, DIAL_MS, err)) == -1)
+	/* Dialled and authenticated by the network process. */
+	if (chan_dial(d, p, &x->l, err) == -1)
 		return -1;
-	/* Known from now on, so a shutdown can cut the handshake short. */
-	pthread_mutex_lock(&d->mu);
-	p->fd = fd;
-	if (d->stop || p->quit)
-		shutdown(fd, SHUT_RDWR);
-	pthread_mutex_unlock(&d->mu);
-	if (link_connect(fd, &d->auth, p->info.pubkey, &x->l, err) == -1) {
-		pthread_mutex_lock(&d->mu);
-		p->fd = -1;
-		pthread_mutex_unlock(&d->mu);
-		close(fd);
-		return -1;
-	}
 	if (repl_head(d, &head, hash) == -1)
 		return error_set(err, ERR_FAIL, "cannot read the head");
 	if (proto_hello(&x->out, d->node, ROLE_PRIMARY, head, hash) == -1 ||
@@ -449,7 +432,7 @@ push_main(void *arg)
 		pthread_mutex_lock(&d->mu);
 		was_up = p->connected;
 		p->connected = 0;
-		p->fd = -1;
+		p->ch = NULL;
 		if (rc == -1 && !d->stop && !p->quit) {
 			/*
 			 * Only a failed attempt says "unreachable"; a session
@@ -462,7 +445,7 @@ push_main(void *arg)
 		}
 		pthread_cond_broadcast(&d->cv);
 		pthread_mutex_unlock(&d->mu);
-		link_free(x.l);
+		chan_close(x.l);
 		x.l = NULL;
 		if (stopping(&x))
 			break;
@@ -492,13 +475,7 @@ push_main(void *arg)
 				refused_wait *= 2;
 		} else
 			refused_wait = REFUSED_RETRY_MIN_MS;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait / 1000;
-		ts.tv_nsec += (long)(wait % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		repl_deadline(&ts, wait);
 		/* A new commit cuts the wait short, unless refused. */
 		pthread_mutex_lock(&d->mu);
 		while (!d->stop && !p->quit &&

@@ -1,20 +1,25 @@
 /*
  * repl_int.h - what the files of replicator/ share and nobody else sees.
  *
- * The daemon is a handful of threads around one struct daemon: the main
- * thread waits for signals; one renders; on the primary one per peer
- * pushes commits; on a replica one accepts connections and one serves
- * each of a bounded number of them; one accepts control connections from
- * the command line and one serves each.  Shared state is guarded by d->mu,
- * and every change to it is announced on d->cv.  Writes to the store from
- * these threads go through d->wmu, one at a time.
+ * The daemon is two processes (netproc.c, docs/DAEMON.md), each a
+ * handful of threads around one struct daemon.  In the parent the main
+ * thread waits for signals; one renders; one listens to the network
+ * process; on the primary one per peer pushes commits; on a replica one
+ * serves each session the network process accepted; one accepts control
+ * connections from the command line and one serves each.  In the network
+ * process one accepts connections and one runs each, one dials each peer
+ * asked for, and the main thread reads the parent.  Shared state is
+ * guarded by d->mu, and every change to it is announced on d->cv.  Writes
+ * to the store go through d->wmu, one at a time.
  */
 #ifndef CFGSTORE_REPL_INT_H
 #define CFGSTORE_REPL_INT_H
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
+#include "ipc.h"
 #include "link.h"
 #include "proto.h"
 #include "replicator.h"
@@ -49,6 +54,7 @@ struct peer_record {
 };
 
 struct daemon;
+struct chan;
 
 struct peer {
 	struct daemon	*d;
@@ -57,7 +63,7 @@ struct peer {
 	/* The rest is guarded by d->mu. */
 	struct peer_record rec;
 	int		 connected;
-	int		 fd;		/* the live session's socket, or -1 */
+	struct chan	*ch;		/* the live session, or NULL */
 	uint64_t	 session;	/* replica: which inbound session is live */
 	uint64_t	 rendered;	/* last revision acked with a render */
 	char		 summary[PROTO_TEXT_MAX + 1];	/* of that render */
@@ -98,12 +104,40 @@ struct daemon {
 	int		 conn_fds[MAX_INBOUND + HS_SLOTS + MAX_CONTROL];
 					/* to shut down */
 	int		 wake[2];	/* written once at stop: wakes poll(2)s */
+
+	/* The parent's side of the network process (netproc.c). */
+	int		 listen_fd;	/* handed to it, never accepted on */
+	char		*self;		/* our binary, to exec */
+	const char	*net_exec;	/* tests: another one instead */
+	const char	*user, *chroot;
+	int		 foreground, verbose;
+	pid_t		 net_pid;	/* -1: none now */
+	uint64_t	 net_started_ms;
+	pthread_t	 net_t;
+	int		 has_net;
+	int		 net_ready;	/* the process said NET_READY */
+	struct chan	*chans;		/* under mu */
+	uint32_t	 last_accepted;	/* session ids, both sides */
+	uint32_t	 next_sid;
+	/* Both sides: the socketpair, written under netmu (a leaf lock). */
+	pthread_mutex_t	 netmu;
+	struct ipc	 net;
+	/* The network process's own (netproc.c). */
+	struct netsess	*sess;
+	struct netsign	*signs;
 };
+
+/*
+ * Lock order: mu, then wmu or netmu; netmu and wmu are leaves.  The
+ * threads kept, and why: docs/DAEMON.md.
+ */
 
 /* daemon.c */
 uint64_t repl_now_ms(void);		/* UTC */
 uint64_t repl_mono_ms(void);		/* monotonic */
 uint64_t repl_mono_us(void);
+/* ts: ms from now, as pthread_cond_timedwait wants it. */
+void	repl_deadline(struct timespec *ts, uint64_t ms);
 struct peer *peer_find(struct daemon *d, const char *name);	/* under mu */
 void	peer_error(struct peer *p, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));	/* under mu */
@@ -120,15 +154,81 @@ void	render_wait(struct daemon *d, uint64_t rev, char *summary,
 int	render_wait_for(struct daemon *d, uint64_t rev, int timeout_ms,
 	    char *summary, size_t len, int *failed);
 /* Sends one message; logs nothing. */
-int	send_msg(struct link *l, struct buf *b, struct error *err);
+int	send_msg(struct chan *c, struct buf *b, struct error *err);
 
 /* daemon.c: re-reads the peers (SIGHUP, or asked on the control socket). */
 int	repl_daemon_reload(struct daemon *d, struct error *err);
 
+/* daemon.c */
+int	repl_spawn(pthread_t *t, void *(*fn)(void *), void *arg,
+	    int detached);
+struct acceptor {
+	struct daemon	*d;
+	int		 fd;
+	int		 control;	/* control socket, else peers */
+	int		 starved;	/* accept(2) out of descriptors */
+};
+void	*acceptor_main(void *arg);
+
+/* netproc.c: messages between the daemon and its network process. */
+#define NET_FD_IPC	3	/* where the network process finds them */
+#define NET_FD_LISTEN	4
+enum net_type {
+	NET_INIT = 1,	/* to it: struct net_init, first and once */
+	NET_PEER,	/* to it: struct net_peer, one per peer */
+	NET_PEERS_END,	/* to it: the peers just sent replace the old */
+	NET_DIAL,	/* to it, session: the peer's name, to connect to */
+	NET_FRAME,	/* both ways, session: one decrypted frame */
+	NET_CLOSE,	/* to it, session: end it */
+	NET_SIGNATURE,	/* to it, request: the signature asked for */
+	NET_SIGN,	/* from it, request: a handshake's bytes to sign */
+	NET_UP,		/* from it, session: struct net_up, authenticated */
+	NET_DOWN,	/* from it, session: over, and why (text); session 0:
+			   it could not start, and why */
+	NET_READY,	/* from it: privileges dropped, pledged, serving */
+};
+struct net_init {
+	unsigned char	 pk[LINK_KEY_LEN];	/* the node's public key */
+	char		 node[STORE_NODE_MAX + 1];
+	char		 user[64];
+	char		 chroot[256];
+	uint32_t	 primary, has_listener, foreground, verbose;
+};
+struct net_peer {
+	char		 name[STORE_NODE_MAX + 1];
+	unsigned char	 pk[LINK_KEY_LEN];
+	char		 addr[128];		/* numeric */
+};
+struct net_up {
+	char		 name[STORE_NODE_MAX + 1];
+	unsigned char	 pk[LINK_KEY_LEN];
+	char		 from[80];
+};
+int	net_start(struct daemon *d, struct error *err);
+void	net_stop(struct daemon *d);
+int	net_peers_changed(struct daemon *d);
+void	*net_accepted_main(void *arg);	/* in it: an accepted connection */
+/*
+ * A session through the network process, as the parent sees it: the
+ * frames it decrypted, in order; what we send it encrypts.
+ */
+int	chan_dial(struct daemon *d, struct peer *p, struct chan **out,
+	    struct error *err);
+int	chan_send(struct chan *c, const struct buf *b, struct error *err);
+int	chan_recv(struct chan *c, struct buf *out, int timeout_ms,
+	    struct error *err);
+int	chan_pending(struct chan *c);	/* a frame or the end waits */
+void	chan_kill(struct chan *c, const char *why);	/* under mu */
+void	net_kill_all(struct daemon *d);			/* under mu */
+void	chan_close(struct chan *c);
+const unsigned char *chan_peer_key(const struct chan *c);
+const char *chan_peer_name(const struct chan *c);
+const char *chan_from(const struct chan *c);
+
 /* push.c: the primary's thread for one peer. */
 void	*push_main(void *arg);
 
-/* inbound.c: a replica's thread for one accepted connection. */
+/* An accepted connection not yet authenticated (in the network process). */
 struct inbound {
 	struct daemon	*d;
 	int		 fd;
@@ -137,12 +237,17 @@ struct inbound {
 	uint64_t	 since_ms;	/* accepted (monotonic) */
 	int		 evicted;	/* cut short to make room */
 };
+/* inbound.c: a session the network process accepted, in the parent. */
+struct inbound_arg {
+	struct daemon	*d;
+	struct chan	*ch;
+};
 void	*inbound_main(void *arg);
 /* daemon.c: the connection is authenticated or gone (under mu). */
 void	hs_done(struct daemon *d, struct inbound *in);
 
 /* sandbox.c: unveil and pledge (OpenBSD); 0, or -1 and err: fatal. */
-int	repl_sandbox(const char *dir, const char *root, struct error *err);
+int	repl_sandbox(struct error *err);
 
 /* records.c */
 void	record_load(struct store *s, const char *name, struct peer_record *r);

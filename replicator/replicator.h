@@ -24,7 +24,24 @@ struct repl_serve_opts {
 	const char	*root;		/* prefixed to rendered paths; NULL: "/" */
 	int		 foreground;	/* stay attached, log to stderr */
 	int		 verbose;	/* log debug messages */
+	const char	*user;		/* the network process's; NULL: default */
+	const char	*chroot;	/* its root; NULL: REPL_CHROOT */
+	/*
+	 * For tests only, and only through code (no option or variable
+	 * sets it): a program to run as the network process instead of
+	 * this one, to play one that misbehaves.
+	 */
+	const char	*net_exec;
 };
+
+#define REPL_CHROOT	"/var/empty"
+
+/*
+ * The network process: what `cfgstore serve` starts of itself, by exec,
+ * with its socketpair and listener on descriptors 3 and 4 (netproc.c).
+ * Never returns.
+ */
+int	repl_net_main(void) __attribute__((noreturn));
 
 /*
  * Runs the daemon for the store in dir until SIGTERM or SIGINT: renders

@@ -1,55 +1,32 @@
 /*
- * sandbox.c - what the daemon may still see and do once it is set up:
- * unveil(2) and pledge(2) on OpenBSD, through the no-op shims elsewhere.
+ * sandbox.c - what the daemon's parent process may still do once it is
+ * set up: pledge(2) on OpenBSD, through the no-op shim elsewhere.
  *
- * It writes only the store and the rendered files, reads the user and
- * group databases (the owners of rendered files), and runs the checks and
- * restarts the store names, which are shell commands: so the shell and
- * the usual program directories may be executed.
+ * It is not unveiled at all.  It writes the files the manifest names,
+ * and the manifest, being data in the store, names other paths after any
+ * commit (/etc/ntpd.conf today, /etc/hostname.carp2 tomorrow); unveil(2)
+ * is fixed once set, and the restart commands it runs are shell commands
+ * that may read and write anything.  An unveil that allowed all that
+ * would be "/" read-write-create, which protects nothing, and any
+ * narrower one breaks the daemon at the next manifest.  What unveil
+ * would give here the network process gets instead by its chroot; this
+ * process never parses what comes from the network before the link has
+ * authenticated it.
+ *
+ * The promises: stdio rpath wpath cpath fattr chown flock for the store
+ * and the rendered files (owners and modes included), getpw for owners
+ * by name, unix for the control socket, dns to make peers' addresses
+ * numeric for the network process, proc exec for it and for the checks
+ * and restarts.
  */
-#include <errno.h>
-#include <stdio.h>
-
 #include "compat.h"
 #include "repl_int.h"
 
-static const struct {
-	const char	*path;
-	const char	*perm;
-} fixed[] = {
-	{ "/bin/sh",		"rx" },
-	{ "/bin",		"rx" },
-	{ "/sbin",		"rx" },
-	{ "/usr/bin",		"rx" },
-	{ "/usr/sbin",		"rx" },
-	{ "/usr/local/bin",	"rx" },
-	{ "/usr/local/sbin",	"rx" },
-	{ "/usr/libexec",	"rx" },		/* ld.so and friends */
-	{ "/usr/lib",		"r" },
-	{ "/usr/local/lib",	"r" },
-	{ "/etc",		"r" },		/* passwd, group, rc.d */
-	{ "/dev/null",		"rw" },		/* children's stdin */
-};
-
 int
-repl_sandbox(const char *dir, const char *root, struct error *err)
+repl_sandbox(struct error *err)
 {
-	size_t i;
-
-	if (sandbox_unveil(dir, "rwc") == -1)
-		return error_errno(err, ERR_FAIL, "unveil %s", dir);
-	if (sandbox_unveil(root != NULL ? root : "/", "rwc") == -1)
-		return error_errno(err, ERR_FAIL, "unveil %s",
-		    root != NULL ? root : "/");
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (sandbox_unveil(fixed[i].path, fixed[i].perm) == -1 &&
-		    errno != ENOENT)
-			return error_errno(err, ERR_FAIL, "unveil %s",
-			    fixed[i].path);
-	if (sandbox_unveil(NULL, NULL) == -1)
-		return error_errno(err, ERR_FAIL, "unveil");
-	if (sandbox_pledge("stdio rpath wpath cpath fattr flock inet unix dns "
-	    "getpw proc exec chown") == -1)
+	if (sandbox_pledge("stdio rpath wpath cpath fattr chown flock getpw "
+	    "unix dns proc exec") == -1)
 		return error_errno(err, ERR_FAIL, "pledge");
 	return 0;
 }

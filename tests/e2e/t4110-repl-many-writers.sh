@@ -31,6 +31,21 @@ done
 assert_no_grep "too many clients" "$SCRATCH/fw1.log"
 wait_head fw2 $((r + N))
 same fw1 fw2
+
+step "requests that are not quite one are refused, nothing done"
+for req in "commit 1 2 3" "commit -1 5" "commit 1x 5" "commit  1 5" \
+    "commit 99999999999999999999 5" "status now" "reload " "end"; do
+	python3 - "$(dir fw1)/serve.sock" "$req" > "$SCRATCH/reply" <<-EOS || fail "$req"
+	import socket, sys
+	s = socket.socket(socket.AF_UNIX)
+	s.connect(sys.argv[1])
+	s.sendall(sys.argv[2].encode() + b"\\n")
+	print(s.makefile().read(), end="")
+	EOS
+	assert_eq "$(cat "$SCRATCH/reply")" "$(printf 'error\tunknown request')" \
+	    "answer to '$req'"
+done
+assert_eq "$(head_of fw1)" "$((r + N))" "head"
 stop fw1
 stop fw2
 ok "t4110"

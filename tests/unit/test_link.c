@@ -24,12 +24,51 @@ struct node {
 	struct link_auth auth;
 };
 
+static int signed_count, signed_other;
+
+/*
+ * Every handshake's request passes link_sign_input_ok: what the daemon's
+ * parent checks before it signs for its network process.
+ */
 static void
 sign(void *arg, const void *msg, size_t len, unsigned char sig[64])
 {
 	struct node *n = arg;
 
+	signed_count++;
+	if (!link_sign_input_ok(msg, len))
+		signed_other++;
 	crypto_sign_detached(sig, NULL, msg, len, n->sk);
+}
+
+/* Only a link label and a 32-byte hash may be signed for the link. */
+static void
+test_sign_input(void)
+{
+	static const char r[] = "cfgstore link v1 sign responder";
+	static const char i[] = "cfgstore link v1 sign initiator";
+	static const char c[] = "cfgstore commit v1";
+	unsigned char m[128];
+
+	memset(m, 7, sizeof(m));
+	memcpy(m, r, sizeof(r));
+	CHECK(link_sign_input_ok(m, sizeof(r) + 32));
+	CHECK(!link_sign_input_ok(m, sizeof(r) + 31));
+	CHECK(!link_sign_input_ok(m, sizeof(r) + 33));
+	memcpy(m, i, sizeof(i));
+	CHECK(link_sign_input_ok(m, sizeof(i) + 32));
+	/* Without its NUL, or another label, or a commit's prefix. */
+	m[sizeof(i) - 1] = 'x';
+	CHECK(!link_sign_input_ok(m, sizeof(i) + 32));
+	memcpy(m, "cfgstore link v1 transcript", 28);
+	CHECK(!link_sign_input_ok(m, sizeof(i) + 32));
+	memset(m, 7, sizeof(m));
+	memcpy(m, c, sizeof(c));
+	CHECK(!link_sign_input_ok(m, sizeof(r) + 32));
+	CHECK(!link_sign_input_ok(m, 0));
+	/* Every handshake of the tests before asked only for those. */
+	CHECK(signed_count > 0);
+	CHECK(signed_other == 0);
 }
 
 static int
@@ -530,5 +569,6 @@ main(void)
 	test_frames();
 	test_deadline();
 	test_secret_buf();
+	test_sign_input();
 	return check_done();
 }
