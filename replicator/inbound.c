@@ -72,7 +72,7 @@ is_primary(struct in_session *x, char *why, size_t len)
 	struct buf raw = { 0 };
 	struct error err = { 0 };
 	struct peer_info *peers = NULL;
-	const unsigned char *signer;
+	unsigned char signer[STORE_PUBKEY_LEN];
 	char name[STORE_NODE_MAX + 1] = "another key";
 	uint64_t head;
 	size_t n = 0;
@@ -92,7 +92,7 @@ is_primary(struct in_session *x, char *why, size_t len)
 	/* The envelope's signer only: nothing else is decoded. */
 	buf_secret(&raw);
 	if (store_commit_raw(x->d->s, head, &raw, &err) == -1 ||
-	    proto_envelope(raw.data, raw.len, &signer, NULL) == -1) {
+	    commit_envelope(raw.data, raw.len, signer, NULL, &err) == -1) {
 		snprintf(why, len, "reading r%llu: %.200s",
 		    (unsigned long long)head, err.msg[0] ? err.msg :
 		    "malformed");
@@ -119,12 +119,12 @@ static int
 signed_by_sender(struct in_session *x, const struct msg *m, char *why,
     size_t len)
 {
-	const unsigned char *pk;
+	unsigned char pk[STORE_PUBKEY_LEN];
 	size_t i;
 	char text[STORE_KEYTEXT_LEN];
 
 	for (i = 0; i < m->nraws; i++) {
-		if (proto_envelope(m->raws[i].data, m->raws[i].len, &pk,
+		if (commit_envelope(m->raws[i].data, m->raws[i].len, pk, NULL,
 		    NULL) == -1) {
 			snprintf(why, len, "commit %zu of %zu: malformed "
 			    "envelope", i + 1, m->nraws);

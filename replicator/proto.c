@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <msgpack.h>
-#include <sodium.h>
 
 #include "mpread.h"
 #include "proto.h"
@@ -319,25 +318,6 @@ proto_msg_free(struct msg *m)
 	free(m->raws);
 	m->raws = NULL;
 	m->nraws = 0;
-}
-
-int
-proto_envelope(const void *raw, size_t len, const unsigned char **signer,
-    unsigned char hash[STORE_HASH_LEN])
-{
-	struct mpr r;
-	const void *pk, *body;
-	uint32_t n, klen, blen;
-
-	mpr_init(&r, raw, len);
-	if (mpr_array(&r, &n) == -1 || n != 3 ||
-	    mpr_bin(&r, &pk, &klen) == -1 || klen != STORE_PUBKEY_LEN ||
-	    mpr_bin(&r, &body, &blen) == -1)
-		return -1;
-	*signer = pk;
-	if (hash != NULL)
-		crypto_generichash(hash, STORE_HASH_LEN, body, blen, NULL, 0);
-	return 0;
 }
 
 const char *

@@ -92,13 +92,6 @@ int	proto_decode(const void *p, size_t len, struct msg *m,
 	    struct error *err);
 void	proto_msg_free(struct msg *m);
 
-/*
- * The envelope of a commit's signed bytes (docs/FORMAT.md): the signer's
- * key, pointing into raw, and, when hash is not NULL, the hash of the
- * body, which is the commit's hash.  The body itself is not decoded.
- */
-int	proto_envelope(const void *raw, size_t len,
-	    const unsigned char **signer, unsigned char hash[STORE_HASH_LEN]);
 
 const char *proto_type_name(enum proto_type t);
 const char *proto_nack_name(enum proto_nack r);

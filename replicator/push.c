@@ -66,8 +66,7 @@ same_history(struct push *x, uint64_t rev, const unsigned char *hash,
 {
 	struct buf raw = { 0 };
 	struct error err = { 0 };
-	const unsigned char *signer;
-	unsigned char ours[STORE_HASH_LEN];
+	unsigned char signer[STORE_PUBKEY_LEN], ours[STORE_HASH_LEN];
 	int same;
 
 	if (rev == 0)
@@ -80,7 +79,7 @@ same_history(struct push *x, uint64_t rev, const unsigned char *hash,
 	/* The hash only: the commit's values (secrets) are not decoded. */
 	buf_secret(&raw);
 	if (store_commit_raw(x->d->s, rev, &raw, &err) == -1 ||
-	    proto_envelope(raw.data, raw.len, &signer, ours) == -1) {
+	    commit_envelope(raw.data, raw.len, signer, ours, &err) == -1) {
 		snprintf(why, len, "reading r%llu: %.200s",
 		    (unsigned long long)rev, err.msg[0] ? err.msg :
 		    "malformed");

@@ -61,21 +61,30 @@ store_trusts(struct store *s, const unsigned char pk[STORE_PUBKEY_LEN],
  * Signature first, against a key this node trusts, and only then the
  * contents: nothing of an unauthenticated commit is decoded.
  */
+struct trust_arg {
+	struct store	*s;
+	MDB_txn		*t;
+};
+
+static int
+trusted_signer(void *arg, const unsigned char *signer, struct error *err)
+{
+	struct trust_arg *ta = arg;
+	char text[STORE_KEYTEXT_LEN];
+
+	if (db_trusted(ta->s, ta->t, signer, NULL, 0))
+		return 0;
+	pubkey_to_text(signer, text);
+	return error_set(err, ERR_UNTRUSTED, "signed by untrusted key %s", text);
+}
+
 int
 db_open_trusted(struct store *s, MDB_txn *t, const void *raw, size_t len,
     struct commit **out, struct error *err)
 {
-	unsigned char signer[STORE_PUBKEY_LEN], hash[STORE_HASH_LEN];
-	char text[STORE_KEYTEXT_LEN];
+	struct trust_arg ta = { s, t };
 
-	if (commit_envelope(raw, len, signer, hash, err) == -1)
-		return -1;
-	if (!db_trusted(s, t, signer, NULL, 0)) {
-		pubkey_to_text(signer, text);
-		return error_set(err, ERR_UNTRUSTED, "signed by untrusted key %s",
-		    text);
-	}
-	return commit_parse(raw, len, out, err);
+	return commit_parse_trusted(raw, len, trusted_signer, &ta, out, err);
 }
 
 /* ---- replication -------------------------------------------------------- */

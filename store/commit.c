@@ -200,7 +200,6 @@ commit_envelope(const void *raw, size_t len,
     unsigned char signer[STORE_PUBKEY_LEN],
     unsigned char hash[STORE_HASH_LEN], struct error *err)
 {
-	unsigned char tosign[sizeof(COMMIT_SIG_CONTEXT) + STORE_HASH_LEN];
 	const unsigned char *s, *sig;
 	const void *body;
 	uint32_t body_len;
@@ -208,10 +207,9 @@ commit_envelope(const void *raw, size_t len,
 	if (envelope_split(raw, len, &s, &body, &body_len, &sig, err) == -1)
 		return -1;
 	memcpy(signer, s, STORE_PUBKEY_LEN);
-	crypto_generichash(hash, STORE_HASH_LEN, body, body_len, NULL, 0);
-	sig_input(hash, tosign);
-	if (crypto_sign_verify_detached(sig, tosign, sizeof(tosign), s) != 0)
-		return error_set(err, ERR_BADSIG, "bad signature");
+	if (hash != NULL)
+		crypto_generichash(hash, STORE_HASH_LEN, body, body_len, NULL,
+		    0);
 	return 0;
 }
 
@@ -354,20 +352,37 @@ bad:
 	return error_set(err, ERR_MALFORMED, "malformed commit body");
 }
 
+/*
+ * The one way into signed bytes: the envelope split once, the signer
+ * asked about (trust, when not NULL) before anything else, the signature
+ * verified once, and only then the body decoded.
+ */
 int
-commit_parse(const void *raw, size_t len, struct commit **out,
-    struct error *err)
+commit_parse_trusted(const void *raw, size_t len, commit_trust_fn trust,
+    void *arg, struct commit **out, struct error *err)
 {
+	unsigned char tosign[sizeof(COMMIT_SIG_CONTEXT) + STORE_HASH_LEN];
 	const unsigned char *signer, *sig;
 	const void *body;
 	uint32_t body_len;
 	struct commit *c;
 
+	*out = NULL;
+	if (envelope_split(raw, len, &signer, &body, &body_len, &sig,
+	    err) == -1)
+		return -1;
+	if (trust != NULL && trust(arg, signer, err) == -1)
+		return -1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return error_errno(err, ERR_FAIL, "commit");
-	if (commit_envelope(raw, len, c->signer, c->hash, err) == -1 ||
-	    envelope_split(raw, len, &signer, &body, &body_len, &sig, err) == -1)
+	memcpy(c->signer, signer, STORE_PUBKEY_LEN);
+	crypto_generichash(c->hash, STORE_HASH_LEN, body, body_len, NULL, 0);
+	sig_input(c->hash, tosign);
+	if (crypto_sign_verify_detached(sig, tosign, sizeof(tosign),
+	    signer) != 0) {
+		error_set(err, ERR_BADSIG, "bad signature");
 		goto fail;
+	}
 	error_clear(err);
 	if (decode_body(c, body, body_len, err) == -1)
 		goto fail;
@@ -376,6 +391,13 @@ commit_parse(const void *raw, size_t len, struct commit **out,
 fail:
 	commit_free(c);
 	return -1;
+}
+
+int
+commit_parse(const void *raw, size_t len, struct commit **out,
+    struct error *err)
+{
+	return commit_parse_trusted(raw, len, NULL, NULL, out, err);
 }
 
 uint64_t commit_rev(const struct commit *c) { return c->rev; }

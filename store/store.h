@@ -288,6 +288,15 @@ int	store_commit_raw(struct store *s, uint64_t rev, struct buf *out,
  */
 int	commit_parse(const void *raw, size_t len, struct commit **out,
 	    struct error *err);
+/*
+ * The envelope of signed bytes (docs/FORMAT.md), the one parser of it:
+ * the signer's key and, when hash is not NULL, the body's hash, which is
+ * the commit's.  Nothing is verified and the body is not decoded: for a
+ * look at who signed or which commit it is before the store takes it.
+ */
+int	commit_envelope(const void *raw, size_t len,
+	    unsigned char signer[STORE_PUBKEY_LEN],
+	    unsigned char hash[STORE_HASH_LEN], struct error *err);
 uint64_t commit_rev(const struct commit *c);
 const unsigned char *commit_parent(const struct commit *c);
 const unsigned char *commit_hash(const struct commit *c);

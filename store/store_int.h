@@ -48,13 +48,14 @@ int	commit_make(const struct commit_in *in, const struct identity *id,
 	    struct buf *out, unsigned char hash[STORE_HASH_LEN],
 	    struct error *err);
 
+/* 0 when the signer may sign; -1 with err (ERR_UNTRUSTED) when not. */
+typedef int (*commit_trust_fn)(void *arg, const unsigned char *signer,
+	    struct error *err);
 /*
- * Opens the envelope of signed bytes without decoding the body: the signer
- * and whether the signature over the body's hash verifies.  Callers check
- * that the signer is trusted before calling commit_parse on the bytes.
+ * commit_parse, asking trust (when not NULL) about the signer before the
+ * signature is checked or anything of the body decoded.
  */
-int	commit_envelope(const void *raw, size_t len,
-	    unsigned char signer[STORE_PUBKEY_LEN],
-	    unsigned char hash[STORE_HASH_LEN], struct error *err);
+int	commit_parse_trusted(const void *raw, size_t len, commit_trust_fn trust,
+	    void *arg, struct commit **out, struct error *err);
 
 #endif

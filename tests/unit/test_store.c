@@ -645,6 +645,41 @@ test_flags_and_expected_head(void)
 	store_close(b);
 }
 
+/*
+ * The signer is asked about before the signature is checked: a commit by
+ * a key nobody trusts is refused as untrusted even with its signature
+ * broken, and commit_envelope reads who signed without verifying.
+ */
+static void
+test_trust_before_signature(void)
+{
+	struct store *a = new_store("tsig", 1), *b = new_store("tsig-r", 0);
+	struct error err = { 0 };
+	struct buf raw = { 0 };
+	struct store_raw r;
+	enum store_apply_result res;
+	unsigned char signer[STORE_PUBKEY_LEN], pk[STORE_PUBKEY_LEN];
+	size_t applied;
+	uint64_t rev = set(a, "k.a", "1");
+
+	CHECK(store_commit_raw(a, rev, &raw, &err) == 0);
+	raw.data[raw.len - 1] ^= 1;		/* the signature's last byte */
+	store_public_key(a, pk);
+	CHECK(commit_envelope(raw.data, raw.len, signer, NULL, &err) == 0 &&
+	    memcmp(signer, pk, STORE_PUBKEY_LEN) == 0);
+	r.data = raw.data, r.len = raw.len;
+	error_clear(&err);
+	CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0 &&
+	    res == APPLY_REJECTED && err.code == ERR_UNTRUSTED);
+	trust(b, "tsig", a);
+	error_clear(&err);
+	CHECK(store_apply(b, &r, 1, &applied, &res, &err) == 0 &&
+	    res == APPLY_REJECTED && err.code == ERR_BADSIG);
+	buf_free(&raw);
+	store_close(a);
+	store_close(b);
+}
+
 /* Runs cfgstore with args; its stdout in out, the exit status returned. */
 static int
 run_cli(const char *args, char *out, size_t len)
@@ -808,6 +843,7 @@ main(void)
 	test_verify_names_revision();
 	test_canonical_records();
 	test_flags_and_expected_head();
+	test_trust_before_signature();
 	test_foreign_text();
 	test_map_grows("big");
 	/* As on OpenBSD: writes through the map, the file is the map. */
