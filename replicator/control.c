@@ -19,6 +19,7 @@
 
 #include "compat_fd.h"
 #include "log.h"
+#include "ctlmsg.h"
 #include "repl_int.h"
 
 #define LINE_MAX_	1024
@@ -70,113 +71,6 @@ read_line(int fd, struct buf *pending, char *line, size_t len,
 		if (buf_append(pending, chunk, (size_t)n) == -1)
 			return error_errno(err, ERR_FAIL, "read");
 	}
-}
-
-/*
- * Every line either side sends, and its one parser.  Fields are split at
- * tabs (requests at single spaces), counted exactly, and numbers are
- * plain decimal that fits: a line that is anything else is refused.
- */
-enum ctl_kind {
-	CTL_COMMIT,	/* commit REV WAIT_MS */
-	CTL_STATUS,	/* status */
-	CTL_RELOAD,	/* reload */
-	CTL_END,	/* end */
-	CTL_ERROR,	/* error WHY */
-	CTL_NODE,	/* NODE STATE TEXT */
-	CTL_PEER,	/* peer NAME CONNECTED ACKED ACKED_MS HEAD ERROR_MS ERROR */
-	CTL_PID,	/* pid PID */
-};
-
-struct ctl_line {
-	enum ctl_kind	 kind;
-	const char	*name, *text;	/* NODE, PEER; TEXT, ERROR, error */
-	uint64_t	 n[5];		/* the numbers, in order */
-};
-
-static int
-ctl_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return *end != '\0' || errno != 0 ? -1 : 0;
-}
-
-/* Splits line at sep, in place, into at most max fields; the count. */
-static int
-fields(char *line, int sep, char **f, int max)
-{
-	int n = 0;
-
-	while (n < max) {
-		f[n++] = line;
-		if ((line = strchr(line, sep)) == NULL)
-			return n;
-		*line++ = '\0';
-	}
-	return max + 1;		/* more than max */
-}
-
-static int
-ctl_parse(char *line, struct ctl_line *l, struct error *err)
-{
-	char *f[9];
-	int n, i, nums = 0;
-
-	memset(l, 0, sizeof(*l));
-	if (strcmp(line, "end") == 0) {
-		l->kind = CTL_END;
-		return 0;
-	}
-	if (strcmp(line, "status") == 0 || strcmp(line, "reload") == 0) {
-		l->kind = line[0] == 's' ? CTL_STATUS : CTL_RELOAD;
-		return 0;
-	}
-	if (strncmp(line, "commit ", 7) == 0) {
-		l->kind = CTL_COMMIT;
-		if (fields(line, ' ', f, 3) != 3 || ctl_u64(f[1], &l->n[0]) ||
-		    ctl_u64(f[2], &l->n[1]))
-			return error_set(err, ERR_INPUT, "bad commit request");
-		return 0;
-	}
-	n = fields(line, '\t', f, 8);
-	if (n == 2 && strcmp(f[0], "error") == 0) {
-		l->kind = CTL_ERROR;
-		l->text = f[1];
-		return 0;
-	}
-	if (n == 2 && strcmp(f[0], "pid") == 0) {
-		l->kind = CTL_PID;
-		nums = ctl_u64(f[1], &l->n[0]);
-	} else if (n == 8 && strcmp(f[0], "peer") == 0) {
-		l->kind = CTL_PEER;
-		l->name = f[1];
-		l->text = f[7];
-		for (i = 0; i < 5; i++)
-			nums |= ctl_u64(f[2 + i], &l->n[i]);
-	} else if (n == 3) {
-		l->kind = CTL_NODE;
-		l->name = f[0];
-		l->text = f[2];
-		nums = ctl_u64(f[1], &l->n[0]) || l->n[0] > REPL_NODE_FAILED;
-	} else
-		return error_set(err, ERR_INPUT, "bad line");
-	if (nums)
-		return error_set(err, ERR_INPUT, "bad number");
-	return 0;
-}
-
-/* Text in a field: no tab, no newline. */
-static void
-clean(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s == '\t' || *s == '\n' || *s == '\r')
-			*s = ' ';
 }
 
 /* ---- the daemon's side ---------------------------------------------------- */
@@ -286,7 +180,7 @@ ctl_commit(struct daemon *d, int fd, uint64_t rev, uint64_t wait_ms)
 	if (!local && d->stop)
 		snprintf(ltext, sizeof(ltext), "committed r%" PRIu64 ", daemon "
 		    "shutting down", rev);
-	clean(ltext);
+	ctl_clean(ltext);
 	buf_printf(&out, "%s\t%d\t%s\n", d->node, (int)lst, ltext);
 	for (i = 0; i < n; i++) {
 		if (!v[i].decided) {
@@ -294,7 +188,7 @@ ctl_commit(struct daemon *d, int fd, uint64_t rev, uint64_t wait_ms)
 			snprintf(v[i].text, sizeof(v[i].text),
 			    "daemon shutting down");
 		}
-		clean(v[i].text);
+		ctl_clean(v[i].text);
 		buf_printf(&out, "%s\t%d\t%s\n", v[i].p->info.name,
 		    (int)v[i].st, v[i].text);
 	}
@@ -320,7 +214,7 @@ ctl_status(struct daemon *d, int fd)
 		struct peer *p = d->peers[i];
 
 		snprintf(text, sizeof(text), "%s", p->rec.error);
-		clean(text);
+		ctl_clean(text);
 		buf_printf(&out, "peer\t%s\t%d\t%" PRIu64 "\t%" PRIu64 "\t%"
 		    PRIu64 "\t%" PRIu64 "\t%s\n", p->info.name, p->connected,
 		    p->rec.acked, p->rec.acked_ms, p->rec.peer_head,
@@ -354,7 +248,7 @@ control_main(void *arg)
 	else if (l.kind == CTL_STATUS)
 		ctl_status(d, cc->fd);
 	else if (repl_daemon_reload(d, &err) == -1) {
-		clean(err.msg);
+		ctl_clean(err.msg);
 		dprintf(cc->fd, "error\t%s\n", err.msg);
 	} else
 		write_str(cc->fd, "end\n", NULL);
