@@ -13,7 +13,8 @@ ctl_u64(const char *s, uint64_t *v)
 {
 	char *end;
 
-	if (*s < '0' || *s > '9')
+	/* Plain decimal, one spelling: no sign, no leading zero. */
+	if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] != '\0'))
 		return -1;
 	errno = 0;
 	*v = strtoull(s, &end, 10);
