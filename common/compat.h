@@ -10,7 +10,16 @@
 #include <sys/types.h>
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
+
+/*
+ * A const pointer handed to an interface that takes a plain one but only
+ * reads through it (LMDB's MDB_val, execvp's argv, a callback's argument),
+ * without a cast that drops the qualifier (-Wcast-qual); NetBSD's
+ * __UNCONST.
+ */
+#define UNCONST(p)	((void *)(uintptr_t)(const void *)(p))
 
 #ifndef HAVE_STRLCPY
 size_t	strlcpy(char *dst, const char *src, size_t size);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "run.h"
 
 extern char **environ;
@@ -100,7 +101,7 @@ run_shell(const char *cmd, int timeout_ms, struct run_result *res,
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	char *argv[] = { "sh", "-c", UNCONST(cmd), NULL };
 	long long deadline = now_ms() + timeout_ms;
 	int pfd[2], wstatus = 0, rc, eof = 0, nap = 1;
 	pid_t pid, w;

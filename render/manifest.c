@@ -409,7 +409,7 @@ render_template(const struct lookup *l, const struct tree *data,
 		.html_escape = 0,
 		.strict = 1,
 		.partial = partial_fn,
-		.partial_arg = (void *)l,
+		.partial_arg = UNCONST(l),
 		.context = datapath,
 	};
 	struct buf text = { 0 };

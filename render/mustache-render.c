@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "compat.h"
 #include "error.h"
 #include "json.h"
 #include "mustache.h"
@@ -103,7 +104,7 @@ main(int argc, char *argv[])
 	o.html_escape = html;
 	o.strict = !html;
 	o.partial = load_partial;
-	o.partial_arg = n > 2 ? (void *)args[2] : NULL;
+	o.partial_arg = n > 2 ? UNCONST(args[2]) : NULL;
 	if (mustache_render(tmpl.data ? tmpl.data : "", tmpl.len, data, &o,
 	    &out, &err) == -1) {
 		fprintf(stderr, "mustache-render: %s\n", err.msg);

@@ -527,8 +527,8 @@ rec_batch_free(struct rec_batch *b)
 	size_t i;
 
 	for (i = 0; i < b->n; i++) {
-		free((char *)b->r[i].name);
-		free((void *)b->r[i].p);
+		free(UNCONST(b->r[i].name));
+		free(UNCONST(b->r[i].p));
 	}
 	free(b->r);
 	b->r = NULL;

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "compat.h"
 #include "db.h"
 
 #define LOCAL_NAME_MAX	STORE_LOCAL_NAME_MAX
@@ -272,7 +273,7 @@ store_local_each(struct store *s, const char *prefix, store_local_fn fn,
 {
 	size_t plen = prefix ? strlen(prefix) : 0;
 	char name[LOCAL_NAME_MAX + 1];
-	MDB_val k = { plen, (void *)prefix }, v;
+	MDB_val k = { plen, UNCONST(prefix) }, v;
 	MDB_cursor *c;
 	struct txn tx;
 	int rc, stop = 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"
 #include "db.h"
 
 int
@@ -63,7 +64,7 @@ db_walk(struct store *s, MDB_txn *t, const char *prefix, uint64_t rev,
 	size_t plen = prefix ? strlen(prefix) : 0;
 	char key[STORE_KEY_MAX + 2];
 	MDB_cursor *c;
-	MDB_val k = { plen, (void *)prefix }, v;
+	MDB_val k = { plen, UNCONST(prefix) }, v;
 	uint64_t head = 0;
 	int rc, stop = 0, at_head;
 
@@ -250,7 +251,7 @@ store_host_check(struct store *s, const char *host, uint64_t rev,
 		rc = 1;
 	else if ((rc = db_rev_check(s, tx.t, rev, err)) == 0)
 		rc = db_walk(s, tx.t, NULL, rev ? rev : REV_HEAD, names_host,
-		    (void *)host, err);
+		    UNCONST(host), err);
 	if (rc == 0) {
 		db_host_list(s, tx.t, hosts, sizeof(hosts));
 		error_set(err, ERR_BADHOST, "unknown host '%s' (not this node, a "

@@ -306,7 +306,7 @@ int
 db_put(struct store *s, MDB_txn *t, MDB_dbi db, const void *k, size_t klen,
     const void *v, size_t vlen, unsigned flags, struct error *err)
 {
-	MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
+	MDB_val key = { klen, UNCONST(k) }, val = { vlen, UNCONST(v) };
 	int rc = mdb_put(t, db, &key, &val, flags);
 
 	if (rc != 0)
@@ -319,7 +319,7 @@ int
 db_get(struct store *s, MDB_txn *t, MDB_dbi db, const void *k, size_t klen,
     MDB_val *out, struct error *err)
 {
-	MDB_val key = { klen, (void *)k };
+	MDB_val key = { klen, UNCONST(k) };
 	int rc = mdb_get(t, db, &key, out);
 
 	if (rc == MDB_NOTFOUND)
@@ -333,7 +333,7 @@ int
 db_del(struct store *s, MDB_txn *t, MDB_dbi db, const void *k, size_t klen,
     struct error *err)
 {
-	MDB_val key = { klen, (void *)k };
+	MDB_val key = { klen, UNCONST(k) };
 	int rc = mdb_del(t, db, &key, NULL);
 
 	if (rc != 0 && rc != MDB_NOTFOUND)

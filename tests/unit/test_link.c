@@ -525,7 +525,8 @@ test_secret_buf(void)
 		blocker = malloc(64);
 		/* Past the capacity, so it must grow. */
 		CHECK(buf_append(&b, s, b.cap - b.len) == 0);
-		moved += (void *)old != (void *)b.data;
+		moved += (const volatile void *)old !=
+		    (const volatile void *)b.data;
 #ifndef __SANITIZE_ADDRESS__
 		/* The allocator reuses a few bytes: count what is left. */
 		for (i = 0, left = 0; i < 40; i++)

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "check.h"
+#include "compat.h"
 #include "store.h"
 
 static char scratch[] = "/tmp/cfgstore-unit.XXXXXX";
@@ -762,7 +763,7 @@ tamper(const char *dir, const char *table, const void *k, size_t klen,
 	MDB_env *env;
 	MDB_txn *t;
 	MDB_dbi db;
-	MDB_val key = { klen, (void *)k }, val = { strlen(v), (void *)v };
+	MDB_val key = { klen, UNCONST(k) }, val = { strlen(v), UNCONST(v) };
 	int rc;
 
 	if ((rc = mdb_env_create(&env)) != 0)
