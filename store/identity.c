@@ -180,6 +180,12 @@ pubkey_from_text(const char *text, unsigned char pk[STORE_PUBKEY_LEN],
 		if (strcmp(back, text) == 0)
 			return 0;
 	}
+	/* Quote it only when it is plain text: never a terminal's escape. */
+	for (len = 0; text[len] != '\0'; len++)
+		if ((unsigned char)text[len] < 0x20 ||
+		    (unsigned char)text[len] > 0x7e)
+			return error_set(err, ERR_INPUT, "invalid public key: "
+			    "not plain text (want 44 characters of base64)");
 	return error_set(err, ERR_INPUT,
 	    "invalid public key '%.60s' (want 44 characters of base64)", text);
 }

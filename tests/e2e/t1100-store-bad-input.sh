@@ -83,6 +83,7 @@ refused 2 "invalid revision '0'" "$CFGSTORE" show 0
 refused 2 "usage: cfgstore" "$CFGSTORE" set --bogus k v
 refused 2 "invalid count" "$CFGSTORE" log -n 0
 refused 2 "invalid public key" "$CFGSTORE" peer add fw2 10.0.99.2:7369 notakey
+refused 2 "^cfgstore: invalid public key: not plain text" "$CFGSTORE" peer add fw2 10.0.99.2:7369 "$(printf 'k\033[31m')"
 refused 2 "invalid peer address" "$CFGSTORE" peer add fw2 10.0.99.2 "$("$CFGSTORE" key)"
 refused 2 "invalid node name" "$CFGSTORE" peer add "fw 2" 10.0.99.2:7369 "$("$CFGSTORE" key)"
 refused 2 "invalid node name .-fw2. \\(it starts" "$CFGSTORE" -d "$SCRATCH/fresh" init --node -fw2
