@@ -53,10 +53,21 @@ overlay_find(const struct overlay *ov, const char *key)
 	return NULL;
 }
 
+/* The ops of a change in the order they were added, to sort. */
+struct added {
+	const char		*key;
+	const struct value	*v;
+	size_t			 i;
+};
+
+/* By key, and for one key in the order added. */
 static int
-op_cmp(const void *a, const void *b)
+added_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct op *)a)->key, ((const struct op *)b)->key);
+	const struct added *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c != 0 ? c : x->i < y->i ? -1 : x->i > y->i;
 }
 
 void
@@ -67,40 +78,45 @@ state_at(struct rstate *st, struct store *s, uint64_t rev)
 	st->ov = NULL;
 }
 
+/*
+ * The overlay holds the last op on each key, sorted: the change's ops are
+ * sorted by key and order added, and the last of each run kept, so a
+ * batch of many keys costs n log n, not n squared.
+ */
 int
 state_with(struct rstate *st, struct store *s, uint64_t rev,
     const struct change *c, struct error *err)
 {
 	struct overlay *ov;
-	const struct value *v;
-	const char *key;
-	size_t i, j, n = change_count(c);
+	struct added *a = NULL;
+	size_t i, n = change_count(c);
 
 	state_at(st, s, rev);
 	if ((ov = calloc(1, sizeof(*ov))) == NULL ||
-	    (ov->v = calloc(n ? n : 1, sizeof(*ov->v))) == NULL) {
-		free(ov);
-		return error_set(err, ERR_FAIL, "out of memory");
-	}
+	    (ov->v = calloc(n ? n : 1, sizeof(*ov->v))) == NULL ||
+	    (a = calloc(n ? n : 1, sizeof(*a))) == NULL)
+		goto nomem;
 	for (i = 0; i < n; i++) {
-		change_op_at(c, i, &key, &v);
+		change_op_at(c, i, &a[i].key, &a[i].v);
+		a[i].i = i;
+	}
+	qsort(a, n, sizeof(*a), added_cmp);
+	for (i = 0; i < n; i++) {
 		/* A later op on the same key replaces an earlier one. */
-		for (j = 0; j < ov->n && strcmp(ov->v[j].key, key) != 0; j++)
-			;
-		if (j == ov->n) {
-			if ((ov->v[j].key = strdup(key)) == NULL)
-				goto nomem;
-			ov->n++;
-		}
-		value_free(ov->v[j].v);
-		ov->v[j].v = NULL;
-		if (v != NULL && (ov->v[j].v = value_dup(v)) == NULL)
+		if (i + 1 < n && strcmp(a[i].key, a[i + 1].key) == 0)
+			continue;
+		if ((ov->v[ov->n].key = strdup(a[i].key)) == NULL)
+			goto nomem;
+		ov->n++;
+		if (a[i].v != NULL &&
+		    (ov->v[ov->n - 1].v = value_dup(a[i].v)) == NULL)
 			goto nomem;
 	}
-	qsort(ov->v, ov->n, sizeof(*ov->v), op_cmp);
+	free(a);
 	st->ov = ov;
 	return 0;
 nomem:
+	free(a);
 	overlay_free(ov);
 	return error_set(err, ERR_FAIL, "out of memory");
 }
