@@ -12,6 +12,7 @@
 # Needs bash (EPOCHREALTIME) and openntpd's ntpd.
 set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRCDIR/bench/lib.sh"
 BUILDDIR=$(cd "${1:-$SRCDIR/build}" && pwd)
 N=${2:-100}
 CFGSTORE="$BUILDDIR/cli/cfgstore"
@@ -22,11 +23,6 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 export CFGSTORE_DIR="$W/fw1"
 
-stats() {
-	sort -n | awk '{ v[NR] = $1 } END {
-	    m = v[int((NR + 1) / 2)]; p = v[int(NR * 0.99 + 0.999)];
-	    printf "median %.2f ms, p99 %.2f ms (n=%d)\n", m, p, NR }'
-}
 # timed CMD...: the wall time of CMD in ms, on stdout.
 timed() {
 	local t0=$EPOCHREALTIME
@@ -52,14 +48,14 @@ echo "== $N writes each, fw1 with peer fw2, --no-wait"
 printf "set of a key no file reads:            "
 for i in $(seq "$N"); do
 	timed "$CFGSTORE" set --no-wait site.note "n$i"
-done | stats
+done | stats; echo
 printf "set changing ntpd.conf on both hosts:  "
 for i in $(seq "$N"); do
 	timed "$CFGSTORE" set --no-wait ntpd.servers "$((i % 4)).pool.ntp.org" \
 	    "s$i.pool.ntp.org"
-done | stats
+done | stats; echo
 printf "the same with --force (no checks):     "
 for i in $(seq "$N"); do
 	timed "$CFGSTORE" set --force --no-wait ntpd.servers \
 	    "$((i % 4)).pool.ntp.org" "f$i.pool.ntp.org"
-done | stats
+done | stats; echo

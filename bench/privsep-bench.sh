@@ -10,6 +10,7 @@
 # process of each daemon (the network process's on its own).
 set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRCDIR/bench/lib.sh"
 B1=$(cd "$1" && pwd)
 B2=$(cd "$2" && pwd)
 N=${3:-200}
@@ -22,13 +23,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-stats() {
-	sort -n | awk '{ v[NR] = $1 } END {
-	    m = v[int((NR + 1) / 2)]; p = v[int(NR * 0.99 + 0.999)];
-	    printf "median %.2f ms, p99 %.2f ms (n=%d)", m, p, NR }'
-}
-rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # pair TAG BUILDDIR: fw1-TAG (primary) and fw2-TAG, running the guide.
 pair() {

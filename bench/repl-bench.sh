@@ -14,6 +14,7 @@
 # Needs bash (EPOCHREALTIME), python3; sshd and rsync for part 4.
 set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRCDIR/bench/lib.sh"
 BUILDDIR=$(cd "${1:-$SRCDIR/build}" && pwd)
 N=${2:-200}
 CFGSTORE="$BUILDDIR/cli/cfgstore"
@@ -29,7 +30,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 on() { n=$1; shift; "$CFGSTORE" -d "$W/$n" "$@"; }
 start() {
 	"$CFGSTORE" -d "$W/$1" serve -f -v --root "$W/root-$1" \
@@ -40,14 +40,6 @@ start() {
 }
 stop() { eval "kill \$pid_$1; wait \$pid_$1 2>/dev/null"; }
 head_of() { on "$1" status | sed -n 's/^head: *r\([0-9]*\).*/\1/p'; }
-# stats: median and p99 of the numbers on stdin (ms)
-stats() {
-	sort -n | awk '{ v[NR] = $1 } END {
-	    m = v[int((NR + 1) / 2)]; p = v[int(NR * 0.99 + 0.999)];
-	    printf "median %.2f ms, p99 %.2f ms (n=%d)", m, p, NR }'
-}
-rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
 echo "== setup: fw1 (primary) and fw2 on loopback, in $W"
 p1=$(port); p2=$(port)
