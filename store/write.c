@@ -205,7 +205,6 @@ struct commit_arg {
 	const struct change	*c;
 	const char		*message;
 	const struct identity	*id;
-	uint64_t		 rollback_to;	/* build c from this rev first */
 	int			 check_only;	/* stop before the commit */
 	uint64_t		 rev;		/* out */
 	unsigned char		 hash[STORE_HASH_LEN];
@@ -226,7 +225,6 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 {
 	struct commit_arg *ca = arg;
 	const struct change *c = ca->c;
-	struct change *rb = NULL;
 	struct change_op **sorted = NULL;
 	const struct change_op **from = NULL;	/* ops[i] came from from[i] */
 	struct commit_op_in *ops = NULL;
@@ -246,18 +244,6 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		return error_set(err, ERR_STALE, "the head moved from r%llu to "
 		    "r%llu since the change was made",
 		    (unsigned long long)c->expect, (unsigned long long)head);
-	if (ca->rollback_to != 0) {
-		/* State of rollback_to minus the head's, as operations. */
-		if ((rb = change_new()) == NULL)
-			return error_errno(err, ERR_FAIL, "change");
-		if (db_diff(s, t, head, ca->rollback_to, rollback_op, rb,
-		    err) != 0) {
-			if (err != NULL && err->msg[0] == '\0')
-				error_set(err, ERR_FAIL, "out of memory");
-			goto done;
-		}
-		c = rb;
-	}
 	if ((sorted = calloc(c->n + 1, sizeof(*sorted))) == NULL ||
 	    (ops = calloc(c->n + 1, sizeof(*ops))) == NULL ||
 	    (olds = calloc(c->n + 1, sizeof(*olds))) == NULL ||
@@ -280,7 +266,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 			continue;
 		key_base(op->key, &host);
 		/* A rollback restores overrides of hosts since removed. */
-		if (host != NULL && ca->rollback_to == 0 && !c->restores &&
+		if (host != NULL && !c->restores &&
 		    !db_host_known(s, t, host)) {
 			db_host_list(s, t, hosts, sizeof(hosts));
 			/* Say how to make it known, not just that it is not. */
@@ -360,7 +346,6 @@ done:
 	free(ops);
 	free(sorted);
 	buf_free(&raw);
-	change_free(rb);
 	return rc;
 }
 
@@ -490,19 +475,19 @@ int
 store_rollback(struct store *s, uint64_t to_rev, const char *message,
     uint64_t *rev, struct error *err)
 {
-	struct change empty = { 0 };
-	struct commit_arg ca = { .c = &empty, .message = message,
-	    .rollback_to = to_rev };
+	struct change *c;
 	char msg[64];
-	uint64_t head = 0;
+	int rc;
 
-	if (writable(s, err) == -1 || store_head(s, &head, NULL, err) == -1 ||
-	    rollback_target(to_rev, head, err) == -1)
+	/* The change is made for the head it reads: ERR_STALE if it moves. */
+	if (store_rollback_change(s, to_rev, &c, err) == -1)
 		return -1;
 	if (message == NULL) {
 		snprintf(msg, sizeof(msg), "rollback to r%llu",
 		    (unsigned long long)to_rev);
-		ca.message = msg;
+		message = msg;
 	}
-	return commit_common(s, &ca, rev, err);
+	rc = store_commit(s, c, message, rev, err);
+	change_free(c);
+	return rc;
 }
