@@ -821,7 +821,7 @@ net_stop(struct daemon *d)
 	pthread_mutex_lock(&d->netmu);
 	ipc_clear(&d->net);
 	pthread_mutex_unlock(&d->netmu);
-	/* It may be in the middle of a send to a slow peer: no waiting. */
+	/* It exits when the socketpair closes; SIGTERM in case it is stuck. */
 	if (d->net_pid > 0) {
 		kill(d->net_pid, SIGTERM);
 		while (waitpid(d->net_pid, &status, 0) == -1 && errno == EINTR)

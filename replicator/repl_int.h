@@ -1,16 +1,17 @@
 /*
  * repl_int.h - what the files of replicator/ share and nobody else sees.
  *
- * The daemon is two processes (netproc.c, docs/DAEMON.md), each a
- * handful of threads around one struct daemon.  In the parent the main
+ * The daemon is two processes (netproc.c, docs/DAEMON.md), each around
+ * one struct daemon.  The parent is a handful of threads: the main
  * thread waits for signals; one renders; one listens to the network
  * process; on the primary one per peer pushes commits; on a replica one
  * serves each session the network process accepted; one accepts control
- * connections from the command line and one serves each.  In the network
- * process one accepts connections and one runs each, one dials each peer
- * asked for, and the main thread reads the parent.  Shared state is
- * guarded by d->mu, and every change to it is announced on d->cv.  Writes
- * to the store go through d->wmu, one at a time.
+ * connections from the command line and one serves each.  Its shared
+ * state is guarded by d->mu, and every change to it is announced on
+ * d->cv.  Writes to the store go through d->wmu, one at a time.  The
+ * network process has no threads: one poll(2) loop accepts, dials, runs
+ * each handshake as link_hs_* steps and each session with an output
+ * queue of its own, and reads and writes the parent without blocking.
  */
 #ifndef CFGSTORE_REPL_INT_H
 #define CFGSTORE_REPL_INT_H
