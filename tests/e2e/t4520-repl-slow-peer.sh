@@ -74,4 +74,5 @@ kill -CONT $stopped
 wait_head fw3 "$r" 120
 wait_for acked fw1 fw3 "$r" || fail "fw1 did not see fw3's acknowledgement"
 same fw1 fw2 fw3
+for n in fw1 fw2 fw3; do stop $n; done
 ok "t4520"
