@@ -1456,8 +1456,11 @@ net_loop(struct daemon *d, struct acceptor *tcp)
 			_exit(0);	/* the parent is gone */
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if ((rc = ipc_read(&d->net, &err)) <= 0) {
-				/* The parent is gone: so is the reason to be. */
-				if (rc == -1)
+				/*
+				 * The parent is gone: so is the reason to be.
+				 * Closed with our last words unread, it resets.
+				 */
+				if (rc == -1 && errno != ECONNRESET)
 					log_warnx("network process: %s",
 					    err.msg);
 				_exit(0);
