@@ -826,7 +826,8 @@ inbound_admit(struct daemon *d, int fd, const struct sockaddr_storage *ss)
 	pthread_mutex_lock(&d->mu);
 	if (d->nsession >= MAX_INBOUND) {
 		pthread_mutex_unlock(&d->mu);
-		log_warnx("connection from %s refused: too many sessions", from);
+		log_warnx("connection from %s refused: too many sessions",
+		    from);
 		close(fd);
 		return NULL;
 	}

@@ -386,9 +386,9 @@ struct link_hs {
 	int64_t			 deadline, msg1_deadline;
 	struct hs		 h;
 	unsigned char		 msg1[MSG1_LEN], msg3[MSG3_LEN];
-	unsigned char		 io[4 + MSG2_LEN];	/* the message in flight */
+	unsigned char		 io[4 + MSG2_LEN];	/* message in flight */
 	size_t			 iolen, iodone;
-	const char		*what;			/* its name, receiving */
+	const char		*what;		/* its name, receiving */
 	unsigned char		 sign_in[64];
 	size_t			 sign_len;
 };
@@ -525,7 +525,7 @@ hs_next(struct link_hs *x, struct error *err)
 	case R_MSG3:
 		memcpy(x->msg3, x->io + 4, MSG3_LEN);
 		if (open_(h->id, x->msg3, sizeof(x->msg3), h->th, h->k) != 0)
-			/* A replayed recording ends here: eR is new each time. */
+			/* A replayed recording ends here: eR is new. */
 			return error_set(err, ERR_BADSIG, "handshake: cannot "
 			    "authenticate msg3 (replayed or corrupted)");
 		memcpy(l->peer, h->id, LINK_KEY_LEN);
@@ -806,8 +806,8 @@ link_recv_some(struct link *l, struct buf *out, struct error *err)
 			    "of range", (unsigned long)l->rlen);
 		l->rgot = 0;
 		/* 10 s, plus one per MiB: enough for a slow link. */
-		l->rdeadline = link_now_ms() + 10000 + (int64_t)(l->rlen >> 20) *
-		    1000;
+		l->rdeadline = link_now_ms() + 10000 +
+		    (int64_t)(l->rlen >> 20) * 1000;
 	}
 	/* The buffer grows only as bytes arrive. */
 	while (l->rgot < l->rlen) {

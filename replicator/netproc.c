@@ -1428,7 +1428,9 @@ net_loop(struct daemon *d, struct acceptor *tcp)
 		now = link_now_ms();
 		next = -1;
 		pfd[0].fd = d->net.fd;
-		pfd[0].events = POLLIN | (ipc_queued(&d->net) > 0 ? POLLOUT : 0);
+		pfd[0].events = POLLIN;
+		if (ipc_queued(&d->net) > 0)
+			pfd[0].events |= POLLOUT;
 		pfd[1].fd = -1;
 		pfd[1].events = POLLIN;
 		if (tcp->fd != -1 && now >= pause_until)
