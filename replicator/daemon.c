@@ -516,15 +516,41 @@ tune(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 }
 
-int
-repl_dial(const char *addr, int timeout_ms, struct error *err)
+/* Connects to the addresses from x->ai on; soerr: why the last failed. */
+static int
+dial_next(struct repl_dialer *x, int soerr, struct error *err)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	struct pollfd pfd;
-	char host[256], port[8];
-	socklen_t sl;
-	int fd = -1, rc, soerr = 0;
+	for (; x->ai != NULL; x->ai = x->ai->ai_next) {
+		if ((x->fd = fd_socket_cloexec(x->ai->ai_family,
+		    x->ai->ai_socktype, x->ai->ai_protocol)) == -1) {
+			soerr = errno;
+			continue;
+		}
+		fcntl(x->fd, F_SETFL, fcntl(x->fd, F_GETFL) | O_NONBLOCK);
+		if (connect(x->fd, x->ai->ai_addr, x->ai->ai_addrlen) == 0) {
+			tune(x->fd);
+			return 1;
+		}
+		if (errno == EINPROGRESS)
+			return 0;
+		soerr = errno;
+		close(x->fd);
+		x->fd = -1;
+	}
+	errno = soerr;
+	return error_errno(err, ERR_FAIL, "connect to %s", x->addr);
+}
 
+int
+repl_dial_start(struct repl_dialer *x, const char *addr, struct error *err)
+{
+	struct addrinfo hints;
+	char host[256], port[8];
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	x->fd = -1;
+	snprintf(x->addr, sizeof(x->addr), "%s", addr);
 	if (repl_parse_addr(addr, host, sizeof(host), port, sizeof(port),
 	    err) == -1)
 		return -1;
@@ -536,37 +562,70 @@ repl_dial(const char *addr, int timeout_ms, struct error *err)
 	 * it is given numeric addresses and must not try to resolve.
 	 */
 	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+	if ((rc = getaddrinfo(host, port, &hints, &x->res)) != 0) {
+		x->res = NULL;
 		return error_set(err, ERR_FAIL, "%s: %s", host,
 		    gai_strerror(rc));
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = fd_socket_cloexec(ai->ai_family, ai->ai_socktype,
-		    ai->ai_protocol)) == -1)
-			continue;
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		if (errno == EINPROGRESS) {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			do
-				rc = poll(&pfd, 1, timeout_ms);
-			while (rc == -1 && errno == EINTR);
-			sl = sizeof(soerr);
-			if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR,
-			    &soerr, &sl) == 0 && soerr == 0)
-				break;
-			errno = rc == 0 ? ETIMEDOUT : soerr;
-		}
-		soerr = errno;
-		close(fd);
-		fd = -1;
-		errno = soerr;
 	}
-	freeaddrinfo(res);
-	if (fd == -1)
-		return error_errno(err, ERR_FAIL, "connect to %s", addr);
-	tune(fd);
+	x->ai = x->res;
+	return dial_next(x, 0, err);
+}
+
+int
+repl_dial_step(struct repl_dialer *x, int timed_out, struct error *err)
+{
+	socklen_t sl = sizeof(int);
+	int soerr = 0;
+
+	if (x->fd == -1 || x->ai == NULL)
+		return error_set(err, ERR_FAIL, "connect to %s: out of step",
+		    x->addr);
+	if (timed_out)
+		soerr = ETIMEDOUT;
+	else if (getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
+		soerr = errno;
+	else if (soerr == 0) {
+		tune(x->fd);
+		return 1;
+	}
+	close(x->fd);
+	x->fd = -1;
+	x->ai = x->ai->ai_next;
+	return dial_next(x, soerr, err);
+}
+
+void
+repl_dial_end(struct repl_dialer *x)
+{
+	if (x->fd != -1)
+		close(x->fd);
+	x->fd = -1;
+	if (x->res != NULL)
+		freeaddrinfo(x->res);
+	x->res = x->ai = NULL;
+}
+
+int
+repl_dial(const char *addr, int timeout_ms, struct error *err)
+{
+	struct repl_dialer x;
+	struct pollfd pfd;
+	int rc, n, fd = -1;
+
+	rc = repl_dial_start(&x, addr, err);
+	while (rc == 0) {
+		pfd.fd = x.fd;
+		pfd.events = POLLOUT;
+		do
+			n = poll(&pfd, 1, timeout_ms);
+		while (n == -1 && errno == EINTR);
+		rc = repl_dial_step(&x, n == 0, err);
+	}
+	if (rc == 1) {
+		fd = x.fd;
+		x.fd = -1;
+	}
+	repl_dial_end(&x);
 	return fd;
 }
 
@@ -731,23 +790,14 @@ hs_admit(struct daemon *d, const char *host, char *victim, size_t vlen)
 	return slot;
 }
 
-/*
- * Takes one connection, or refuses it when the bounds are reached.
- * -1 when accept itself failed for want of descriptors or memory.
- */
-static int
-accept_one(struct acceptor *a)
+int
+acceptor_take(struct acceptor *a, struct sockaddr_storage *ss)
 {
-	struct daemon *d = a->d;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	struct inbound *in;
-	struct ctlconn *cc;
-	int fd, slot;
-	char from[80], host[64], victim[80];
+	socklen_t sl = sizeof(*ss);
+	int fd;
 
 	/* Close-on-exec from the start: the renderer may be spawning. */
-	if ((fd = fd_accept_cloexec(a->fd, (struct sockaddr *)&ss,
+	if ((fd = fd_accept_cloexec(a->fd, (struct sockaddr *)ss,
 	    &sl)) == -1) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM) {
@@ -755,42 +805,31 @@ accept_one(struct acceptor *a)
 			if (!a->starved)
 				log_warn("accept");
 			a->starved = 1;
-			return -1;
+			return -2;
 		}
-		return 0;
+		return -1;
 	}
 	if (a->starved)
 		log_info("accepting connections again");
 	a->starved = 0;
+	return fd;
+}
+
+struct inbound *
+inbound_admit(struct daemon *d, int fd, const struct sockaddr_storage *ss)
+{
+	struct inbound *in;
+	int slot;
+	char from[80], host[64], victim[80];
+
+	describe_peer(ss, host, sizeof(host), from, sizeof(from));
 	pthread_mutex_lock(&d->mu);
-	if (a->control) {
-		if ((cc = malloc(sizeof(*cc))) == NULL) {
-			pthread_mutex_unlock(&d->mu);
-			log_warnx("control: out of memory, a client refused");
-			close(fd);
-			return 0;
-		}
-		cc->d = d;
-		cc->fd = fd;
-		d->ncontrol++;
-		conn_track(d, fd, 1);
-		pthread_mutex_unlock(&d->mu);
-		if (repl_spawn(NULL, control_main, cc, 1) != 0) {
-			pthread_mutex_lock(&d->mu);
-			d->ncontrol--;
-			conn_track(d, fd, 0);
-			pthread_mutex_unlock(&d->mu);
-			close(fd);
-			free(cc);
-		}
-		return 0;
-	}
-	describe_peer(&ss, host, sizeof(host), from, sizeof(from));
 	if (d->nsession >= MAX_INBOUND) {
 		pthread_mutex_unlock(&d->mu);
-		log_warnx("connection from %s refused: too many sessions", from);
+		log_warnx("connection from %s refused: too many sessions",
+		    from);
 		close(fd);
-		return 0;
+		return NULL;
 	}
 	if ((slot = hs_admit(d, host, victim, sizeof(victim))) == -1 ||
 	    (in = calloc(1, sizeof(*in))) == NULL) {
@@ -798,7 +837,7 @@ accept_one(struct acceptor *a)
 		log_warnx("connection from %s refused: too many unfinished "
 		    "handshakes", from);
 		close(fd);
-		return 0;
+		return NULL;
 	}
 	in->d = d;
 	in->fd = fd;
@@ -807,21 +846,47 @@ accept_one(struct acceptor *a)
 	snprintf(in->host, sizeof(in->host), "%s", host);
 	d->hs[slot] = in;
 	d->ninbound++;
-	conn_track(d, fd, 1);
 	pthread_mutex_unlock(&d->mu);
 	if (victim[0] != '\0')
 		log_warnx("connection from %s dropped: too many unfinished "
 		    "handshakes, the oldest makes room for %s", victim, from);
 	tune(fd);
-	if (repl_spawn(NULL, net_accepted_main, in, 1) != 0) {
+	return in;
+}
+
+/*
+ * Takes one control connection.  -1 when accept itself failed for want
+ * of descriptors or memory.
+ */
+static int
+accept_one(struct acceptor *a)
+{
+	struct daemon *d = a->d;
+	struct sockaddr_storage ss;
+	struct ctlconn *cc;
+	int fd;
+
+	if ((fd = acceptor_take(a, &ss)) < 0)
+		return fd == -2 ? -1 : 0;
+	pthread_mutex_lock(&d->mu);
+	if ((cc = malloc(sizeof(*cc))) == NULL) {
+		pthread_mutex_unlock(&d->mu);
+		log_warnx("control: out of memory, a client refused");
+		close(fd);
+		return 0;
+	}
+	cc->d = d;
+	cc->fd = fd;
+	d->ncontrol++;
+	conn_track(d, fd, 1);
+	pthread_mutex_unlock(&d->mu);
+	if (repl_spawn(NULL, control_main, cc, 1) != 0) {
 		pthread_mutex_lock(&d->mu);
-		hs_done(d, in);
-		d->ninbound--;
+		d->ncontrol--;
 		conn_track(d, fd, 0);
-		pthread_cond_broadcast(&d->cv);
 		pthread_mutex_unlock(&d->mu);
 		close(fd);
-		free(in);
+		free(cc);
 	}
 	return 0;
 }

@@ -30,6 +30,7 @@ ipc_clear(struct ipc *c)
 	buf_free_secret(&c->in);
 	buf_free_secret(&c->out);
 	c->off = 0;
+	c->outoff = 0;
 }
 
 int
@@ -54,21 +55,21 @@ ipc_compose(struct ipc *c, uint32_t type, uint32_t peer, const void *data,
 size_t
 ipc_queued(const struct ipc *c)
 {
-	return c->out.len;
+	return c->out.len - c->outoff;
 }
 
 int
 ipc_flush(struct ipc *c, struct error *err)
 {
-	size_t done = 0;
 	ssize_t n;
 	int rc = 0, flags = 0;
 
 #ifdef MSG_NOSIGNAL
 	flags = MSG_NOSIGNAL;	/* the daemon ignores SIGPIPE anyway */
 #endif
-	while (done < c->out.len) {
-		n = send(c->fd, c->out.data + done, c->out.len - done, flags);
+	while (c->outoff < c->out.len) {
+		n = send(c->fd, c->out.data + c->outoff,
+		    c->out.len - c->outoff, flags);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -78,11 +79,21 @@ ipc_flush(struct ipc *c, struct error *err)
 			    "process");
 			break;
 		}
-		done += (size_t)n;
+		c->outoff += (size_t)n;
 	}
-	if (done > 0) {
-		memmove(c->out.data, c->out.data + done, c->out.len - done);
-		c->out.len -= done;
+	/*
+	 * Written bytes go when all are, or when they are most of a big
+	 * buffer: a frame of 64 MiB written in small pieces is not moved
+	 * for each one.
+	 */
+	if (c->outoff == c->out.len) {
+		buf_reset(&c->out);
+		c->outoff = 0;
+	} else if (c->outoff >= (1u << 20) && c->outoff >= c->out.len / 2) {
+		memmove(c->out.data, c->out.data + c->outoff,
+		    c->out.len - c->outoff);
+		c->out.len -= c->outoff;
+		c->outoff = 0;
 	}
 	/* A big frame gone: its memory need not stay. */
 	if (c->out.len == 0 && c->out.cap > (1u << 20))

@@ -42,7 +42,8 @@ struct ipc {
 	int		 fd;
 	struct buf	 in;		/* read, from off on not yet taken */
 	size_t		 off;
-	struct buf	 out;		/* composed, not yet written */
+	struct buf	 out;		/* composed, from outoff on not yet */
+	size_t		 outoff;	/* written */
 };
 
 /* fd: one end of a socketpair, which the channel now owns. */

@@ -54,7 +54,14 @@ struct link {
 	uint64_t	 txn, rxn;		/* next nonce counter each way */
 	unsigned char	 peer[LINK_KEY_LEN];
 	char		 name[LINK_NAME_MAX + 1];
-	struct buf	 out;			/* reused for sending */
+	struct buf	 out;			/* sealed frames not yet sent */
+	size_t		 outoff;		/* of out, already sent */
+	/* The frame being received: its length, then its body. */
+	unsigned char	 rhdr[4];
+	size_t		 rhdr_got;
+	uint32_t	 rlen;
+	size_t		 rgot;
+	int64_t		 rdeadline;		/* for the body */
 };
 
 /* Everything the handshake computes; wiped on every path out. */
@@ -67,8 +74,8 @@ struct hs {
 	unsigned char	id[ID_LEN];
 };
 
-static int64_t
-now_ms(void)
+int64_t
+link_now_ms(void)
 {
 	struct timespec ts;
 
@@ -84,7 +91,7 @@ left(int64_t deadline)
 
 	if (deadline < 0)
 		return -1;
-	d = deadline - now_ms();
+	d = deadline - link_now_ms();
 	if (d < 0)
 		return 0;
 	return d > 1000000000 ? 1000000000 : (int)d;
@@ -110,57 +117,82 @@ wait_fd(int fd, short events, int64_t deadline, struct error *err)
 	}
 }
 
+/*
+ * Writes what the socket takes without blocking, from *done on: 1 when
+ * all of it is written, 0 when the socket is full, -1 on error.
+ */
 static int
-write_until(int fd, const void *p, size_t len, int64_t deadline,
+write_some(int fd, const unsigned char *p, size_t len, size_t *done,
     struct error *err)
 {
-	const unsigned char *c = p;
 	ssize_t n;
 	int flags = 0;
 
 #ifdef MSG_NOSIGNAL
 	flags = MSG_NOSIGNAL;
 #endif
-	while (len > 0) {
-		n = send(fd, c, len, flags);
+	while (*done < len) {
+		n = send(fd, p + *done, len - *done, flags);
 		if (n > 0) {
-			c += n;
-			len -= (size_t)n;
+			*done += (size_t)n;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return error_errno(err, ERR_FAIL, "send");
-		if (wait_fd(fd, POLLOUT, deadline, err) == -1)
-			return -1;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return error_errno(err, ERR_FAIL, "send");
 	}
-	return 0;
+	return 1;
 }
 
+/* Reads up to len from *done on, without blocking; returns as above. */
 static int
-read_until(int fd, void *p, size_t len, int64_t deadline, struct error *err)
+read_some(int fd, unsigned char *p, size_t len, size_t *done,
+    struct error *err)
 {
-	unsigned char *c = p;
 	ssize_t n;
 
-	while (len > 0) {
-		n = recv(fd, c, len, 0);
+	while (*done < len) {
+		n = recv(fd, p + *done, len - *done, 0);
 		if (n > 0) {
-			c += n;
-			len -= (size_t)n;
+			*done += (size_t)n;
 			continue;
 		}
 		if (n == 0)
 			return error_set(err, ERR_FAIL, "connection closed");
 		if (errno == EINTR)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return error_errno(err, ERR_FAIL, "recv");
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return error_errno(err, ERR_FAIL, "recv");
+	}
+	return 1;
+}
+
+static int
+write_until(int fd, const void *p, size_t len, int64_t deadline,
+    struct error *err)
+{
+	size_t done = 0;
+	int rc;
+
+	while ((rc = write_some(fd, p, len, &done, err)) == 0)
+		if (wait_fd(fd, POLLOUT, deadline, err) == -1)
+			return -1;
+	return rc == 1 ? 0 : -1;
+}
+
+static int
+read_until(int fd, void *p, size_t len, int64_t deadline, struct error *err)
+{
+	size_t done = 0;
+	int rc;
+
+	while ((rc = read_some(fd, p, len, &done, err)) == 0)
 		if (wait_fd(fd, POLLIN, deadline, err) == -1)
 			return -1;
-	}
-	return 0;
+	return rc == 1 ? 0 : -1;
 }
 
 int
@@ -168,14 +200,14 @@ link_write_all(int fd, const void *p, size_t len, int timeout_ms,
     struct error *err)
 {
 	return write_until(fd, p, len,
-	    timeout_ms < 0 ? -1 : now_ms() + timeout_ms, err);
+	    timeout_ms < 0 ? -1 : link_now_ms() + timeout_ms, err);
 }
 
 int
 link_read_all(int fd, void *p, size_t len, int timeout_ms, struct error *err)
 {
 	return read_until(fd, p, len,
-	    timeout_ms < 0 ? -1 : now_ms() + timeout_ms, err);
+	    timeout_ms < 0 ? -1 : link_now_ms() + timeout_ms, err);
 }
 
 static void
@@ -193,38 +225,6 @@ get32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3];
 }
-
-/* Handshake messages are frames of one exact length each. */
-static int
-hs_send(int fd, const void *p, size_t len, int64_t deadline,
-    struct error *err)
-{
-	unsigned char hdr[4];
-
-	put32(hdr, (uint32_t)len);
-	if (write_until(fd, hdr, 4, deadline, err) == -1 ||
-	    write_until(fd, p, len, deadline, err) == -1)
-		return error_wrap(err, "handshake");
-	return 0;
-}
-
-static int
-hs_recv(int fd, void *p, size_t len, int64_t deadline, const char *what,
-    struct error *err)
-{
-	unsigned char hdr[4];
-	uint32_t n;
-
-	if (read_until(fd, hdr, 4, deadline, err) == -1)
-		return error_wrap(err, "handshake: waiting for %s", what);
-	if ((n = get32(hdr)) != len)
-		return error_set(err, ERR_MALFORMED, "handshake: %s has length %lu,"
-		    " expected %zu", what, (unsigned long)n, len);
-	if (read_until(fd, p, len, deadline, err) == -1)
-		return error_wrap(err, "handshake: reading %s", what);
-	return 0;
-}
-
 /* th = BLAKE2b-256(th || a || b), or of L_TH || a || b when first. */
 static void
 th_mix(unsigned char th[HASH_LEN], int first, const void *a, size_t alen,
@@ -268,18 +268,6 @@ link_sign_input_ok(const void *msg, size_t len)
 		return 0;
 	return memcmp(msg, L_SIGR, sizeof(L_SIGR)) == 0 ||
 	    memcmp(msg, L_SIGI, sizeof(L_SIGI)) == 0;
-}
-
-/* Signs label || th with the long-term key. */
-static void
-sign_th(const struct link_auth *a, const char *label, size_t lablen,
-    const unsigned char th[HASH_LEN], unsigned char sig[LINK_SIG_LEN])
-{
-	unsigned char m[64];
-
-	memcpy(m, label, lablen);
-	memcpy(m + lablen, th, HASH_LEN);
-	a->sign(a->sign_arg, m, lablen + HASH_LEN, sig);
 }
 
 static int
@@ -377,141 +365,354 @@ ephemeral(struct hs *h, struct error *err)
 	return 0;
 }
 
+/*
+ * The handshake as a state machine, so the network process can run many
+ * in one poll(2) loop; link_connect and link_accept drive the same one
+ * with blocking waits.  Each phase is one message sent or received, or
+ * one signature waited for.
+ */
+enum hs_phase {
+	I_MSG1, I_MSG2, I_SIGN, I_MSG3,		/* initiator */
+	R_MSG1, R_SIGN, R_MSG2, R_MSG3,		/* responder */
+	HS_DONE,
+};
+
+struct link_hs {
+	struct link		*l;		/* until taken */
+	const struct link_auth	*a;
+	unsigned char		 expect[LINK_KEY_LEN];
+	int			 has_expect;
+	int			 phase, sending;
+	int64_t			 deadline, msg1_deadline;
+	struct hs		 h;
+	unsigned char		 msg1[MSG1_LEN], msg3[MSG3_LEN];
+	unsigned char		 io[4 + MSG2_LEN];	/* message in flight */
+	size_t			 iolen, iodone;
+	const char		*what;		/* its name, receiving */
+	unsigned char		 sign_in[64];
+	size_t			 sign_len;
+};
+
+/* Handshake messages are frames of one exact length each. */
+static void
+hs_out(struct link_hs *x, const void *p, size_t len)
+{
+	put32(x->io, (uint32_t)len);
+	memcpy(x->io + 4, p, len);
+	x->iolen = 4 + len;
+	x->iodone = 0;
+	x->sending = 1;
+}
+
+static void
+hs_in(struct link_hs *x, size_t len, const char *what)
+{
+	x->iolen = 4 + len;
+	x->iodone = 0;
+	x->sending = 0;
+	x->what = what;
+}
+
+/* Says in err which step failed, as the cause it holds. */
+static int
+hs_wrap(struct link_hs *x, struct error *err)
+{
+	if (x->sending || x->phase == I_SIGN || x->phase == R_SIGN)
+		return error_wrap(err, "handshake");
+	if (x->iodone < 4)
+		return error_wrap(err, "handshake: waiting for %s", x->what);
+	return error_wrap(err, "handshake: reading %s", x->what);
+}
+
+/* The message in flight: 1 through, 0 the socket must wait, -1 failed. */
+static int
+hs_io(struct link_hs *x, struct error *err)
+{
+	uint32_t n;
+	int rc;
+
+	if (x->sending)
+		rc = write_some(x->l->fd, x->io, x->iolen, &x->iodone, err);
+	else if (x->iodone < 4 &&
+	    (rc = read_some(x->l->fd, x->io, 4, &x->iodone, err)) != 1)
+		;
+	else if (x->iodone == 4 && (n = get32(x->io)) != x->iolen - 4)
+		return error_set(err, ERR_MALFORMED, "handshake: %s has length "
+		    "%lu, expected %zu", x->what, (unsigned long)n,
+		    x->iolen - 4);
+	else
+		rc = read_some(x->l->fd, x->io, x->iolen, &x->iodone, err);
+	if (rc == -1)
+		return hs_wrap(x, err);
+	return rc;
+}
+
+/* Signs label || th with the long-term key: what to ask for. */
+static void
+hs_sign_input(struct link_hs *x, const char *label, size_t lablen)
+{
+	memcpy(x->sign_in, label, lablen);
+	memcpy(x->sign_in + lablen, x->h.th, HASH_LEN);
+	x->sign_len = lablen + HASH_LEN;
+}
+
+/* What follows a message through: the crypto of the protocol. */
+static int
+hs_next(struct link_hs *x, struct error *err)
+{
+	struct link *l = x->l;
+	struct hs *h = &x->h;
+	const unsigned char *sig;
+
+	switch (x->phase) {
+	case I_MSG1:
+		hs_in(x, MSG2_LEN, "msg2");
+		x->phase = I_MSG2;
+		return 0;
+	case I_MSG2:
+		/* The responder's ephemeral key, then its sealed identity. */
+		memcpy(h->msg, x->io + 4, MSG2_LEN);
+		if (crypto_scalarmult(h->dh, h->esk, h->msg) != 0)
+			return error_set(err, ERR_MALFORMED, "handshake: bad "
+			    "ephemeral key");
+		th_mix(h->th, 1, x->msg1, sizeof(x->msg1), h->msg, 32);
+		kdf(h->k, h->dh, L_KEYR, sizeof(L_KEYR), h->th);
+		if (open_(h->id, h->msg + 32, MSG2_LEN - 32, h->th, h->k) != 0)
+			return error_set(err, ERR_BADSIG, "handshake: cannot "
+			    "authenticate msg2");
+		memcpy(l->peer, h->id, LINK_KEY_LEN);
+		sig = h->id + LINK_KEY_LEN;
+		if (check_peer(l, x->a, x->has_expect ? x->expect : NULL,
+		    err) == -1)
+			return -1;
+		if (verify_th(l->peer, L_SIGR, sizeof(L_SIGR), h->th, sig) != 0)
+			return error_set(err, ERR_BADSIG, "handshake: bad "
+			    "signature from %s", l->name);
+		/* msg3: our sealed identity over everything so far. */
+		th_mix(h->th, 0, h->msg, MSG2_LEN, NULL, 0);
+		kdf(h->k, h->dh, L_KEYI, sizeof(L_KEYI), h->th);
+		hs_sign_input(x, L_SIGI, sizeof(L_SIGI));
+		x->phase = I_SIGN;
+		return 0;
+	case I_MSG3:
+		th_mix(h->th, 0, x->msg3, sizeof(x->msg3), NULL, 0);
+		session_keys(l, h, 1);
+		x->phase = HS_DONE;
+		return 0;
+	case R_MSG1:
+		memcpy(x->msg1, x->io + 4, MSG1_LEN);
+		if (memcmp(x->msg1, MAGIC, MAGIC_LEN) != 0)
+			return error_set(err, ERR_MALFORMED, "handshake: not a "
+			    "cfgstore link v1 client");
+		if (ephemeral(h, err) == -1)
+			return -1;
+		if (crypto_scalarmult(h->dh, h->esk, x->msg1 + MAGIC_LEN) != 0)
+			return error_set(err, ERR_MALFORMED, "handshake: bad "
+			    "ephemeral key");
+		/* msg2: our ephemeral key and our identity, sealed, signed. */
+		th_mix(h->th, 1, x->msg1, sizeof(x->msg1), h->epk, 32);
+		kdf(h->k, h->dh, L_KEYR, sizeof(L_KEYR), h->th);
+		hs_sign_input(x, L_SIGR, sizeof(L_SIGR));
+		x->phase = R_SIGN;
+		return 0;
+	case R_MSG2:
+		/* msg3: the initiator's identity, bound to this exchange. */
+		th_mix(h->th, 0, h->msg, MSG2_LEN, NULL, 0);
+		kdf(h->k, h->dh, L_KEYI, sizeof(L_KEYI), h->th);
+		hs_in(x, MSG3_LEN, "msg3");
+		x->phase = R_MSG3;
+		return 0;
+	case R_MSG3:
+		memcpy(x->msg3, x->io + 4, MSG3_LEN);
+		if (open_(h->id, x->msg3, sizeof(x->msg3), h->th, h->k) != 0)
+			/* A replayed recording ends here: eR is new. */
+			return error_set(err, ERR_BADSIG, "handshake: cannot "
+			    "authenticate msg3 (replayed or corrupted)");
+		memcpy(l->peer, h->id, LINK_KEY_LEN);
+		sig = h->id + LINK_KEY_LEN;
+		if (check_peer(l, x->a, NULL, err) == -1)
+			return -1;
+		if (verify_th(l->peer, L_SIGI, sizeof(L_SIGI), h->th, sig) != 0)
+			return error_set(err, ERR_BADSIG, "handshake: bad "
+			    "signature from %s", l->name);
+		th_mix(h->th, 0, x->msg3, sizeof(x->msg3), NULL, 0);
+		session_keys(l, h, 0);
+		x->phase = HS_DONE;
+		return 0;
+	}
+	return error_set(err, ERR_FAIL, "handshake: out of step");
+}
+
+int
+link_hs_new(int fd, int initiator, const struct link_auth *a,
+    const unsigned char expect[LINK_KEY_LEN], struct link_hs **out,
+    struct error *err)
+{
+	struct link_hs *x;
+	int64_t now = link_now_ms();
+
+	*out = NULL;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return error_errno(err, ERR_FAIL, "handshake");
+	if ((x->l = link_new(fd)) == NULL) {
+		error_errno(err, ERR_FAIL, "handshake");
+		free(x);
+		return -1;
+	}
+	x->a = a;
+	if (expect != NULL) {
+		memcpy(x->expect, expect, LINK_KEY_LEN);
+		x->has_expect = 1;
+	}
+	x->deadline = now + LINK_HANDSHAKE_MS;
+	/* A real initiator sends msg1 at once; a slot is not held for less. */
+	x->msg1_deadline = now + LINK_MSG1_MS;
+	if (initiator) {
+		if (ephemeral(&x->h, err) == -1) {
+			link_hs_free(x);
+			return -1;
+		}
+		memcpy(x->msg1, MAGIC, MAGIC_LEN);
+		memcpy(x->msg1 + MAGIC_LEN, x->h.epk, 32);
+		hs_out(x, x->msg1, sizeof(x->msg1));
+		x->phase = I_MSG1;
+	} else {
+		hs_in(x, MSG1_LEN, "msg1");
+		x->phase = R_MSG1;
+	}
+	*out = x;
+	return 0;
+}
+
+int
+link_hs_step(struct link_hs *x, struct error *err)
+{
+	int rc;
+
+	for (;;) {
+		if (x->phase == HS_DONE)
+			return LINK_HS_DONE;
+		if (x->phase == I_SIGN || x->phase == R_SIGN)
+			return LINK_HS_SIGN;
+		if ((rc = hs_io(x, err)) == -1)
+			return -1;
+		if (rc == 0)
+			return x->sending ? LINK_HS_WRITE : LINK_HS_READ;
+		if (hs_next(x, err) == -1)
+			return -1;
+	}
+}
+
+const void *
+link_hs_sign_input(const struct link_hs *x, size_t *len)
+{
+	*len = x->sign_len;
+	return x->sign_in;
+}
+
+void
+link_hs_signature(struct link_hs *x, const unsigned char sig[LINK_SIG_LEN])
+{
+	struct hs *h = &x->h;
+
+	memcpy(h->id, x->a->pk, LINK_KEY_LEN);
+	memcpy(h->id + LINK_KEY_LEN, sig, LINK_SIG_LEN);
+	if (x->phase == I_SIGN) {
+		seal(x->msg3, h->id, ID_LEN, h->th, h->k);
+		hs_out(x, x->msg3, sizeof(x->msg3));
+		x->phase = I_MSG3;
+	} else if (x->phase == R_SIGN) {
+		memcpy(h->msg, h->epk, 32);
+		seal(h->msg + 32, h->id, ID_LEN, h->th, h->k);
+		hs_out(x, h->msg, MSG2_LEN);
+		x->phase = R_MSG2;
+	}
+}
+
+int64_t
+link_hs_deadline(const struct link_hs *x)
+{
+	return x->phase == R_MSG1 ? x->msg1_deadline : x->deadline;
+}
+
+int
+link_hs_expire(struct link_hs *x, struct error *err)
+{
+	error_set(err, ERR_TIMEOUT, "timed out");
+	return hs_wrap(x, err);
+}
+
+struct link *
+link_hs_take(struct link_hs *x)
+{
+	struct link *l = x->l;
+
+	x->l = NULL;
+	return l;
+}
+
+void
+link_hs_free(struct link_hs *x)
+{
+	if (x == NULL)
+		return;
+	if (x->l != NULL) {
+		/* The descriptor stays the caller's. */
+		sodium_memzero(x->l, sizeof(*x->l));
+		free(x->l);
+	}
+	sodium_memzero(x, sizeof(*x));
+	free(x);
+}
+
+/* Runs the state machine to its end, waiting on the socket. */
+static int
+handshake(int fd, int initiator, const struct link_auth *a,
+    const unsigned char expect[LINK_KEY_LEN], struct link **out,
+    struct error *err)
+{
+	struct link_hs *x;
+	unsigned char sig[LINK_SIG_LEN];
+	const void *m;
+	size_t mlen;
+	int rc;
+
+	*out = NULL;
+	if (link_hs_new(fd, initiator, a, expect, &x, err) == -1)
+		return -1;
+	while ((rc = link_hs_step(x, err)) != LINK_HS_DONE && rc != -1) {
+		if (rc == LINK_HS_SIGN) {
+			m = link_hs_sign_input(x, &mlen);
+			a->sign(a->sign_arg, m, mlen, sig);
+			link_hs_signature(x, sig);
+			continue;
+		}
+		if (wait_fd(fd, rc == LINK_HS_READ ? POLLIN : POLLOUT,
+		    link_hs_deadline(x), err) == -1) {
+			rc = hs_wrap(x, err);
+			break;
+		}
+	}
+	if (rc == LINK_HS_DONE)
+		*out = link_hs_take(x);
+	sodium_memzero(sig, sizeof(sig));
+	link_hs_free(x);
+	return rc == LINK_HS_DONE ? 0 : -1;
+}
+
 int
 link_connect(int fd, const struct link_auth *a,
     const unsigned char expect[LINK_KEY_LEN], struct link **out,
     struct error *err)
 {
-	struct link *l;
-	struct hs h;
-	int64_t deadline = now_ms() + LINK_HANDSHAKE_MS;
-	unsigned char msg1[MSG1_LEN], msg3[MSG3_LEN];
-	const unsigned char *sig;
-
-	*out = NULL;
-	if ((l = link_new(fd)) == NULL)
-		return error_errno(err, ERR_FAIL, "handshake");
-	memset(&h, 0, sizeof(h));
-	if (ephemeral(&h, err) == -1)
-		goto fail;
-	memcpy(msg1, MAGIC, MAGIC_LEN);
-	memcpy(msg1 + MAGIC_LEN, h.epk, 32);
-	if (hs_send(fd, msg1, sizeof(msg1), deadline, err) == -1)
-		goto fail;
-
-	/* msg2: the responder's ephemeral key, then its sealed identity. */
-	if (hs_recv(fd, h.msg, MSG2_LEN, deadline, "msg2", err) == -1)
-		goto fail;
-	if (crypto_scalarmult(h.dh, h.esk, h.msg) != 0) {
-		error_set(err, ERR_MALFORMED, "handshake: bad ephemeral key");
-		goto fail;
-	}
-	th_mix(h.th, 1, msg1, sizeof(msg1), h.msg, 32);
-	kdf(h.k, h.dh, L_KEYR, sizeof(L_KEYR), h.th);
-	if (open_(h.id, h.msg + 32, MSG2_LEN - 32, h.th, h.k) != 0) {
-		error_set(err, ERR_BADSIG, "handshake: cannot authenticate msg2");
-		goto fail;
-	}
-	memcpy(l->peer, h.id, LINK_KEY_LEN);
-	sig = h.id + LINK_KEY_LEN;
-	if (check_peer(l, a, expect, err) == -1)
-		goto fail;
-	if (verify_th(l->peer, L_SIGR, sizeof(L_SIGR), h.th, sig) != 0) {
-		error_set(err, ERR_BADSIG, "handshake: bad signature from %s",
-		    l->name);
-		goto fail;
-	}
-
-	/* msg3: our sealed identity over everything so far. */
-	th_mix(h.th, 0, h.msg, MSG2_LEN, NULL, 0);
-	kdf(h.k, h.dh, L_KEYI, sizeof(L_KEYI), h.th);
-	memcpy(h.id, a->pk, LINK_KEY_LEN);
-	sign_th(a, L_SIGI, sizeof(L_SIGI), h.th, h.id + LINK_KEY_LEN);
-	seal(msg3, h.id, ID_LEN, h.th, h.k);
-	if (hs_send(fd, msg3, sizeof(msg3), deadline, err) == -1)
-		goto fail;
-	th_mix(h.th, 0, msg3, sizeof(msg3), NULL, 0);
-	session_keys(l, &h, 1);
-	sodium_memzero(&h, sizeof(h));
-	*out = l;
-	return 0;
-fail:
-	sodium_memzero(&h, sizeof(h));
-	sodium_memzero(l, sizeof(*l));
-	free(l);
-	return -1;
+	return handshake(fd, 1, a, expect, out, err);
 }
 
 int
 link_accept(int fd, const struct link_auth *a, struct link **out,
     struct error *err)
 {
-	struct link *l;
-	struct hs h;
-	int64_t deadline = now_ms() + LINK_HANDSHAKE_MS;
-	unsigned char msg1[MSG1_LEN], msg3[MSG3_LEN];
-	const unsigned char *sig;
-
-	*out = NULL;
-	if ((l = link_new(fd)) == NULL)
-		return error_errno(err, ERR_FAIL, "handshake");
-	memset(&h, 0, sizeof(h));
-	/* A real initiator sends msg1 at once; a slot is not held for less. */
-	if (hs_recv(fd, msg1, sizeof(msg1), now_ms() + LINK_MSG1_MS, "msg1",
-	    err) == -1)
-		goto fail;
-	if (memcmp(msg1, MAGIC, MAGIC_LEN) != 0) {
-		error_set(err, ERR_MALFORMED, "handshake: not a cfgstore link v1 "
-		    "client");
-		goto fail;
-	}
-	if (ephemeral(&h, err) == -1)
-		goto fail;
-	if (crypto_scalarmult(h.dh, h.esk, msg1 + MAGIC_LEN) != 0) {
-		error_set(err, ERR_MALFORMED, "handshake: bad ephemeral key");
-		goto fail;
-	}
-
-	/* msg2: our ephemeral key and our identity, sealed and signed. */
-	th_mix(h.th, 1, msg1, sizeof(msg1), h.epk, 32);
-	kdf(h.k, h.dh, L_KEYR, sizeof(L_KEYR), h.th);
-	memcpy(h.id, a->pk, LINK_KEY_LEN);
-	sign_th(a, L_SIGR, sizeof(L_SIGR), h.th, h.id + LINK_KEY_LEN);
-	memcpy(h.msg, h.epk, 32);
-	seal(h.msg + 32, h.id, ID_LEN, h.th, h.k);
-	if (hs_send(fd, h.msg, MSG2_LEN, deadline, err) == -1)
-		goto fail;
-
-	/* msg3: the initiator's identity, bound to this very exchange. */
-	th_mix(h.th, 0, h.msg, MSG2_LEN, NULL, 0);
-	kdf(h.k, h.dh, L_KEYI, sizeof(L_KEYI), h.th);
-	if (hs_recv(fd, msg3, sizeof(msg3), deadline, "msg3", err) == -1)
-		goto fail;
-	if (open_(h.id, msg3, sizeof(msg3), h.th, h.k) != 0) {
-		/* A replayed recording ends here: eR is new every time. */
-		error_set(err, ERR_BADSIG, "handshake: cannot authenticate "
-		    "msg3 (replayed or corrupted)");
-		goto fail;
-	}
-	memcpy(l->peer, h.id, LINK_KEY_LEN);
-	sig = h.id + LINK_KEY_LEN;
-	if (check_peer(l, a, NULL, err) == -1)
-		goto fail;
-	if (verify_th(l->peer, L_SIGI, sizeof(L_SIGI), h.th, sig) != 0) {
-		error_set(err, ERR_BADSIG, "handshake: bad signature from %s",
-		    l->name);
-		goto fail;
-	}
-	th_mix(h.th, 0, msg3, sizeof(msg3), NULL, 0);
-	session_keys(l, &h, 0);
-	sodium_memzero(&h, sizeof(h));
-	*out = l;
-	return 0;
-fail:
-	sodium_memzero(&h, sizeof(h));
-	sodium_memzero(l, sizeof(*l));
-	free(l);
-	return -1;
+	return handshake(fd, 0, a, NULL, out, err);
 }
 
 /* The nonce is the frame counter, 8 bytes little-endian, then zeros. */
@@ -526,77 +727,148 @@ nonce(unsigned char n[AEAD_NPUB], uint64_t ctr)
 }
 
 int
-link_send(struct link *l, const void *p, size_t len, int timeout_ms,
-    struct error *err)
+link_queue(struct link *l, const void *p, size_t len, struct error *err)
 {
 	unsigned char npub[AEAD_NPUB];
 	unsigned char *c;
-	int rc;
 
 	if (len > LINK_PAYLOAD_MAX)
 		return error_set(err, ERR_INPUT, "frame of %zu bytes exceeds "
 		    "the limit of %u", len, LINK_PAYLOAD_MAX);
 	if (l->txn == UINT64_MAX)
 		return error_set(err, ERR_FAIL, "frame counter exhausted");
-	buf_reset(&l->out);
 	if (buf_reserve(&l->out, 4 + len + AEAD_ABYTES) == -1)
 		return error_errno(err, ERR_FAIL, "send");
-	c = (unsigned char *)l->out.data;
+	c = (unsigned char *)l->out.data + l->out.len;
 	put32(c, (uint32_t)(len + AEAD_ABYTES));
 	nonce(npub, l->txn++);
 	/* The length prefix is authenticated as associated data. */
 	crypto_aead_xchacha20poly1305_ietf_encrypt(c + 4, NULL, p, len,
 	    c, 4, NULL, npub, l->tx);
-	rc = write_until(l->fd, c, 4 + len + AEAD_ABYTES,
-	    timeout_ms < 0 ? -1 : now_ms() + timeout_ms, err);
-	/* Big batches are rare: do not keep their memory around. */
-	if (l->out.cap > (1u << 20))
-		buf_free_secret(&l->out);
-	return rc;
+	l->out.len += 4 + len + AEAD_ABYTES;
+	return 0;
 }
 
 int
-link_recv(struct link *l, struct buf *out, int timeout_ms, struct error *err)
+link_flush(struct link *l, struct error *err)
 {
-	unsigned char hdr[4], npub[AEAD_NPUB];
-	uint32_t n;
-	size_t got, chunk;
-	int64_t deadline;
+	int rc;
 
-	buf_reset(out);
-	if (read_until(l->fd, hdr, 4,
-	    timeout_ms < 0 ? -1 : now_ms() + timeout_ms, err) == -1)
+	rc = write_some(l->fd, (unsigned char *)l->out.data, l->out.len,
+	    &l->outoff, err);
+	if (rc == 1) {
+		buf_reset(&l->out);
+		l->outoff = 0;
+		/* Big batches are rare: do not keep their memory around. */
+		if (l->out.cap > (1u << 20))
+			buf_free(&l->out);
+	}
+	return rc;
+}
+
+size_t
+link_queued(const struct link *l)
+{
+	return l->out.len - l->outoff;
+}
+
+int
+link_send(struct link *l, const void *p, size_t len, int timeout_ms,
+    struct error *err)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : link_now_ms() + timeout_ms;
+	int rc;
+
+	if (link_queue(l, p, len, err) == -1)
 		return -1;
-	n = get32(hdr);
-	if (n < AEAD_ABYTES || n - AEAD_ABYTES > LINK_PAYLOAD_MAX)
-		return error_set(err, ERR_FAIL, "frame length %lu out of "
-		    "range", (unsigned long)n);
-	/* 10 s, plus one per MiB: enough for a slow link, not forever. */
-	deadline = now_ms() + 10000 + (int64_t)(n >> 20) * 1000;
-	for (got = 0; got < n; got += chunk) {
-		chunk = n - got < (256u << 10) ? n - got : (256u << 10);
+	while ((rc = link_flush(l, err)) == 0)
+		if (wait_fd(l->fd, POLLOUT, deadline, err) == -1)
+			return -1;
+	return rc == 1 ? 0 : -1;
+}
+
+int
+link_recv_some(struct link *l, struct buf *out, struct error *err)
+{
+	unsigned char npub[AEAD_NPUB];
+	size_t chunk;
+	int rc;
+
+	if (l->rhdr_got < 4) {
+		buf_reset(out);
+		if ((rc = read_some(l->fd, l->rhdr, 4, &l->rhdr_got,
+		    err)) != 1)
+			return rc;
+		l->rlen = get32(l->rhdr);
+		if (l->rlen < AEAD_ABYTES ||
+		    l->rlen - AEAD_ABYTES > LINK_PAYLOAD_MAX)
+			return error_set(err, ERR_FAIL, "frame length %lu out "
+			    "of range", (unsigned long)l->rlen);
+		l->rgot = 0;
+		/* 10 s, plus one per MiB: enough for a slow link. */
+		l->rdeadline = link_now_ms() + 10000 +
+		    (int64_t)(l->rlen >> 20) * 1000;
+	}
+	/* The buffer grows only as bytes arrive. */
+	while (l->rgot < l->rlen) {
+		chunk = l->rlen - l->rgot < (256u << 10) ?
+		    l->rlen - l->rgot : (256u << 10);
 		if (buf_reserve(out, chunk) == -1)
 			return error_errno(err, ERR_FAIL, "recv");
-		if (read_until(l->fd, out->data + got, chunk, deadline,
-		    err) == -1)
+		rc = read_some(l->fd, (unsigned char *)out->data,
+		    l->rgot + chunk, &l->rgot, err);
+		out->len = l->rgot;
+		if (rc == -1)
 			return error_wrap(err, "frame of %lu bytes",
-			    (unsigned long)n);
-		out->len = got + chunk;
+			    (unsigned long)l->rlen);
+		if (rc == 0)
+			return 0;
 	}
+	l->rhdr_got = 0;
 	if (l->rxn == UINT64_MAX)
 		return error_set(err, ERR_FAIL, "frame counter exhausted");
 	nonce(npub, l->rxn);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)
-	    out->data, NULL, NULL, (unsigned char *)out->data, n, hdr, 4,
-	    npub, l->rx) != 0) {
+	    out->data, NULL, NULL, (unsigned char *)out->data, l->rlen,
+	    l->rhdr, 4, npub, l->rx) != 0) {
 		buf_reset(out);
 		return error_set(err, ERR_FAIL, "frame %llu fails "
 		    "authentication", (unsigned long long)l->rxn);
 	}
 	l->rxn++;
-	out->len = n - AEAD_ABYTES;
+	out->len = l->rlen - AEAD_ABYTES;
 	out->data[out->len] = '\0';
-	return 0;
+	return 1;
+}
+
+int64_t
+link_recv_deadline(const struct link *l)
+{
+	return l->rhdr_got == 4 ? l->rdeadline : -1;
+}
+
+int
+link_recv_expire(struct link *l, struct error *err)
+{
+	error_set(err, ERR_TIMEOUT, "timed out");
+	return error_wrap(err, "frame of %lu bytes", (unsigned long)l->rlen);
+}
+
+int
+link_recv(struct link *l, struct buf *out, int timeout_ms, struct error *err)
+{
+	int64_t first = timeout_ms < 0 ? -1 : link_now_ms() + timeout_ms;
+	int rc;
+
+	while ((rc = link_recv_some(l, out, err)) == 0) {
+		if (link_recv_deadline(l) == -1) {
+			if (wait_fd(l->fd, POLLIN, first, err) == -1)
+				return -1;
+		} else if (wait_fd(l->fd, POLLIN, l->rdeadline, err) == -1)
+			return error_wrap(err, "frame of %lu bytes",
+			    (unsigned long)l->rlen);
+	}
+	return rc == 1 ? 0 : -1;
 }
 
 const unsigned char *

@@ -68,6 +68,33 @@ int	link_accept(int fd, const struct link_auth *auth, struct link **out,
 	    struct error *err);
 
 /*
+ * The same handshake without blocking, for an event loop: link_hs_step
+ * goes as far as the socket allows and says what it waits for.  The
+ * signature is asked for (LINK_HS_SIGN) rather than made by auth->sign,
+ * so it may come later from another process.  Deadlines are monotonic
+ * milliseconds (link_now_ms); past link_hs_deadline the caller calls
+ * link_hs_expire, which fails as the blocking calls do.  The descriptor
+ * is the caller's until link_hs_take hands it over with the link.
+ */
+struct link_hs;
+#define LINK_HS_DONE	0
+#define LINK_HS_READ	1	/* wait until readable */
+#define LINK_HS_WRITE	2	/* wait until writable */
+#define LINK_HS_SIGN	3	/* give link_hs_signature */
+int	link_hs_new(int fd, int initiator, const struct link_auth *auth,
+	    const unsigned char expect[LINK_KEY_LEN], struct link_hs **out,
+	    struct error *err);
+int	link_hs_step(struct link_hs *x, struct error *err);	/* or -1 */
+const void *link_hs_sign_input(const struct link_hs *x, size_t *len);
+void	link_hs_signature(struct link_hs *x,
+	    const unsigned char sig[LINK_SIG_LEN]);
+int64_t	link_hs_deadline(const struct link_hs *x);
+int	link_hs_expire(struct link_hs *x, struct error *err);	/* -1 */
+struct link *link_hs_take(struct link_hs *x);	/* after LINK_HS_DONE */
+void	link_hs_free(struct link_hs *x);	/* accepts NULL */
+int64_t	link_now_ms(void);
+
+/*
  * Encrypts and sends one frame, waiting at most timeout_ms for the socket
  * to take it.  Fails with ERR_INPUT when len exceeds LINK_PAYLOAD_MAX.
  */
@@ -83,6 +110,24 @@ int	link_send(struct link *l, const void *p, size_t len, int timeout_ms,
  */
 int	link_recv(struct link *l, struct buf *out, int timeout_ms,
 	    struct error *err);
+
+/*
+ * Frames without blocking.  link_queue encrypts one frame onto the
+ * link's output queue; link_flush writes what the socket takes: 1 all
+ * of it, 0 some is left (wait until writable), -1 the link is dead.
+ * link_recv_some reads what has arrived: 1 a whole frame is in out
+ * (which must be the same buffer from one call to the next), 0 not yet,
+ * -1 dead; once a frame's length is in, its body must come before
+ * link_recv_deadline (else -1: none running), past which
+ * link_recv_expire fails as link_recv does.
+ */
+int	link_queue(struct link *l, const void *p, size_t len,
+	    struct error *err);
+int	link_flush(struct link *l, struct error *err);
+size_t	link_queued(const struct link *l);
+int	link_recv_some(struct link *l, struct buf *out, struct error *err);
+int64_t	link_recv_deadline(const struct link *l);
+int	link_recv_expire(struct link *l, struct error *err);
 
 const unsigned char *link_peer_key(const struct link *l);
 const char *link_peer_name(const struct link *l);

@@ -46,7 +46,6 @@
 #define NET_QUEUE_MAX		8	/* frames a session may have waiting */
 #define NET_RESTART_MIN_MS	200
 #define NET_RESTART_MAX_MS	10000
-#define NET_SIGN_MS		LINK_HANDSHAKE_MS
 
 #ifndef CFGSTORE_SELF
 #define CFGSTORE_SELF		"/usr/local/sbin/cfgstore"
@@ -92,6 +91,7 @@ net_send(struct daemon *d, uint32_t type, uint32_t sid, const void *p,
 		rc = ipc_flush(&d->net, err);
 	/* A failed write leaves nothing half queued for the next one. */
 	buf_reset(&d->net.out);
+	d->net.outoff = 0;
 	pthread_mutex_unlock(&d->netmu);
 	return rc;
 }
@@ -821,7 +821,7 @@ net_stop(struct daemon *d)
 	pthread_mutex_lock(&d->netmu);
 	ipc_clear(&d->net);
 	pthread_mutex_unlock(&d->netmu);
-	/* It may be in the middle of a send to a slow peer: no waiting. */
+	/* It exits when the socketpair closes; SIGTERM in case it is stuck. */
 	if (d->net_pid > 0) {
 		kill(d->net_pid, SIGTERM);
 		while (waitpid(d->net_pid, &status, 0) == -1 && errno == EINTR)
@@ -831,60 +831,59 @@ net_stop(struct daemon *d)
 }
 
 /* ======================================================================
- * The network process
+ * The network process: one poll(2) loop, no threads
+ *
+ * Every socket is non-blocking.  A session is a dial in progress, a
+ * handshake (link_hs_*, which asks the parent for its signature and goes
+ * on when it comes), or an authenticated link with its own output
+ * queue: a peer slow to read delays only its own frames, and is dropped
+ * when what it was sent stays unsent for SEND_MS.  What goes to the
+ * parent is queued too, and written as the socketpair takes it; while
+ * much waits there, peers are not read.  Every deadline is on the one
+ * monotonic clock of link_now_ms.
  * ====================================================================== */
 
+#define NET_SENDQ_MAX	NET_QUEUE_MAX	/* frames a session may have unsent */
+#define NET_IPC_HIGH	(1u << 20)	/* queued for the parent: peers wait */
+#define NET_ACCEPT_MAX	16		/* connections taken in one turn */
+
+enum sess_state {
+	S_DIAL,		/* connecting */
+	S_HS,		/* handshake */
+	S_UP,		/* authenticated: frames both ways */
+	S_CLOSING,	/* closed by the parent: what it sent last goes out */
+};
+
 struct netsess {
-	uint32_t	 sid;
+	uint32_t	 sid;		/* 0: accepted, not yet authenticated */
+	int		 state;
 	int		 fd;
+	int		 accepted;
+	struct inbound	*inb;		/* accepted: its handshake slot */
+	struct repl_dialer dial;
+	struct link_hs	*hs;
 	struct link	*l;
-	int		 busy;		/* the reader sends on it */
+	int		 want;		/* what the handshake waits for */
+	uint32_t	 sign_req;	/* the signature asked for, or 0 */
+	unsigned char	 pk[LINK_KEY_LEN];	/* dialled: the key asked for */
+	char		 from[128];	/* the address dialled, or ADDR:PORT */
+	int64_t		 deadline;	/* of a dial attempt, or of closing */
+	struct buf	 rx;		/* the frame coming in */
+	size_t		 nqueued;	/* frames not yet all sent */
+	int64_t		 send_since;	/* unsent bytes since, or -1 */
+	int		 gone;		/* freed at the end of the turn */
 	struct netsess	*next;
 };
 
-struct netsign {
-	uint32_t	 req;
-	int		 done;
-	unsigned char	 sig[LINK_SIG_LEN];
-	struct netsign	*next;
-};
-
-static struct daemon *netd;
-
-/* auth->sign in the network process: the parent signs, or nobody. */
+/* Queues one message for the parent; the loop writes it. */
 static void
-net_sign_cb(void *arg, const void *msg, size_t len,
-    unsigned char sig[LINK_SIG_LEN])
+net_queue(struct daemon *d, uint32_t type, uint32_t sid, const void *p,
+    size_t len)
 {
-	struct daemon *d = arg;
-	struct netsign w, **pp;
-	struct timespec ts;
+	struct error err = { 0 };
 
-	memset(&w, 0, sizeof(w));
-	memset(sig, 0, LINK_SIG_LEN);
-	pthread_mutex_lock(&d->mu);
-	w.req = ++d->next_sid;
-	w.next = d->signs;
-	d->signs = &w;
-	pthread_mutex_unlock(&d->mu);
-	if (net_send(d, NET_SIGN, w.req, msg, len, NULL) == 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += NET_SIGN_MS / 1000;
-		pthread_mutex_lock(&d->mu);
-		while (!w.done && pthread_cond_timedwait(&d->cv, &d->mu,
-		    &ts) == 0)
-			;
-		pthread_mutex_unlock(&d->mu);
-	}
-	pthread_mutex_lock(&d->mu);
-	for (pp = &d->signs; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == &w) {
-			*pp = w.next;
-			break;
-		}
-	if (w.done)
-		memcpy(sig, w.sig, LINK_SIG_LEN);
-	pthread_mutex_unlock(&d->mu);
+	if (ipc_compose(&d->net, type, sid, p, len, &err) == -1)
+		fatalx("network process: %s", err.msg);
 }
 
 /* auth->trust: the peers the parent sent, never our own key. */
@@ -894,204 +893,417 @@ net_trust_cb(void *arg, const unsigned char pk[LINK_KEY_LEN], char *name,
 {
 	struct daemon *d = arg;
 	size_t i;
-	int ok = 0;
 
 	if (sodium_memcmp(pk, d->auth.pk, LINK_KEY_LEN) == 0)
 		return 0;
-	pthread_mutex_lock(&d->mu);
-	for (i = 0; i < d->npeers && !ok; i++)
+	for (i = 0; i < d->npeers; i++)
 		if (sodium_memcmp(pk, d->peers[i]->info.pubkey,
 		    LINK_KEY_LEN) == 0) {
 			snprintf(name, len, "%s", d->peers[i]->info.name);
-			ok = 1;
+			return 1;
 		}
-	pthread_mutex_unlock(&d->mu);
-	return ok;
+	return 0;
 }
 
 static struct netsess *
-sess_add(struct daemon *d, uint32_t sid, int fd, struct link *l)
+sess_new(struct daemon *d, uint32_t sid, int state)
 {
 	struct netsess *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
+		fatal("session");
 	s->sid = sid;
-	s->fd = fd;
-	s->l = l;
-	pthread_mutex_lock(&d->mu);
+	s->state = state;
+	s->fd = -1;
+	s->dial.fd = -1;
+	s->send_since = -1;
+	buf_secret(&s->rx);
 	s->next = d->sess;
 	d->sess = s;
-	pthread_mutex_unlock(&d->mu);
 	return s;
 }
 
-static void
-sess_remove(struct daemon *d, struct netsess *s)
+static struct netsess *
+sess_find(struct daemon *d, uint32_t sid)
 {
-	struct netsess **pp;
+	struct netsess *s;
 
-	pthread_mutex_lock(&d->mu);
-	for (pp = &d->sess; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
-	while (s->busy)
-		pthread_cond_wait(&d->cv, &d->mu);
-	pthread_mutex_unlock(&d->mu);
+	for (s = d->sess; s != NULL; s = s->next)
+		if (s->sid == sid && sid != 0 && !s->gone &&
+		    s->state != S_CLOSING)
+			return s;
+	return NULL;
 }
 
-/* Passes every frame of an authenticated session to the parent. */
+/* Closes and frees what the session holds; the turn's end frees it. */
 static void
-relay(struct daemon *d, struct netsess *s)
+sess_release(struct daemon *d, struct netsess *s)
 {
-	struct buf in = { 0 };
-	struct error err = { 0 };
-
-	buf_secret(&in);
-	for (;;) {
-		if (link_recv(s->l, &in, -1, &err) == -1)
-			break;
-		if (net_send(d, NET_FRAME, s->sid, in.data, in.len,
-		    &err) == -1)
-			break;
-		if (in.cap > (1u << 20))
-			buf_free_secret(&in);
+	if (s->gone)
+		return;
+	if (s->inb != NULL) {
+		hs_done(d, s->inb);
+		d->ninbound--;
+		free(s->inb);
+		s->inb = NULL;
+	} else if (s->accepted && s->state != S_CLOSING) {
+		d->nsession--;
+		d->ninbound--;
 	}
-	buf_free_secret(&in);
-	net_send(d, NET_DOWN, s->sid, err.msg, strlen(err.msg) + 1, NULL);
+	link_hs_free(s->hs);
+	s->hs = NULL;
+	if (s->l != NULL)
+		link_free(s->l);	/* closes fd */
+	else if (s->fd != -1)
+		close(s->fd);
+	s->l = NULL;
+	s->fd = -1;
+	repl_dial_end(&s->dial);
+	buf_free_secret(&s->rx);
+	s->gone = 1;
 }
 
+/* The session is over: the parent hears why, if it knew of it. */
 static void
-session_up(struct daemon *d, uint32_t sid, struct link *l, const char *from)
+sess_end(struct daemon *d, struct netsess *s, const char *why)
+{
+	if (s->gone)
+		return;
+	if (s->sid != 0)
+		net_queue(d, NET_DOWN, s->sid, why, strlen(why) + 1);
+	else
+		log_warnx("connection from %s refused: %s", s->from, why);
+	sess_release(d, s);
+}
+
+/* An authenticated peer that does not take what it is sent. */
+static void
+sess_drop(struct daemon *d, struct netsess *s, const char *why)
+{
+	log_warnx("%s: dropped: %s", link_peer_name(s->l), why);
+	sess_end(d, s, why);
+}
+
+/* The parent closed it: the parent's last frames still go out. */
+static void
+sess_close(struct daemon *d, struct netsess *s)
+{
+	int accepted = s->accepted;
+
+	net_queue(d, NET_DOWN, s->sid, "closed", sizeof("closed"));
+	if (s->state != S_UP || link_queued(s->l) == 0) {
+		sess_release(d, s);
+		return;
+	}
+	if (accepted) {
+		d->nsession--;
+		d->ninbound--;
+	}
+	s->state = S_CLOSING;
+	s->deadline = link_now_ms() + SEND_MS;
+}
+
+/* Authenticated: the parent hears who it is, and frames may pass. */
+static void
+sess_up(struct daemon *d, struct netsess *s)
 {
 	struct net_up u;
 
+	s->l = link_hs_take(s->hs);
+	link_hs_free(s->hs);
+	s->hs = NULL;
+	s->state = S_UP;
+	if (s->inb != NULL) {
+		hs_done(d, s->inb);
+		free(s->inb);
+		s->inb = NULL;
+		s->accepted = 1;
+		d->nsession++;
+		s->sid = NET_SID_ACCEPTED | ++d->last_accepted;
+		log_debug("%s: authenticated from %s", link_peer_name(s->l),
+		    s->from);
+	}
 	memset(&u, 0, sizeof(u));
-	snprintf(u.name, sizeof(u.name), "%s", link_peer_name(l));
-	memcpy(u.pk, link_peer_key(l), LINK_KEY_LEN);
-	snprintf(u.from, sizeof(u.from), "%s", from);
-	net_send(d, NET_UP, sid, &u, sizeof(u), NULL);
+	snprintf(u.name, sizeof(u.name), "%s", link_peer_name(s->l));
+	memcpy(u.pk, link_peer_key(s->l), LINK_KEY_LEN);
+	snprintf(u.from, sizeof(u.from), "%.*s", (int)sizeof(u.from) - 1,
+	    s->from);
+	net_queue(d, NET_UP, s->sid, &u, sizeof(u));
 }
 
-/* A connection accept_one took: the handshake, then the relay. */
-void *
-net_accepted_main(void *arg)
+/* Takes the handshake as far as it goes now. */
+static void
+hs_drive(struct daemon *d, struct netsess *s)
 {
-	struct inbound *in = arg;
-	struct daemon *d = in->d;
-	struct netsess *s = NULL;
-	struct link *l = NULL;
 	struct error err = { 0 };
-	uint32_t sid;
-	int authed = 0;
+	const void *m;
+	size_t len;
+	int rc;
 
-	if (link_accept(in->fd, &d->auth, &l, &err) == -1) {
-		log_warnx("connection from %s refused: %s", in->from, err.msg);
-		goto done;
-	}
-	pthread_mutex_lock(&d->mu);
-	hs_done(d, in);
-	d->nsession++;
-	authed = 1;
-	sid = NET_SID_ACCEPTED | ++d->last_accepted;
-	pthread_mutex_unlock(&d->mu);
-	log_debug("%s: authenticated from %s", link_peer_name(l), in->from);
-	if ((s = sess_add(d, sid, in->fd, l)) == NULL)
-		goto done;
-	session_up(d, sid, l, in->from);
-	relay(d, s);
-	sess_remove(d, s);
-done:
-	pthread_mutex_lock(&d->mu);
-	if (!authed)
-		hs_done(d, in);
-	else
-		d->nsession--;
-	d->ninbound--;
-	conn_track(d, in->fd, 0);
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	if (l != NULL)
-		link_free(l);
-	else
-		close(in->fd);
-	free(s);
-	free(in);
-	return NULL;
-}
-
-struct dial_arg {
-	struct daemon	*d;
-	uint32_t	 sid;
-	char		 name[STORE_NODE_MAX + 1];
-};
-
-static void *
-net_dial_main(void *arg)
-{
-	struct dial_arg *a = arg;
-	struct daemon *d = a->d;
-	struct netsess *s;
-	struct link *l = NULL;
-	struct error err = { 0 };
-	struct peer *p;
-	char addr[128];
-	unsigned char pk[LINK_KEY_LEN];
-	int fd = -1;
-
-	pthread_mutex_lock(&d->mu);
-	if ((p = peer_find(d, a->name)) != NULL) {
-		snprintf(addr, sizeof(addr), "%s", p->info.addr);
-		memcpy(pk, p->info.pubkey, LINK_KEY_LEN);
-	}
-	pthread_mutex_unlock(&d->mu);
-	if (p == NULL)
-		error_set(&err, ERR_FAIL, "%s is not a peer", a->name);
-	else if ((fd = repl_dial(addr, DIAL_MS, &err)) != -1 &&
-	    (s = sess_add(d, a->sid, fd, NULL)) != NULL) {
-		/* In the table from now on, so a close cuts the handshake. */
-		if (link_connect(fd, &d->auth, pk, &l, &err) == 0) {
-			pthread_mutex_lock(&d->mu);
-			s->l = l;
-			pthread_mutex_unlock(&d->mu);
-			session_up(d, a->sid, l, addr);
-			relay(d, s);
-			sess_remove(d, s);
-			free(s);
-			link_free(l);
-			free(a);
-			return NULL;
+	switch ((rc = link_hs_step(s->hs, &err))) {
+	case -1:
+		sess_end(d, s, err.msg);
+		return;
+	case LINK_HS_DONE:
+		sess_up(d, s);
+		return;
+	case LINK_HS_SIGN:
+		/* The parent holds the key: it signs, or nobody does. */
+		if (s->sign_req == 0) {
+			if (++d->next_sid == 0)
+				d->next_sid = 1;
+			s->sign_req = d->next_sid;
+			m = link_hs_sign_input(s->hs, &len);
+			net_queue(d, NET_SIGN, s->sign_req, m, len);
 		}
-		sess_remove(d, s);
-		free(s);
+		break;
 	}
-	if (fd != -1)
-		close(fd);
-	net_send(d, NET_DOWN, a->sid, err.msg, strlen(err.msg) + 1, NULL);
-	free(a);
-	return NULL;
+	s->want = rc;
+}
+
+static void
+hs_start(struct daemon *d, struct netsess *s, int initiator)
+{
+	struct error err = { 0 };
+
+	if (link_hs_new(s->fd, initiator, &d->auth, initiator ? s->pk : NULL,
+	    &s->hs, &err) == -1) {
+		sess_end(d, s, err.msg);
+		return;
+	}
+	s->state = S_HS;
+	hs_drive(d, s);
+}
+
+/* A dial's connect went on (rc of repl_dial_start or _step). */
+static void
+dial_result(struct daemon *d, struct netsess *s, int rc, struct error *err)
+{
+	if (rc == -1)
+		sess_end(d, s, err->msg);
+	else if (rc == 0)
+		s->deadline = link_now_ms() + DIAL_MS;
+	else {
+		s->fd = s->dial.fd;
+		s->dial.fd = -1;
+		repl_dial_end(&s->dial);
+		hs_start(d, s, 1);
+	}
+}
+
+static void
+dial_start(struct daemon *d, uint32_t sid, const char *name)
+{
+	struct error err = { 0 };
+	struct netsess *s;
+	struct peer *p;
+
+	s = sess_new(d, sid, S_DIAL);
+	if ((p = peer_find(d, name)) == NULL) {
+		error_set(&err, ERR_FAIL, "%s is not a peer", name);
+		sess_end(d, s, err.msg);
+		return;
+	}
+	memcpy(s->pk, p->info.pubkey, LINK_KEY_LEN);
+	snprintf(s->from, sizeof(s->from), "%s", p->info.addr);
+	dial_result(d, s, repl_dial_start(&s->dial, p->info.addr, &err),
+	    &err);
+}
+
+/* Writes what the peer's socket takes. */
+static void
+sess_write(struct daemon *d, struct netsess *s)
+{
+	struct error err = { 0 };
+	int rc;
+
+	rc = link_flush(s->l, &err);
+	if (rc == 1) {
+		s->nqueued = 0;
+		s->send_since = -1;
+	}
+	if (s->state == S_CLOSING) {
+		if (rc != 0)
+			sess_release(d, s);
+	} else if (rc == -1)
+		sess_drop(d, s, err.msg);
+}
+
+/* Passes the frames that arrived to the parent. */
+static void
+sess_read(struct daemon *d, struct netsess *s)
+{
+	struct error err = { 0 };
+	int rc;
+
+	while ((rc = link_recv_some(s->l, &s->rx, &err)) == 1) {
+		net_queue(d, NET_FRAME, s->sid, s->rx.data, s->rx.len);
+		if (s->rx.cap > (1u << 20))
+			buf_free_secret(&s->rx);
+		if (ipc_queued(&d->net) >= NET_IPC_HIGH)
+			return;
+	}
+	if (rc == -1)
+		sess_end(d, s, err.msg);
+}
+
+/* A frame from the parent, onto the session's own queue. */
+static void
+sess_send(struct daemon *d, struct netsess *s, const void *p, size_t len)
+{
+	struct error err = { 0 };
+
+	if (s->nqueued >= NET_SENDQ_MAX) {
+		sess_drop(d, s, "too many frames unsent");
+		return;
+	}
+	if (link_queue(s->l, p, len, &err) == -1) {
+		sess_drop(d, s, err.msg);
+		return;
+	}
+	s->nqueued++;
+	if (s->send_since == -1)
+		s->send_since = link_now_ms();
+	sess_write(d, s);
+}
+
+/* What to poll the session's socket for: its descriptor, or -1. */
+static int
+sess_events(struct daemon *d, struct netsess *s, short *ev)
+{
+	*ev = 0;
+	switch (s->state) {
+	case S_DIAL:
+		*ev = POLLOUT;
+		return s->dial.fd;
+	case S_HS:
+		if (s->want == LINK_HS_SIGN)
+			return -1;
+		*ev = s->want == LINK_HS_READ ? POLLIN : POLLOUT;
+		return s->fd;
+	case S_UP:
+		if (ipc_queued(&d->net) < NET_IPC_HIGH)
+			*ev |= POLLIN;
+		if (link_queued(s->l) > 0)
+			*ev |= POLLOUT;
+		return s->fd;
+	default:
+		*ev = POLLOUT;
+		return s->fd;
+	}
+}
+
+/* The session's next deadline, or -1. */
+static int64_t
+sess_deadline(const struct netsess *s)
+{
+	int64_t a, b;
+
+	switch (s->state) {
+	case S_HS:
+		return link_hs_deadline(s->hs);
+	case S_UP:
+		a = link_recv_deadline(s->l);
+		b = s->send_since == -1 ? -1 : s->send_since + SEND_MS;
+		if (a == -1 || (b != -1 && b < a))
+			return b;
+		return a;
+	default:
+		return s->deadline;
+	}
+}
+
+static void
+sess_event(struct daemon *d, struct netsess *s, short revents)
+{
+	struct error err = { 0 };
+
+	switch (s->state) {
+	case S_DIAL:
+		dial_result(d, s, repl_dial_step(&s->dial, 0, &err), &err);
+		break;
+	case S_HS:
+		hs_drive(d, s);
+		break;
+	case S_UP:
+		if (revents & POLLOUT)
+			sess_write(d, s);
+		if (!s->gone && (revents & (POLLIN | POLLHUP | POLLERR)))
+			sess_read(d, s);
+		break;
+	default:
+		sess_write(d, s);
+		break;
+	}
+}
+
+static void
+sess_timers(struct daemon *d, struct netsess *s, int64_t now)
+{
+	struct error err = { 0 };
+	int64_t dl;
+
+	if (s->gone || (dl = sess_deadline(s)) == -1 || now < dl)
+		return;
+	switch (s->state) {
+	case S_DIAL:
+		dial_result(d, s, repl_dial_step(&s->dial, 1, &err), &err);
+		break;
+	case S_HS:
+		link_hs_expire(s->hs, &err);
+		sess_end(d, s, err.msg);
+		break;
+	case S_UP:
+		if (link_recv_deadline(s->l) == dl) {
+			link_recv_expire(s->l, &err);
+			sess_end(d, s, err.msg);
+		} else
+			sess_drop(d, s, "send: timed out");
+		break;
+	default:
+		sess_release(d, s);
+		break;
+	}
+}
+
+/* Takes the connections waiting, within the limits of PROTOCOL.md. */
+static void
+net_accept(struct daemon *d, struct acceptor *tcp, int64_t *pause_until)
+{
+	struct sockaddr_storage ss;
+	struct inbound *in;
+	struct netsess *s;
+	int i, fd;
+
+	for (i = 0; i < NET_ACCEPT_MAX; i++) {
+		if ((fd = acceptor_take(tcp, &ss)) == -1)
+			return;
+		if (fd == -2) {
+			/* Out of descriptors: the backlog waits, no spin. */
+			*pause_until = link_now_ms() + ACCEPT_BACKOFF_MS;
+			return;
+		}
+		if ((in = inbound_admit(d, fd, &ss)) == NULL)
+			continue;
+		s = sess_new(d, 0, S_HS);
+		s->inb = in;
+		s->fd = fd;
+		snprintf(s->from, sizeof(s->from), "%s", in->from);
+		hs_start(d, s, 0);
+	}
 }
 
 /* Replaces the peers with the ones received (the parent's, numeric). */
-static int
+static void
 take_peers(struct daemon *d, struct peer **next, size_t n)
 {
-	struct peer **old;
-	size_t i, nold;
+	size_t i;
 
-	pthread_mutex_lock(&d->mu);
-	old = d->peers;
-	nold = d->npeers;
+	for (i = 0; i < d->npeers; i++)
+		free(d->peers[i]);
+	free(d->peers);
 	d->peers = next;
 	d->npeers = n;
-	pthread_mutex_unlock(&d->mu);
-	/* Dial threads copy what they need under mu: the old can go. */
-	for (i = 0; i < nold; i++)
-		free(old[i]);
-	free(old);
-	return 0;
 }
 
 static void
@@ -1101,10 +1313,8 @@ net_child_dispatch(struct daemon *d, const struct ipc_msg *m,
 	struct error err = { 0 };
 	struct net_peer np;
 	struct netsess *s;
-	struct netsign *w;
-	struct dial_arg *a;
 	struct peer *p, **grown;
-	pthread_t t;
+	char name[STORE_NODE_MAX + 1];
 
 	if (ipc_check(m, to_child, NRULES(to_child), &err) == -1)
 		fatalx("from the parent: %s", err.msg);
@@ -1130,54 +1340,147 @@ net_child_dispatch(struct daemon *d, const struct ipc_msg *m,
 		*npending = 0;
 		break;
 	case NET_SIGNATURE:
-		pthread_mutex_lock(&d->mu);
-		for (w = d->signs; w != NULL; w = w->next)
-			if (w->req == m->peer) {
-				memcpy(w->sig, m->data, LINK_SIG_LEN);
-				w->done = 1;
+		for (s = d->sess; s != NULL; s = s->next)
+			if (!s->gone && s->state == S_HS && s->sign_req != 0 &&
+			    s->sign_req == m->peer) {
+				link_hs_signature(s->hs, m->data);
+				s->sign_req = 0;
+				hs_drive(d, s);
 			}
-		pthread_cond_broadcast(&d->cv);
-		pthread_mutex_unlock(&d->mu);
 		break;
 	case NET_DIAL:
-		if ((a = calloc(1, sizeof(*a))) == NULL)
-			fatal("dial");
-		a->d = d;
-		a->sid = m->peer;
-		memcpy(a->name, m->data, sizeof(a->name));
-		a->name[sizeof(a->name) - 1] = '\0';
-		if (repl_spawn(&t, net_dial_main, a, 1) != 0) {
-			net_send(d, NET_DOWN, a->sid, "no thread", 10, NULL);
-			free(a);
-		}
+		memcpy(name, m->data, sizeof(name));
+		name[sizeof(name) - 1] = '\0';
+		dial_start(d, m->peer, name);
 		break;
 	case NET_CLOSE:
 	case NET_FRAME:
-		pthread_mutex_lock(&d->mu);
-		for (s = d->sess; s != NULL; s = s->next)
-			if (s->sid == m->peer)
-				break;
-		if (s == NULL) {
-			pthread_mutex_unlock(&d->mu);
-			break;	/* it ended meanwhile: DOWN is on its way */
-		}
-		if (m->type == NET_CLOSE || s->l == NULL) {
-			shutdown(s->fd, SHUT_RDWR);
-			pthread_mutex_unlock(&d->mu);
+		/* None: it ended meanwhile, and DOWN is on its way. */
+		if ((s = sess_find(d, m->peer)) == NULL)
 			break;
-		}
-		s->busy++;
-		pthread_mutex_unlock(&d->mu);
-		if (link_send(s->l, m->data, m->len, SEND_MS, &err) == -1)
-			shutdown(s->fd, SHUT_RDWR);
-		pthread_mutex_lock(&d->mu);
-		s->busy--;
-		pthread_cond_broadcast(&d->cv);
-		pthread_mutex_unlock(&d->mu);
+		if (m->type == NET_CLOSE || s->state != S_UP)
+			sess_close(d, s);
+		else
+			sess_send(d, s, m->data, m->len);
 		break;
 	default:
 		fatalx("from the parent: unexpected message %lu",
 		    (unsigned long)m->type);
+	}
+}
+
+/* Frees the sessions that ended this turn. */
+static void
+sess_sweep(struct daemon *d)
+{
+	struct netsess **pp, *s;
+
+	for (pp = &d->sess; (s = *pp) != NULL; ) {
+		if (s->gone) {
+			*pp = s->next;
+			free(s);
+		} else
+			pp = &s->next;
+	}
+}
+
+/* Handles what the parent sent: exits when it is gone. */
+static void
+net_from_parent(struct daemon *d, struct peer ***pending, size_t *npending)
+{
+	struct ipc_msg m;
+	struct error err = { 0 };
+	int rc;
+
+	while ((rc = ipc_get(&d->net, &m, &err)) == 1)
+		net_child_dispatch(d, &m, pending, npending);
+	if (rc == -1)
+		fatalx("from the parent: %s", err.msg);
+}
+
+static void __attribute__((noreturn))
+net_loop(struct daemon *d, struct acceptor *tcp)
+{
+	struct pollfd *pfd = NULL, *grownp;
+	struct netsess **who = NULL, **grownw, *s;
+	struct peer **pending = NULL;
+	struct error err = { 0 };
+	size_t n, cap = 0, i, npending = 0;
+	int64_t now, next, dl, pause_until = 0;
+	int rc, timeout;
+
+	/* What came with the start message first. */
+	net_from_parent(d, &pending, &npending);
+	for (;;) {
+		for (n = 2, s = d->sess; s != NULL; s = s->next)
+			n++;
+		if (n > cap) {
+			if ((grownp = reallocarray(pfd, n + 16,
+			    sizeof(*pfd))) == NULL)
+				fatal("poll");
+			pfd = grownp;
+			if ((grownw = reallocarray(who, n + 16,
+			    sizeof(*who))) == NULL)
+				fatal("poll");
+			who = grownw;
+			cap = n + 16;
+		}
+		now = link_now_ms();
+		next = -1;
+		pfd[0].fd = d->net.fd;
+		pfd[0].events = POLLIN;
+		if (ipc_queued(&d->net) > 0)
+			pfd[0].events |= POLLOUT;
+		pfd[1].fd = -1;
+		pfd[1].events = POLLIN;
+		if (tcp->fd != -1 && now >= pause_until)
+			pfd[1].fd = tcp->fd;
+		else if (tcp->fd != -1)
+			next = pause_until;
+		for (n = 2, s = d->sess; s != NULL; s = s->next, n++) {
+			pfd[n].fd = sess_events(d, s, &pfd[n].events);
+			who[n] = s;
+			if ((dl = sess_deadline(s)) != -1 &&
+			    (next == -1 || dl < next))
+				next = dl;
+		}
+		timeout = next == -1 ? -1 : next <= now ? 0 :
+		    next - now > 1000000 ? 1000000 : (int)(next - now);
+		for (i = 0; i < n; i++)
+			pfd[i].revents = 0;
+		if (poll(pfd, n, timeout) == -1) {
+			if (errno != EINTR)
+				fatal("poll");
+			continue;
+		}
+		if ((pfd[0].revents & POLLOUT) &&
+		    ipc_flush(&d->net, &err) == -1)
+			_exit(0);	/* the parent is gone */
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if ((rc = ipc_read(&d->net, &err)) <= 0) {
+				/*
+				 * The parent is gone: so is the reason to be.
+				 * Closed with our last words unread, it resets.
+				 */
+				if (rc == -1 && errno != ECONNRESET)
+					log_warnx("network process: %s",
+					    err.msg);
+				_exit(0);
+			}
+			net_from_parent(d, &pending, &npending);
+		}
+		if (pfd[1].revents & POLLIN)
+			net_accept(d, tcp, &pause_until);
+		for (i = 2; i < n; i++) {
+			s = who[i];
+			if (!s->gone && pfd[i].revents != 0)
+				sess_event(d, s, pfd[i].revents);
+			sess_timers(d, s, link_now_ms());
+		}
+		sess_sweep(d);
+		/* Written at once, not a turn later: signatures wait on it. */
+		if (ipc_queued(&d->net) > 0 && ipc_flush(&d->net, &err) == -1)
+			_exit(0);
 	}
 }
 
@@ -1210,26 +1513,27 @@ read_init(struct daemon *d, struct net_init *ni)
 		fatalx("from the parent: a bad start message");
 }
 
+static void
+nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		fatal("fcntl");
+}
+
 int
 repl_net_main(void)
 {
 	static struct daemon d;
 	struct net_init ni;
 	struct acceptor tcp;
-	struct ipc_msg m;
 	struct error err = { 0 };
-	struct peer **pending = NULL;
-	size_t npending = 0;
-	pthread_t tcp_t;
-	size_t i;
-	int rc;
 
-	netd = &d;
 	pthread_mutex_init(&d.mu, NULL);
 	pthread_cond_init(&d.cv, NULL);
 	pthread_mutex_init(&d.netmu, NULL);
-	for (i = 0; i < sizeof(d.conn_fds) / sizeof(d.conn_fds[0]); i++)
-		d.conn_fds[i] = -1;
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
 		_exit(1);
@@ -1239,8 +1543,7 @@ repl_net_main(void)
 	snprintf(d.node, sizeof(d.node), "%s", ni.node);
 	d.primary = (int)ni.primary;
 	memcpy(d.auth.pk, ni.pk, LINK_KEY_LEN);
-	d.auth.sign = net_sign_cb;
-	d.auth.sign_arg = &d;
+	/* No auth.sign: the loop asks the parent (LINK_HS_SIGN). */
 	d.auth.trust = net_trust_cb;
 	d.auth.trust_arg = &d;
 	/* Everything it will ever open is open: now it gives up the rest. */
@@ -1255,23 +1558,11 @@ repl_net_main(void)
 	memset(&tcp, 0, sizeof(tcp));
 	tcp.d = &d;
 	tcp.fd = ni.has_listener ? NET_FD_LISTEN : -1;
-	if (fd_pipe_cloexec(d.wake) == -1)
-		not_started(&d, "no pipe");
 	/* Ready before it accepts: a handshake's signing request follows. */
-	net_send(&d, NET_READY, 0, NULL, 0, NULL);
-	if (tcp.fd != -1 && repl_spawn(&tcp_t, acceptor_main, &tcp, 1) != 0)
-		fatalx("network process: cannot start a thread");
-	for (;;) {
-		/* What came with the start message first. */
-		while ((rc = ipc_get(&d.net, &m, &err)) == 1)
-			net_child_dispatch(&d, &m, &pending, &npending);
-		if (rc == -1)
-			fatalx("from the parent: %s", err.msg);
-		if ((rc = ipc_read(&d.net, &err)) <= 0) {
-			/* The parent is gone: so is the reason to be. */
-			if (rc == -1)
-				log_warnx("network process: %s", err.msg);
-			_exit(0);
-		}
-	}
+	if (net_send(&d, NET_READY, 0, NULL, 0, &err) == -1)
+		_exit(0);
+	nonblock(d.net.fd);
+	if (tcp.fd != -1)
+		nonblock(tcp.fd);
+	net_loop(&d, &tcp);
 }

@@ -1,20 +1,25 @@
 /*
  * repl_int.h - what the files of replicator/ share and nobody else sees.
  *
- * The daemon is two processes (netproc.c, docs/DAEMON.md), each a
- * handful of threads around one struct daemon.  In the parent the main
+ * The daemon is two processes (netproc.c, docs/DAEMON.md), each around
+ * one struct daemon.  The parent is a handful of threads: the main
  * thread waits for signals; one renders; one listens to the network
  * process; on the primary one per peer pushes commits; on a replica one
  * serves each session the network process accepted; one accepts control
- * connections from the command line and one serves each.  In the network
- * process one accepts connections and one runs each, one dials each peer
- * asked for, and the main thread reads the parent.  Shared state is
- * guarded by d->mu, and every change to it is announced on d->cv.  Writes
- * to the store go through d->wmu, one at a time.
+ * connections from the command line and one serves each.  Its shared
+ * state is guarded by d->mu, and every change to it is announced on
+ * d->cv.  Writes to the store go through d->wmu, one at a time.  The
+ * network process has no threads: one poll(2) loop accepts, dials, runs
+ * each handshake as link_hs_* steps and each session with an output
+ * queue of its own, and reads and writes the parent without blocking.
  */
 #ifndef CFGSTORE_REPL_INT_H
 #define CFGSTORE_REPL_INT_H
 
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netdb.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
@@ -124,7 +129,6 @@ struct daemon {
 	struct ipc	 net;
 	/* The network process's own (netproc.c). */
 	struct netsess	*sess;
-	struct netsign	*signs;
 };
 
 /*
@@ -169,6 +173,11 @@ struct acceptor {
 	int		 starved;	/* accept(2) out of descriptors */
 };
 void	*acceptor_main(void *arg);
+/*
+ * Accepts one connection on a->fd: the descriptor, -1 when there was
+ * none after all, -2 when out of descriptors or memory (logged once).
+ */
+int	acceptor_take(struct acceptor *a, struct sockaddr_storage *ss);
 
 /* netproc.c: messages between the daemon and its network process. */
 #define NET_FD_IPC	3	/* where the network process finds them */
@@ -207,7 +216,6 @@ struct net_up {
 int	net_start(struct daemon *d, struct error *err);
 void	net_stop(struct daemon *d);
 int	net_peers_changed(struct daemon *d);
-void	*net_accepted_main(void *arg);	/* in it: an accepted connection */
 /*
  * A session through the network process, as the parent sees it: the
  * frames it decrypted, in order; what we send it encrypts.
@@ -245,6 +253,13 @@ struct inbound_arg {
 void	*inbound_main(void *arg);
 /* daemon.c: the connection is authenticated or gone (under mu). */
 void	hs_done(struct daemon *d, struct inbound *in);
+/*
+ * daemon.c: within the limits of docs/PROTOCOL.md, a new connection not
+ * yet authenticated, in a handshake slot (an older one may be cut short
+ * to make room, and logged); else NULL, fd closed and the refusal logged.
+ */
+struct inbound *inbound_admit(struct daemon *d, int fd,
+	    const struct sockaddr_storage *ss);
 
 /* sandbox.c: unveil and pledge (OpenBSD); 0, or -1 and err: fatal. */
 int	repl_sandbox(struct error *err);
@@ -261,6 +276,20 @@ struct ctlconn {
 };
 void	*control_main(void *arg);	/* one connection; arg: a ctlconn */
 int	repl_dial(const char *addr, int timeout_ms, struct error *err);
+/*
+ * The same without blocking: start, then step each time fd is writable
+ * or the attempt timed out; 1 connected (take fd, set it to -1), 0
+ * connecting (to the next address, if the last failed), -1 failed.
+ */
+struct repl_dialer {
+	struct addrinfo	*res, *ai;
+	int		 fd;
+	char		 addr[128];
+};
+int	repl_dial_start(struct repl_dialer *x, const char *addr,
+	    struct error *err);
+int	repl_dial_step(struct repl_dialer *x, int timed_out, struct error *err);
+void	repl_dial_end(struct repl_dialer *x);	/* closes fd if not taken */
 int	repl_parse_addr(const char *addr, char *host, size_t hlen,
 	    char *port, size_t plen, struct error *err);
 

@@ -547,6 +547,107 @@ test_secret_buf(void)
 	(void)left;
 }
 
+/*
+ * The non-blocking steps, one thread driving both sides as the network
+ * process's loop does: each side's signature comes a turn after it is
+ * asked for, a frame bigger than the socket takes goes out in pieces,
+ * and the timeouts fail with the blocking calls' messages.
+ */
+static void
+test_nonblocking(void)
+{
+	struct link_hs *x[2];
+	struct link *l[2] = { NULL, NULL };
+	struct node *who[2] = { &A, &B };
+	struct error err = { 0 };
+	struct buf in = { 0 };
+	unsigned char sig[64], *big;
+	const void *m;
+	size_t len, i;
+	int sv[2], rc[2], asked[2] = { 0, 0 }, turns, got;
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	CHECK(link_hs_new(sv[0], 1, &A.auth, B.pk, &x[0], &err) == 0);
+	CHECK(link_hs_new(sv[1], 0, &B.auth, NULL, &x[1], &err) == 0);
+	CHECK(link_hs_deadline(x[1]) < link_hs_deadline(x[0]));
+	for (turns = 0; turns < 20 && (l[0] == NULL || l[1] == NULL);
+	    turns++)
+		for (i = 0; i < 2; i++) {
+			if (l[i] != NULL)
+				continue;
+			/* Asked last turn: the answer comes now. */
+			if (asked[i]) {
+				m = link_hs_sign_input(x[i], &len);
+				CHECK(link_sign_input_ok(m, len));
+				crypto_sign_detached(sig, NULL, m, len,
+				    who[i]->sk);
+				link_hs_signature(x[i], sig);
+				asked[i] = 0;
+			}
+			rc[i] = link_hs_step(x[i], &err);
+			CHECK(rc[i] != -1);
+			if (rc[i] == LINK_HS_SIGN)
+				asked[i] = 1;
+			else if (rc[i] == LINK_HS_DONE)
+				l[i] = link_hs_take(x[i]);
+		}
+	CHECK(l[0] != NULL && l[1] != NULL);
+	link_hs_free(x[0]);
+	link_hs_free(x[1]);
+	if (l[0] == NULL || l[1] == NULL)
+		return;
+	CHECK_STR(link_peer_name(l[0]), "B");
+	CHECK_STR(link_peer_name(l[1]), "A");
+
+	/* 4 MiB and a small frame after it, through a full socket. */
+	big = malloc(4u << 20);
+	memset(big, 'b', 4u << 20);
+	CHECK(link_queue(l[0], big, 4u << 20, &err) == 0);
+	CHECK(link_queue(l[0], "after", 5, &err) == 0);
+	CHECK(link_flush(l[0], &err) == 0);	/* the socket is full */
+	CHECK(link_queued(l[0]) > 0);
+	buf_secret(&in);
+	for (got = 0, turns = 0; got < 2 && turns < 100000; turns++) {
+		if (link_queued(l[0]) > 0)
+			CHECK(link_flush(l[0], &err) != -1);
+		while ((rc[1] = link_recv_some(l[1], &in, &err)) == 1) {
+			if (got++ == 0)
+				CHECK(in.len == (4u << 20) &&
+				    memcmp(in.data, big, in.len) == 0);
+			else
+				CHECK(in.len == 5 &&
+				    memcmp(in.data, "after", 5) == 0);
+		}
+		CHECK(rc[1] == 0);
+		if (got == 0 && link_recv_deadline(l[1]) != -1)
+			CHECK(link_recv_deadline(l[1]) > 0);
+	}
+	CHECK(got == 2 && link_queued(l[0]) == 0);
+	CHECK(link_recv_deadline(l[1]) == -1);
+
+	/* A frame begun and never finished: the blocking call's error. */
+	write(sv[0], "\0\0\0\x20" "0123", 8);
+	CHECK(link_recv_some(l[1], &in, &err) == 0);
+	CHECK(link_recv_deadline(l[1]) != -1);
+	CHECK(link_recv_expire(l[1], &err) == -1 && err.code == ERR_TIMEOUT);
+	CHECK_STR(err.msg, "frame of 32 bytes: timed out");
+	free(big);
+	buf_free_secret(&in);
+	link_free(l[0]);
+	link_free(l[1]);
+
+	/* A responder given nothing: as link_accept says it. */
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	CHECK(link_hs_new(sv[1], 0, &B.auth, NULL, &x[1], &err) == 0);
+	CHECK(link_hs_step(x[1], &err) == LINK_HS_READ);
+	memset(&err, 0, sizeof(err));
+	CHECK(link_hs_expire(x[1], &err) == -1 && err.code == ERR_TIMEOUT);
+	CHECK_STR(err.msg, "handshake: waiting for msg1: timed out");
+	link_hs_free(x[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int
 main(void)
 {
@@ -569,6 +670,7 @@ main(void)
 	test_replay_session();
 	test_frames();
 	test_deadline();
+	test_nonblocking();
 	test_secret_buf();
 	test_sign_input();
 	return check_done();
