@@ -1137,6 +1137,15 @@ sess_read(struct daemon *d, struct netsess *s)
 	int rc;
 
 	while ((rc = link_recv_some(s->l, &s->rx, &err)) == 1) {
+		/*
+		 * No message is empty (docs/PROTOCOL.md), and the parent
+		 * takes an empty frame for the network process misbehaving:
+		 * the peer's session ends here instead.
+		 */
+		if (s->rx.len == 0) {
+			sess_end(d, s, "an empty frame");
+			return;
+		}
 		net_queue(d, NET_FRAME, s->sid, s->rx.data, s->rx.len);
 		if (s->rx.cap > (1u << 20))
 			buf_free_secret(&s->rx);

@@ -113,6 +113,7 @@ attack hugeframe "evil: session ended: frame length 4294967295 out of range"
 attack array32 "evil: malformed message: commits: not an array"
 attack rndframe "evil: malformed message: message is not an array"
 attack rndmsgpack "evil: malformed message: "
+attack emptyframe "evil: session ended: an empty frame"
 
 step "fw1's commits were applied all the while"
 touch "$SCRATCH/tick.stop"

@@ -13,7 +13,8 @@
  * relay FILE (a genuine commit, from a peer that is not the primary),
  * resign FILE (the commit made again and signed with the key of the
  * store -s names), trunc, hugeframe, array32, rndframe (random bytes in
- * an authenticated frame), rndmsgpack (random msgpack objects in one).  flood N SECONDS: N stalled connections at
+ * an authenticated frame), rndmsgpack (random msgpack objects in one),
+ * emptyframe (an authenticated frame of no bytes).  flood N SECONDS: N stalled connections at
  * once from loopback addresses 127.0.0.2 to 127.0.0.25, each reopened as
  * soon as it is closed, for SECONDS (at most 128 and 60).  nacker
  * SECONDS: a replica with the key of -k on ADDR:PORT that answers every
@@ -268,6 +269,8 @@ after_handshake(const char *mode)
 		msgpack_sbuffer_destroy(&sb);
 	} else if (strcmp(mode, "hugeframe") == 0)
 		link_write_all(fd, hdr, 4, 1000, &err);
+	else if (strcmp(mode, "emptyframe") == 0)
+		link_send(l, "", 0, 1000, &err);
 	else if (strcmp(mode, "trunc") == 0) {
 		hdr[0] = hdr[1] = 0;
 		hdr[2] = 0x03;
@@ -619,7 +622,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(mode, "trunc") == 0 || strcmp(mode, "hugeframe") == 0 ||
 	    strcmp(mode, "array32") == 0 || strcmp(mode, "rndframe") == 0 ||
-	    strcmp(mode, "rndmsgpack") == 0)
+	    strcmp(mode, "rndmsgpack") == 0 || strcmp(mode, "emptyframe") == 0)
 		return after_handshake(mode);
 	if (strcmp(mode, "nacker") == 0 && argc == 3)
 		return nacker(argv[2]);
