@@ -189,8 +189,8 @@ confirm_text(struct store *s)
 	    "else back to r%" PRIu64 "\n", c.rev, when, left, c.base);
 	if (c.reverted_ms != 0) {
 		format_time(when, sizeof(when), c.reverted_ms);
-		printf("         reverted r%" PRIu64 " locally at %s: the files "
-		    "of r%" PRIu64 " are in place\n", c.rev, when, c.base);
+		printf("         reverted r%" PRIu64 " locally at %s: "
+		    "back to the files of r%" PRIu64 "\n", c.rev, when, c.base);
 	}
 }
 
