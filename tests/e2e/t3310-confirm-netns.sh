@@ -97,6 +97,9 @@ expect 0 on fw2 status --json
 python3 -c 'import json,sys; c=json.load(sys.stdin)["confirm"]; assert c["rev"]=='$((r + 1))' and c["reverted_locally"], c' < "$SCRATCH/out" ||
     fail "fw2: status --json"
 assert_grep "reverted r$((r + 1)) locally" "$SCRATCH/fw2.log"
+expect 0 on fw2 render
+assert_grep "^r$((r + 1)) was reverted here: rendering r$r$" "$SCRATCH/out"
+assert_grep "^no change" "$SCRATCH/out"
 wait_head fw1 $((r + 2)) 5
 wait_for has_ntp fw1 10.0.0.2 || fail "fw1's files are not r$r's"
 elapsed=$(($(date +%s) - t0))
