@@ -149,6 +149,9 @@ cf_update(struct daemon *d, struct cfrec *r, int *newly, struct error *err)
 				log_info("r%llu was reverted locally; the "
 				    "head is final now: rendering it",
 				    (unsigned long long)old.rev);
+			else
+				log_info("r%llu no longer awaits confirmation",
+				    (unsigned long long)old.rev);
 			memset(r, 0, sizeof(*r));
 			changed = 1;
 		}
