@@ -1,7 +1,8 @@
 #!/bin/sh
 # Confirmed commits on two nodes over loopback: bad durations and a
 # confirm with nothing waiting write nothing; a commit confirmed in time
-# stays; a second confirmed commit extends the window, and without a
+# stays; every write takes --confirm; a second confirmed commit extends
+# the window, and without a
 # confirmation the primary rolls both back by itself, once, to the state
 # before the first, on every node; a primary killed and started again
 # inside the window still rolls back at the deadline.
@@ -95,6 +96,36 @@ expect 0 on fw1 status
 assert_no_grep "^confirm:" "$SCRATCH/out"
 r=$((r + 3))
 
+step "every write takes --confirm; one confirm makes them all final"
+cat > "$SCRATCH/ed" <<'EOS'
+#!/bin/sh
+sed -i 's/10.0.0.40/10.0.0.48/' "$1"
+EOS
+chmod +x "$SCRATCH/ed"
+printf 'set bench.a 1\n' > "$SCRATCH/a.apply"
+printf 'set bench.a 2\nset bench.b 2\n' > "$SCRATCH/b.apply"
+k=$r
+for w in "set --confirm 10m bench.x 1" "del --confirm 10m bench.x" \
+    "apply --confirm 10 $SCRATCH/a.apply" \
+    "apply --confirm 1h --replace bench $SCRATCH/b.apply" \
+    "rollback -y --confirm 30s -N 1" "edit -y --confirm 2m ntpd"; do
+	k=$((k + 1))
+	EDITOR="$SCRATCH/ed" expect 0 on fw1 $w
+	expect 0 on fw1 log -n 1
+	assert_grep "^r$k .*\[--confirm [0-9]+s\]$" "$SCRATCH/out"
+done
+on fw1 log -n 6 | grep -o "\[--confirm [0-9]*s\]" | tr '\n' ' ' > "$SCRATCH/windows"
+assert_eq "$(cat "$SCRATCH/windows")" "[--confirm 120s] [--confirm 30s] [--confirm 3600s] [--confirm 600s] [--confirm 600s] [--confirm 600s] " "windows"
+expect 0 on fw1 status
+assert_grep "^confirm: r$k awaits confirmation until .*\(1 min|[0-9]+ s left\), else back to r$r$" "$SCRATCH/out"
+expect 0 on fw1 confirm -m "all good"
+assert_grep "^fw2: applied r$((k + 1))" "$SCRATCH/out"
+wait_for has_ntp fw2 10.0.0.48 || fail "fw2 lacks the edit"
+r=$((k + 1))
+wait_head fw2 $r
+same fw1 fw2
+: > "$RESTARTS"
+
 step "the primary killed and started again inside the window still reverts"
 expect 0 on fw1 set --confirm 4s ntpd.listen@fw2 10.0.0.43
 stop fw1 KILL
@@ -112,7 +143,7 @@ d = t[0] - t[1]
 assert 4 <= d <= 7, d
 ' "$SCRATCH/log.json" || { cat "$SCRATCH/log.json"; fail "rollback not at the deadline"; }
 wait_head fw2 $((r + 2))
-wait_for has_ntp fw2 10.0.0.40 || fail "fw2's files not back"
+wait_for has_ntp fw2 10.0.0.48 || fail "fw2's files not back"
 same fw1 fw2
 
 stop fw1
