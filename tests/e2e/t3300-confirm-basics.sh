@@ -1,11 +1,11 @@
 #!/bin/sh
 # Confirmed commits on two nodes over loopback: bad durations and a
 # confirm with nothing waiting write nothing; a commit confirmed in time
-# stays; every write takes --confirm; a second confirmed commit extends
-# the window, and without a
+# stays; a second confirmed commit extends the window, and without a
 # confirmation the primary rolls both back by itself, once, to the state
-# before the first, on every node; a primary killed and started again
-# inside the window still rolls back at the deadline.
+# before the first, on every node; every write takes --confirm; a
+# primary killed and started again inside the window still rolls back
+# at the deadline.
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/tools/repl-lib.sh"
 
