@@ -14,10 +14,10 @@
 #include <limits.h>
 
 #include "batch.h"
-#include "replicator.h"
 #include "format.h"
 #include "lockfile.h"
 #include "render.h"
+#include "replicator.h"
 #include "root.h"
 
 #define CHECK_TRIES	3	/* checks made again when the head moved */

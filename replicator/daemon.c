@@ -204,8 +204,8 @@ render_once(struct daemon *d, uint64_t want)
 		if (failed)
 			log_render_failures(rep, done, summary);
 		else if (at != 0)
-			log_info("rendered r%llu, as r%llu awaits a "
-			    "confirmation it missed: %s", (unsigned long long)at,
+			log_info("rendered r%llu in place of r%llu, not "
+			    "confirmed in time: %s", (unsigned long long)at,
 			    (unsigned long long)done, summary);
 		else
 			log_info("rendered r%llu: %s",
