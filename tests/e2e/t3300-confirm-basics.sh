@@ -5,7 +5,8 @@
 # confirmation the primary rolls both back by itself, once, to the state
 # before the first, on every node; every write takes --confirm; a
 # primary killed and started again inside the window still rolls back
-# at the deadline.
+# at the deadline; a replica down for all of it catches up on both
+# without a wait or a restart.
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/tools/repl-lib.sh"
 
@@ -144,6 +145,23 @@ assert 4 <= d <= 7, d
 ' "$SCRATCH/log.json" || { cat "$SCRATCH/log.json"; fail "rollback not at the deadline"; }
 wait_head fw2 $((r + 2))
 wait_for has_ntp fw2 10.0.0.48 || fail "fw2's files not back"
+same fw1 fw2
+
+r=$((r + 2))
+
+step "fw2 down for all of it: it catches up on both and restarts nothing"
+stop fw2
+: > "$RESTARTS"
+CFGSTORE_WAIT=1 expect 3 on fw1 set --confirm 2s ntpd.listen@fw2 10.0.0.44
+wait_head fw1 $((r + 2)) 6
+: > "$SCRATCH/fw2.log"
+start fw2
+wait_head fw2 $((r + 2))
+wait_for acked fw1 fw2 $((r + 2)) || fail "fw1 did not see fw2's ack"
+assert_grep "applied r$((r + 2)), no change" "$SCRATCH/fw1.log"
+assert_no_grep "awaits confirmation|reverted" "$SCRATCH/fw2.log"
+got=$(restarts)
+[ "$got" = "" ] || fail "restarts: $got"
 same fw1 fw2
 
 stop fw1
