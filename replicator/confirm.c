@@ -120,6 +120,19 @@ cf_save(struct store *s, const struct cfrec *r, struct error *err)
 	return rc;
 }
 
+/* What the record says waits, for store_confirm_pending; NULL: nothing. */
+static const struct store_confirm *
+cf_known(const struct cfrec *r, struct store_confirm *k)
+{
+	if (r->rev == 0)
+		return NULL;
+	memset(k, 0, sizeof(*k));
+	k->pending = 1;
+	k->rev = r->rev;
+	k->base = r->base;
+	return k;
+}
+
 /*
  * The history and the record brought together at now, the record
  * written when that changed it: a new confirmed commit starts (or
@@ -130,18 +143,18 @@ cf_save(struct store *s, const struct cfrec *r, struct error *err)
 static int
 cf_update(struct daemon *d, struct cfrec *r, int *newly, struct error *err)
 {
-	struct store_confirm p;
+	struct store_confirm p, k;
 	struct cfrec old;
 	uint64_t now = repl_now_ms();
 	int changed = 0, rc = 0;
 
 	*newly = 0;
 	pthread_mutex_lock(&d->wmu);
-	if (store_confirm_pending(d->s, &p, err) == -1) {
+	cf_load(d->s, &old);
+	if (store_confirm_pending(d->s, cf_known(&old, &k), &p, err) == -1) {
 		pthread_mutex_unlock(&d->wmu);
 		return -1;
 	}
-	cf_load(d->s, &old);
 	*r = old;
 	if (!p.pending) {
 		if (old.rev != 0) {
@@ -320,16 +333,16 @@ confirm_main(void *arg)
 int
 repl_confirm_get(struct store *s, struct repl_confirm *out, struct error *err)
 {
-	struct store_confirm p;
+	struct store_confirm p, k;
 	struct cfrec r;
 	uint64_t now;
 
 	memset(out, 0, sizeof(*out));
-	if (store_confirm_pending(s, &p, err) == -1)
+	cf_load(s, &r);
+	if (store_confirm_pending(s, cf_known(&r, &k), &p, err) == -1)
 		return -1;
 	if (!p.pending)
 		return 0;
-	cf_load(s, &r);
 	out->pending = 1;
 	out->rev = p.rev;
 	out->base = p.base;

@@ -367,8 +367,13 @@ struct store_confirm {
 	uint32_t	window;		/* seconds */
 	uint64_t	time_ms;
 };
-int	store_confirm_pending(struct store *s, struct store_confirm *out,
-	    struct error *err);
+/*
+ * known, when not NULL and pending, is what an earlier call said: the
+ * commits up to known->rev are then not read again (the history does
+ * not change below the head), so the cost is that of the commits since.
+ */
+int	store_confirm_pending(struct store *s, const struct store_confirm *known,
+	    struct store_confirm *out, struct error *err);
 
 /* ---- history ---------------------------------------------------------- */
 

@@ -651,14 +651,14 @@ test_confirm(void)
 	struct store *a = new_store("conf", 1), *b = new_store("conf-r", 0);
 	struct error err = { 0 };
 	struct change *c = change_new(), *e = change_new();
-	struct store_confirm p;
+	struct store_confirm p, known = { 0 };
 	struct commit *cm = NULL;
 	struct value *v = NULL;
 	uint64_t r1, r2, r3, r4, rev = 0, bad;
 
 	trust(b, "conf", a);
 	r1 = set(a, "ntpd.listen", "10.0.0.1");
-	CHECK(store_confirm_pending(a, &p, &err) == 0 && !p.pending);
+	CHECK(store_confirm_pending(a, NULL, &p, &err) == 0 && !p.pending);
 	CHECK(value_string("10.0.0.2", 8, &v, &err) == 0 &&
 	    change_set(c, "ntpd.listen", v, &err) == 0);
 	change_set_confirm(c, 60);
@@ -667,15 +667,19 @@ test_confirm(void)
 	    commit_flags(cm) == COMMIT_CONFIRM &&
 	    commit_confirm_window(cm) == 60);
 	commit_free(cm);
-	CHECK(store_confirm_pending(a, &p, &err) == 0 && p.pending &&
+	CHECK(store_confirm_pending(a, NULL, &p, &err) == 0 && p.pending &&
 	    p.rev == r2 && p.base == r1 && p.window == 60);
 	value_free(v);
 	CHECK(value_string("10.0.0.3", 8, &v, &err) == 0 &&
 	    change_set(c, "ntpd.listen", v, &err) == 0);
 	change_set_confirm(c, 30);
 	CHECK(store_commit(a, c, "again", &r3, &err) == 0 && r3 == r2 + 1);
-	CHECK(store_confirm_pending(a, &p, &err) == 0 && p.pending &&
+	CHECK(store_confirm_pending(a, NULL, &p, &err) == 0 && p.pending &&
 	    p.rev == r3 && p.base == r1 && p.window == 30);
+	/* What was known at r2 is taken, not read again. */
+	known.pending = 1, known.rev = r2, known.base = r1 - 1;
+	CHECK(store_confirm_pending(a, &known, &p, &err) == 0 && p.pending &&
+	    p.rev == r3 && p.base == r1 - 1 && p.window == 30);
 	/* Nothing changed and no confirmation: no commit. */
 	CHECK(store_commit(a, e, "empty", &rev, &err) == 0 && rev == 0);
 	/* A window too long, a confirmation with operations: refused. */
@@ -691,11 +695,11 @@ test_confirm(void)
 	CHECK(store_commit_load(a, r4, &cm, &err) == 0 &&
 	    commit_flags(cm) == COMMIT_CONFIRMS && commit_op_count(cm) == 0);
 	commit_free(cm);
-	CHECK(store_confirm_pending(a, &p, &err) == 0 && !p.pending);
+	CHECK(store_confirm_pending(a, NULL, &p, &err) == 0 && !p.pending);
 	for (rev = r1; rev <= r4; rev++)
 		CHECK(ship(a, rev, b, &err) == APPLY_OK);
 	CHECK(store_verify(b, &bad, &err) == 0);
-	CHECK(store_confirm_pending(b, &p, &err) == 0 && !p.pending);
+	CHECK(store_confirm_pending(b, NULL, &p, &err) == 0 && !p.pending);
 	value_free(v);
 	change_free(c);
 	change_free(e);
