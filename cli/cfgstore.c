@@ -35,22 +35,26 @@ static const struct command commands[] = {
 	  "the nodes this one pushes to and trusts", "",
 	  "", 1 },
 	{ "set", cmd_set,
-	  "[-m MSG] [--no-wait] [--force] [--list] KEY VALUE [VALUE...]\n"
-	  "       set [-m MSG] [--no-wait] [--force] --file KEY PATH",
+	  "[-m MSG] [--no-wait] [--force] [--confirm DURATION] [--list] KEY VALUE [VALUE...]\n"
+	  "       set [-m MSG] [--no-wait] [--force] [--confirm DURATION] --file KEY PATH",
 	  "set a key in one commit",
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit, do not wait for peers\n"
 	  "--list      store a list even for a single VALUE\n"
 	  "--file      store the bytes of PATH as a blob\n"
+	  "--confirm DURATION  reverted on every node unless confirmed within\n"
+	  "            DURATION (minutes, or 30s, 5m, 1h): see confirm\n"
 	  "--force     commit what the checks of the files refuse (recorded)\n"
 	  "--          ends the options: a VALUE may begin with '-'",
-	  "-m", 0 },
-	{ "del", cmd_del, "[-m MSG] [--no-wait] [--force] KEY...",
+	  "-m --confirm", 0 },
+	{ "del", cmd_del, "[-m MSG] [--no-wait] [--force] [--confirm DURATION] KEY...",
 	  "delete keys in one commit",
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit\n"
+	  "--confirm DURATION  reverted on every node unless confirmed within\n"
+	  "            DURATION (minutes, or 30s, 5m, 1h): see confirm\n"
 	  "--force     commit what the checks of the files refuse (recorded)",
-	  "-m", 0 },
+	  "-m --confirm", 0 },
 	{ "get", cmd_get, "[--rev N] [--host H] [--json] KEY",
 	  "print a value",
 	  "--rev N     as of revision N\n"
@@ -69,23 +73,27 @@ static const struct command commands[] = {
 	  "--json      print JSON",
 	  "--rev", 1 },
 	{ "apply", cmd_apply,
-	  "[-m MSG] [--no-wait] [--force] [--replace PREFIX] [FILE|-]",
+	  "[-m MSG] [--no-wait] [--force] [--confirm DURATION] [--replace PREFIX] [FILE|-]",
 	  "apply a batch of set/del lines as one commit",
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit\n"
+	  "--confirm DURATION  reverted on every node unless confirmed within\n"
+	  "            DURATION (minutes, or 30s, 5m, 1h): see confirm\n"
 	  "--force     commit what the checks of the files refuse (recorded)\n"
 	  "--replace PREFIX  the keys starting with PREFIX become exactly\n"
 	  "            the batch's: those it leaves out are deleted\n"
 	  "Lines: set KEY VALUE | set KEY V1 V2... | set --list KEY [V...] |\n"
 	  "       set --blob KEY BASE64 | set --file KEY PATH | del KEY | # comment",
-	  "-m --replace", 0 },
-	{ "edit", cmd_edit, "[-y] [-m MSG] [--no-wait] [--force] [PREFIX]",
+	  "-m --replace --confirm", 0 },
+	{ "edit", cmd_edit, "[-y] [-m MSG] [--no-wait] [--force] [--confirm DURATION] [PREFIX]",
 	  "edit the keys starting with PREFIX in $EDITOR, as one commit",
 	  "-y          commit without asking\n"
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit\n"
+	  "--confirm DURATION  reverted on every node unless confirmed within\n"
+	  "            DURATION (minutes, or 30s, 5m, 1h): see confirm\n"
 	  "--force     commit what the checks of the files refuse (recorded)",
-	  "-m", 0 },
+	  "-m --confirm", 0 },
 	{ "export", cmd_export, "[--rev N]",
 	  "print the state as lines that apply takes",
 	  "--rev N     as of revision N",
@@ -107,14 +115,21 @@ static const struct command commands[] = {
 	  "--json      print JSON",
 	  "", 1 },
 	{ "rollback", cmd_rollback,
-	  "[-y] [-m MSG] [--no-wait] [--force] [-N N | REV]",
+	  "[-y] [-m MSG] [--no-wait] [--force] [--confirm DURATION] [-N N | REV]",
 	  "a new commit whose state equals REV's (default: the one before head)",
 	  "-N N        the state of N commits before the head\n"
 	  "-y          do not ask (only a terminal is asked)\n"
 	  "-m MSG      the commit message\n"
 	  "--no-wait   return after the local commit\n"
+	  "--confirm DURATION  reverted on every node unless confirmed within\n"
+	  "            DURATION (minutes, or 30s, 5m, 1h): see confirm\n"
 	  "--force     commit what the checks of the files refuse (recorded)",
-	  "-m -N", 0 },
+	  "-m -N --confirm", 0 },
+	{ "confirm", cmd_confirm, "[-m MSG] [--no-wait]",
+	  "make the confirmed commits waiting final, on every node",
+	  "-m MSG      the commit message (default: confirm rN)\n"
+	  "--no-wait   return after the local commit",
+	  "-m", 0 },
 	{ "render", cmd_render,
 	  "[-v] [--dry-run] [--force] [--root DIR] [SERVICE...]",
 	  "render this host's files now",
@@ -196,7 +211,8 @@ help_all(FILE *f)
 	    "       cfgstore --version | --help\n\n"
 	    "The store is -d DIR, else $CFGSTORE_DIR, else " DEFAULT_DIR ".\n"
 	    "Exit status: 0 success, 1 failure, 2 bad usage or input,\n"
-	    "3 committed here but not yet applied on every peer.\n\n"
+	    "3 committed here but not yet applied on every peer,\n"
+	    "4 nothing to confirm.\n\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);

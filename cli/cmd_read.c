@@ -234,7 +234,11 @@ commit_json(const struct commit *c, int full)
 	    "time", when, "author", commit_author(c), "node", commit_node(c),
 	    "message", commit_message(c), "signer", signer,
 	    "forced", (commit_flags(c) & COMMIT_FORCED) != 0);
-	if (format_json_set(j, "ops", ops = json_array()) == -1) {
+	if (format_json_set(j, "confirm_window", commit_flags(c) &
+	    COMMIT_CONFIRM ? json_integer(commit_confirm_window(c)) :
+	    json_null()) == -1 || format_json_set(j, "confirms",
+	    json_boolean(commit_flags(c) & COMMIT_CONFIRMS)) == -1 ||
+	    format_json_set(j, "ops", ops = json_array()) == -1) {
 		json_decref(j);
 		return NULL;
 	}
@@ -278,6 +282,10 @@ commit_header(const struct commit *c)
 	    "(no message)");
 	if (commit_flags(c) & COMMIT_FORCED)
 		fputs("  [checks overridden: --force]", stdout);
+	if (commit_flags(c) & COMMIT_CONFIRM)
+		printf("  [--confirm %us]", commit_confirm_window(c));
+	if (commit_flags(c) & COMMIT_CONFIRMS)
+		fputs("  [confirms]", stdout);
 	putchar('\n');
 }
 

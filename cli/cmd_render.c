@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "render.h"
+#include "replicator.h"
 #include "root.h"
 
 /* A checker's whole output, each line indented under the service. */
@@ -48,6 +49,8 @@ cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct store *s = NULL;
 	struct error err = { 0 };
 	struct buf diff = { 0 };
+	struct repl_confirm cf;
+	uint64_t at = 0;
 	char root[PATH_MAX], line[1024];
 	const char *warning;
 	size_t i;
@@ -85,7 +88,13 @@ cmd_render(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	    root, sizeof(root))) != 0)
 		goto done;
 	o.root = root;
-	if (render_run(s, 0, &o, &r, &err) == -1) {
+	/* A node that reverted a confirmed commit stays on what it put back. */
+	if (repl_confirm_get(s, &cf, &err) == 0 && cf.reverted_ms != 0) {
+		at = cf.base;
+		printf("r%llu was reverted here: rendering r%llu\n",
+		    (unsigned long long)cf.rev, (unsigned long long)at);
+	}
+	if (render_run(s, at, &o, &r, &err) == -1) {
 		rc = cli_fail(&err);
 		goto done;
 	}

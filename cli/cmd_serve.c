@@ -169,6 +169,31 @@ files_text(struct store *s)
 	render_files_each(s, file_text, NULL, &err);
 }
 
+/* A confirmed commit waiting, and whether this node reverted it. */
+static void
+confirm_text(struct store *s)
+{
+	struct repl_confirm c;
+	struct error err = { 0 };
+	char when[32], left[32];
+
+	if (repl_confirm_get(s, &c, &err) == -1) {
+		printf("confirm: (cannot read: %s)\n", err.msg);
+		return;
+	}
+	if (!c.pending)
+		return;
+	format_time(when, sizeof(when), c.deadline_ms);
+	duration(left, sizeof(left), c.left_ms);
+	printf("confirm: r%" PRIu64 " awaits confirmation until %s (%s left), "
+	    "else back to r%" PRIu64 "\n", c.rev, when, left, c.base);
+	if (c.reverted_ms != 0) {
+		format_time(when, sizeof(when), c.reverted_ms);
+		printf("         reverted r%" PRIu64 " locally at %s: "
+		    "back to the files of r%" PRIu64 "\n", c.rev, when, c.base);
+	}
+}
+
 static void
 status_text(struct store *s, const struct repl_status *st)
 {
@@ -189,6 +214,7 @@ status_text(struct store *s, const struct repl_status *st)
 		printf("head:    r0 (empty)\n");
 	printf("daemon:  %s\n", st->daemon ? "running" :
 	    "not running (peer state as last recorded)");
+	confirm_text(s);
 	if (st->listen[0] != '\0')
 		printf("listen:  %s\n", st->listen);
 	cli_node_root_get(s, root, sizeof(root));
@@ -257,12 +283,29 @@ file_json(void *arg, const struct render_file_status *st)
 	return 0;
 }
 
+static json_t *
+confirm_json(struct store *s, struct error *err)
+{
+	struct repl_confirm c;
+
+	if (repl_confirm_get(s, &c, err) == -1)
+		return NULL;
+	if (!c.pending)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:o, s:f, s:o}",
+	    "rev", (json_int_t)c.rev, "base", (json_int_t)c.base,
+	    "window", (json_int_t)c.window,
+	    "deadline", time_json(c.deadline_ms),
+	    "seconds_left", (double)c.left_ms / 1000,
+	    "reverted_locally", time_json(c.reverted_ms));
+}
+
 static int
 status_json(struct store *s, const struct repl_status *st)
 {
 	struct error err = { 0 };
 	char hash[2 * STORE_HASH_LEN + 1], root[PATH_MAX];
-	json_t *j, *peers, *services, *files;
+	json_t *j, *peers, *services, *files, *confirm;
 	size_t i;
 
 	format_hash(hash, sizeof(hash), st->hash, 1);
@@ -287,7 +330,8 @@ status_json(struct store *s, const struct repl_status *st)
 	services = json_array();
 	files = json_array();
 	if (render_status_each(s, service_json, services, &err) == -1 ||
-	    render_files_each(s, file_json, files, &err) == -1) {
+	    render_files_each(s, file_json, files, &err) == -1 ||
+	    (confirm = confirm_json(s, &err)) == NULL) {
 		json_decref(peers);
 		json_decref(services);
 		json_decref(files);
@@ -295,7 +339,7 @@ status_json(struct store *s, const struct repl_status *st)
 	}
 	cli_node_root_get(s, root, sizeof(root));
 	j = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:{s:I, s:s, s:o}, s:b,"
-	    " s:o, s:o, s:o}",
+	    " s:o, s:o, s:o, s:o}",
 	    "node", st->node, "role", st->primary ? "primary" : "replica",
 	    "primary", st->primary_name[0] ? st->primary_name : NULL,
 	    "listen", st->listen[0] ? st->listen : NULL,
@@ -303,7 +347,7 @@ status_json(struct store *s, const struct repl_status *st)
 	    "head", "rev", (json_int_t)st->head, "hash", hash,
 	    "time", time_json(st->head_ms),
 	    "daemon", st->daemon, "peers", peers, "services", services,
-	    "files", files);
+	    "files", files, "confirm", confirm);
 	return format_json_print(j);
 }
 

@@ -17,11 +17,13 @@
 #include "format.h"
 #include "lockfile.h"
 #include "render.h"
+#include "replicator.h"
 #include "root.h"
 
 #define CHECK_TRIES	3	/* checks made again when the head moved */
 
-enum { OPT_NOWAIT = 256, OPT_LIST, OPT_FILE, OPT_REPLACE, OPT_FORCE };
+enum { OPT_NOWAIT = 256, OPT_LIST, OPT_FILE, OPT_REPLACE, OPT_FORCE,
+    OPT_CONFIRM };
 
 static const struct option write_opts[] = {
 	{ "no-wait", no_argument, NULL, OPT_NOWAIT },
@@ -29,8 +31,41 @@ static const struct option write_opts[] = {
 	{ "file", no_argument, NULL, OPT_FILE },
 	{ "replace", required_argument, NULL, OPT_REPLACE },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "confirm", required_argument, NULL, OPT_CONFIRM },
 	{ NULL, 0, NULL, 0 }
 };
+
+/*
+ * A confirmation window: minutes ("10"), or a number with s, m or h
+ * ("30s", "5m", "1h"), 1 s to STORE_CONFIRM_MAX.  0, or -1 when text is
+ * not one.
+ */
+static int
+parse_duration(const char *text, uint32_t *secs)
+{
+	unsigned long long n = 0, unit = 60;
+	const char *p;
+
+	for (p = text; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (unsigned long long)(*p - '0');
+		if (n > STORE_CONFIRM_MAX)
+			return -1;
+	}
+	if (p == text)
+		return -1;
+	if (*p == 's')
+		unit = 1;
+	else if (*p == 'h')
+		unit = 3600;
+	else if (*p != 'm' && *p != '\0')
+		return -1;
+	if (*p != '\0' && p[1] != '\0')
+		return -1;
+	if (n == 0 || n * unit > STORE_CONFIRM_MAX)
+		return -1;
+	*secs = (uint32_t)(n * unit);
+	return 0;
+}
 
 /*
  * Parses the options of a write command; `allowed` lists the letters of
@@ -52,6 +87,7 @@ cli_write_opts(const struct command *cmd, int argc, char **argv,
 		    ch == OPT_REPLACE ? 'R' : ch == OPT_FORCE ? 'F' : ch;
 
 		if (letter != 'm' && letter != OPT_NOWAIT && letter != 'F' &&
+		    letter != OPT_CONFIRM &&
 		    (letter == '?' || letter == ':' ||
 		    strchr(allowed, letter) == NULL))
 			return cli_usage(cmd);
@@ -83,6 +119,12 @@ cli_write_opts(const struct command *cmd, int argc, char **argv,
 			break;
 		case 'F':
 			w->force = 1;
+			break;
+		case OPT_CONFIRM:
+			if (parse_duration(optarg, &w->confirm) == -1)
+				return cli_error(ERR_INPUT, "invalid duration "
+				    "'%s' (--confirm N: minutes, or Ns, Nm, Nh; "
+				    "at most %us)", optarg, STORE_CONFIRM_MAX);
 			break;
 		}
 	}
@@ -161,13 +203,16 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
 			break;
 		}
 		change_expect_head(c, head);
-		change_set_flags(c, w->force ? COMMIT_FORCED : 0);
+		change_set_flags(c, (w->force ? COMMIT_FORCED : 0) |
+		    (w->confirms ? COMMIT_CONFIRMS : 0));
+		change_set_confirm(c, w->confirm);
 		/* What the store refuses is said before any checker runs. */
 		if (store_check_change(s, c, &err) == -1) {
 			rc = cli_fail(&err);
 			break;
 		}
-		if (!w->force && (rc = check_files(s, head, c)) != 0)
+		if (!w->force && change_count(c) > 0 &&
+		    (rc = check_files(s, head, c)) != 0)
 			break;
 		if (store_commit(s, c, w->message, &rev, &err) == 0)
 			break;
@@ -390,6 +435,63 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 		}
 		rc = cli_commit_report(cli, s, c, &w);
 	}
+done:
+	change_free(c);
+	store_close(s);
+	return rc;
+}
+
+/*
+ * A commit with no operations that makes the confirmed commits waiting
+ * final (COMMIT_CONFIRMS): signed, replicated and in the history like
+ * any other.  Made for the head it looked at, so it cannot land after
+ * the daemon's automatic rollback.
+ */
+int
+cmd_confirm(struct cli *cli, const struct command *cmd, int argc,
+    char **argv)
+{
+	struct write_args w;
+	struct error err = { 0 };
+	struct repl_confirm p;
+	struct change *c = NULL;
+	struct store *s = NULL;
+	char msg[64];
+	int rc;
+
+	if ((rc = cli_write_opts(cmd, argc, argv, "", &w)) != 0)
+		return rc;
+	if (optind != argc || w.force || w.confirm != 0)
+		return cli_usage(cmd);
+	if ((rc = cli_open(cli, 0, &s)) != 0)
+		return rc;
+	if (repl_confirm_get(s, &p, &err) == -1) {
+		rc = cli_fail(&err);
+		goto done;
+	}
+	if (!p.pending) {
+		rc = cli_error(ERR_NOCONFIRM, "nothing to confirm: no "
+		    "confirmed commit is waiting");
+		goto done;
+	}
+	if (p.reverted_ms != 0 || p.left_ms == 0) {
+		rc = cli_error(ERR_NOCONFIRM, "nothing to confirm: r%llu "
+		    "was not confirmed by its deadline and is rolled back",
+		    (unsigned long long)p.rev);
+		goto done;
+	}
+	if ((c = change_new()) == NULL) {
+		rc = cli_error(ERR_FAIL, "out of memory");
+		goto done;
+	}
+	change_expect_head(c, p.rev);
+	w.confirms = 1;
+	if (w.message == NULL) {
+		snprintf(msg, sizeof(msg), "confirm r%llu",
+		    (unsigned long long)p.rev);
+		w.message = msg;
+	}
+	rc = cli_commit_report(cli, s, c, &w);
 done:
 	change_free(c);
 	store_close(s);

@@ -47,7 +47,8 @@ enum error_code {
 	ERR_TIMEOUT,		/* a peer or the daemon did not answer in time */
 	ERR_CORRUPT,		/* the store disagrees with its own history */
 	ERR_STALE,		/* the head moved since the change was checked */
-	ERR_LAST = ERR_STALE
+	ERR_NOCONFIRM,		/* `confirm` with no confirmed commit waiting */
+	ERR_LAST = ERR_NOCONFIRM
 };
 
 #define ERROR_MSG_MAX 512

@@ -185,22 +185,28 @@ render_once(struct daemon *d, uint64_t want)
 	struct render_report *rep = NULL;
 	struct error err = { 0 };
 	char summary[PROTO_TEXT_MAX + 1];
-	uint64_t done = want;
+	uint64_t done = want, at;
 	int failed;
 
 	memset(&o, 0, sizeof(o));
 	o.root = d->root;
-	if (render_run(d->s, 0, &o, &rep, &err) == -1) {
+	/* A confirmed commit reverted here: the files of before it. */
+	at = confirm_render_at(d);
+	if (render_run(d->s, at, &o, &rep, &err) == -1) {
 		snprintf(summary, sizeof(summary), "render failed: %.400s", err.msg);
 		failed = 1;
 		log_warnx("%s", summary);
 	} else {
 		render_report_summary(rep, summary, sizeof(summary));
 		failed = render_report_failures(rep) > 0;
-		if (render_report_rev(rep) > done)
+		if (at == 0 && render_report_rev(rep) > done)
 			done = render_report_rev(rep);
 		if (failed)
 			log_render_failures(rep, done, summary);
+		else if (at != 0)
+			log_info("rendered r%llu in place of r%llu, not "
+			    "confirmed in time: %s", (unsigned long long)at,
+			    (unsigned long long)done, summary);
 		else
 			log_info("rendered r%llu: %s",
 			    (unsigned long long)done, summary);
@@ -231,7 +237,8 @@ render_main(void *arg)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += PING_MS / 1000;
 	for (;;) {
-		while (!d->stop && d->render_want <= d->render_done) {
+		while (!d->stop && d->render_want <= d->render_done &&
+		    !d->render_again) {
 			/*
 			 * d->cv wakes us for every control client and every
 			 * ack: the deadline is set once per look at the head,
@@ -256,6 +263,7 @@ render_main(void *arg)
 		if (d->stop)
 			break;
 		want = d->render_want;
+		d->render_again = 0;
 		pthread_mutex_unlock(&d->mu);
 		render_once(d, want);
 		pthread_mutex_lock(&d->mu);
@@ -1065,8 +1073,9 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 {
 	struct daemon d;
 	struct acceptor ctl = { 0 };
-	pthread_t render_t, ctl_t;
+	pthread_t render_t, ctl_t, confirm_t;
 	int ready = -1, lockfd = -1, has_render = 0, has_ctl = 0;
+	int has_confirm = 0;
 	int rc = -1;
 	sigset_t set;
 	uint64_t head;
@@ -1148,7 +1157,9 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 		goto fail;
 	if (repl_spawn(&render_t, render_main, &d, 0) != 0 ||
 	    !(has_render = 1) ||
-	    repl_spawn(&ctl_t, acceptor_main, &ctl, 0) != 0 || !(has_ctl = 1)) {
+	    repl_spawn(&ctl_t, acceptor_main, &ctl, 0) != 0 || !(has_ctl = 1) ||
+	    repl_spawn(&confirm_t, confirm_main, &d, 0) != 0 ||
+	    !(has_confirm = 1)) {
 		error_set(err, ERR_FAIL, "cannot start threads");
 		goto fail;
 	}
@@ -1173,6 +1184,8 @@ fail:
 		pthread_join(render_t, NULL);
 	if (has_ctl)
 		pthread_join(ctl_t, NULL);
+	if (has_confirm)
+		pthread_join(confirm_t, NULL);
 	pthread_mutex_lock(&d.mu);
 	for (i = 0; i < d.npeers; i++)
 		d.peers[i]->quit = 1;

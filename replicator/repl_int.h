@@ -102,6 +102,7 @@ struct daemon {
 	size_t		 ngone;
 	uint64_t	 head_hint;	/* newest revision we were told of */
 	uint64_t	 render_want, render_done;
+	int		 render_again;	/* render, even if done (confirm.c) */
 	char		 render_summary[PROTO_TEXT_MAX + 1];
 	int		 render_failed;
 	int		 ninbound, nsession, ncontrol;
@@ -232,6 +233,14 @@ void	chan_close(struct chan *c);
 const unsigned char *chan_peer_key(const struct chan *c);
 const char *chan_peer_name(const struct chan *c);
 const char *chan_from(const struct chan *c);
+
+/*
+ * confirm.c: the timer of confirmed commits (its own thread), and the
+ * revision the render thread renders: 0 the head, else the state before
+ * a confirmed commit this node has reverted.
+ */
+void	*confirm_main(void *arg);
+uint64_t confirm_render_at(struct daemon *d);
 
 /* push.c: the primary's thread for one peer. */
 void	*push_main(void *arg);

@@ -23,6 +23,11 @@
 #define COMMIT_VERSION		1
 #define COMMIT_VERSION_FLAGS	2
 #define BODY_FIELDS		10
+/*
+ * The fields a flag carries follow the flags, in the order of the bits:
+ * COMMIT_CONFIRM's window is the only one so far.
+ */
+#define FLAG_FIELDS(f)		(((f) & COMMIT_CONFIRM) ? 1u : 0u)
 
 struct op {
 	enum commit_op	 op;
@@ -41,6 +46,7 @@ struct commit {
 	char		*message;
 	uint64_t	 time_ms;
 	uint64_t	 flags;
+	uint32_t	 confirm;	/* COMMIT_CONFIRM: seconds */
 	size_t		 nops;
 	struct op	*ops;
 };
@@ -87,7 +93,8 @@ encode_body(const struct commit_in *in, const unsigned char *signer,
 
 	msgpack_sbuffer_init(body);
 	msgpack_packer_init(&pk, body, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, BODY_FIELDS + (in->flags != 0));
+	msgpack_pack_array(&pk, BODY_FIELDS + (in->flags != 0) +
+	    FLAG_FIELDS(in->flags));
 	pack_text(&pk, COMMIT_MAGIC);
 	msgpack_pack_uint64(&pk, in->flags ? COMMIT_VERSION_FLAGS :
 	    COMMIT_VERSION);
@@ -108,6 +115,8 @@ encode_body(const struct commit_in *in, const unsigned char *signer,
 	}
 	if (in->flags != 0)
 		msgpack_pack_uint64(&pk, in->flags);
+	if (in->flags & COMMIT_CONFIRM)
+		msgpack_pack_uint64(&pk, in->confirm);
 }
 
 /* The envelope's canonical bytes around a body and its signature. */
@@ -274,6 +283,7 @@ canonical_check(const struct commit *c, const void *body, size_t len,
 	in.time_ms = c->time_ms;
 	in.message = c->message;
 	in.flags = c->flags;
+	in.confirm = c->confirm;
 	in.ops = ops;
 	in.nops = c->nops;
 	encode_body(&in, c->signer, &again);
@@ -284,6 +294,28 @@ canonical_check(const struct commit *c, const void *body, size_t len,
 	if (!same)
 		return error_set(err, ERR_MALFORMED, "malformed commit r%llu: not "
 		    "in canonical form", (unsigned long long)c->rev);
+	return 0;
+}
+
+/*
+ * The fields the flags carry, and what the flags allow: a confirmed
+ * commit has a window of 1 to STORE_CONFIRM_MAX seconds; a confirmation
+ * has no operations and is not itself confirmed.
+ */
+static int
+flags_check(struct commit *c, struct mpr *r)
+{
+	uint64_t window;
+
+	if (c->flags & COMMIT_CONFIRM) {
+		if (mpr_uint(r, &window) == -1 || window == 0 ||
+		    window > STORE_CONFIRM_MAX)
+			return -1;
+		c->confirm = (uint32_t)window;
+	}
+	if ((c->flags & COMMIT_CONFIRMS) &&
+	    (c->nops != 0 || (c->flags & COMMIT_CONFIRM)))
+		return -1;
 	return 0;
 }
 
@@ -298,7 +330,7 @@ decode_body(struct commit *c, const void *body, size_t len, struct error *err)
 
 	mpr_init(&r, body, len);
 	if (mpr_array(&r, &nfields) == -1 ||
-	    (nfields != BODY_FIELDS && nfields != BODY_FIELDS + 1) ||
+	    nfields < BODY_FIELDS || nfields > BODY_FIELDS + 2 ||
 	    mpr_str(&r, &magic, &mlen) == -1 ||
 	    mlen != strlen(COMMIT_MAGIC) || memcmp(magic, COMMIT_MAGIC, mlen) ||
 	    mpr_uint(&r, &version) == -1 ||
@@ -340,7 +372,10 @@ decode_body(struct commit *c, const void *body, size_t len, struct error *err)
 	/* Zero flags would be a second spelling of a version 1 body. */
 	if (nfields > BODY_FIELDS &&
 	    (mpr_uint(&r, &c->flags) == -1 || c->flags == 0 ||
-	    (c->flags & ~(uint64_t)COMMIT_FLAGS_KNOWN) != 0))
+	    (c->flags & ~(uint64_t)COMMIT_FLAGS_KNOWN) != 0 ||
+	    nfields != BODY_FIELDS + 1 + FLAG_FIELDS(c->flags)))
+		goto bad;
+	if (flags_check(c, &r) == -1)
 		goto bad;
 	if (mpr_left(&r) != 0)
 		goto bad;
@@ -409,6 +444,7 @@ const char *commit_node(const struct commit *c) { return c->node; }
 uint64_t commit_time_ms(const struct commit *c) { return c->time_ms; }
 const char *commit_message(const struct commit *c) { return c->message; }
 uint64_t commit_flags(const struct commit *c) { return c->flags; }
+uint32_t commit_confirm_window(const struct commit *c) { return c->confirm; }
 size_t commit_op_count(const struct commit *c) { return c->nops; }
 
 void

@@ -30,6 +30,7 @@ struct change {
 	char			*origin;	/* a batch's name, for errors */
 	unsigned long		 line;		/* of the ops added next */
 	uint64_t		 flags;		/* COMMIT_*, recorded */
+	uint32_t		 confirm;	/* COMMIT_CONFIRM's window */
 	uint64_t		 expect;	/* the head it was made for */
 	int			 expecting;
 	int			 restores;	/* a rollback's: hosts may be gone */
@@ -111,6 +112,16 @@ void
 change_set_flags(struct change *c, uint64_t flags)
 {
 	c->flags = flags;
+}
+
+void
+change_set_confirm(struct change *c, uint32_t secs)
+{
+	c->confirm = secs;
+	if (secs != 0)
+		c->flags |= COMMIT_CONFIRM;
+	else
+		c->flags &= ~(uint64_t)COMMIT_CONFIRM;
 }
 
 void
@@ -238,6 +249,13 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	int rc = -1;
 
 	ca->rev = 0;
+	if ((c->flags & ~(uint64_t)COMMIT_FLAGS_KNOWN) != 0 ||
+	    ((c->flags & COMMIT_CONFIRM) != 0) != (c->confirm != 0) ||
+	    c->confirm > STORE_CONFIRM_MAX ||
+	    ((c->flags & COMMIT_CONFIRMS) &&
+	    (c->n != 0 || (c->flags & COMMIT_CONFIRM))))
+		return error_set(err, ERR_INPUT, "commit flags 0x%llx not "
+		    "valid here", (unsigned long long)c->flags);
 	if (db_read_head(s, t, &head, parent, err) == -1)
 		return -1;
 	if (c->expecting && c->expect != head)
@@ -299,8 +317,9 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		from[n] = op;
 		n++;
 	}
-	if (n == 0) {
-		rc = 0;		/* nothing changed: no commit */
+	/* Nothing changed: no commit, unless it is a confirmation. */
+	if (n == 0 && !(c->flags & COMMIT_CONFIRMS)) {
+		rc = 0;
 		goto done;
 	}
 	/* Before anything is written: the values against the schema. */
@@ -322,6 +341,7 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	in.time_ms = now_ms();
 	in.message = ca->message ? ca->message : "";
 	in.flags = c->flags;
+	in.confirm = c->confirm;
 	in.ops = ops;
 	in.nops = n;
 	if (commit_make(&in, ca->id, &raw, ca->hash, err) == -1)

@@ -6,6 +6,7 @@
 #ifndef CFGSTORE_BATCH_H
 #define CFGSTORE_BATCH_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -19,12 +20,14 @@ struct write_args {
 	long		 back;		/* -N N: N commits back */
 	const char	*replace;	/* --replace PREFIX */
 	int		 force;		/* --force: commit what checks refuse */
+	uint32_t	 confirm;	/* --confirm: window in seconds; 0 none */
+	int		 confirms;	/* the commit confirms (`confirm`) */
 };
 
 /*
  * Parses -m, --no-wait and those of the other options whose letters are
  * in allowed (l --list, f --file, y -y, N -N, R --replace; every write
- * takes F --force).  0, or the
+ * takes F --force and --confirm DURATION).  0, or the
  * exit status of bad usage.  Operands start at optind.
  */
 int	cli_write_opts(const struct command *cmd, int argc, char **argv,

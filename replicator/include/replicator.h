@@ -125,4 +125,30 @@ int	repl_status_get(struct store *s, struct repl_status **out,
 	    struct error *err);
 void	repl_status_free(struct repl_status *st);
 
+/* ---- confirmed commits ------------------------------------------------ */
+
+/*
+ * A confirmed commit waiting for its confirmation, as this node counts
+ * it: from the history and the node's local record (a daemon keeps it).
+ */
+struct repl_confirm {
+	int		pending;	/* 0: nothing waits */
+	uint64_t	rev;		/* the newest confirmed commit */
+	uint64_t	base;		/* what a revert goes back to */
+	uint32_t	window;		/* its window, seconds */
+	uint64_t	deadline_ms;	/* UTC; as the primary counts until a
+					   daemon here has seen it */
+	uint64_t	left_ms;	/* until the deadline; 0: passed */
+	uint64_t	reverted_ms;	/* when this node put the files of
+					   base back; 0: it has not */
+};
+int	repl_confirm_get(struct store *s, struct repl_confirm *out,
+	    struct error *err);
+/*
+ * 1 (and *rev, the commit) when this node has put back the files from
+ * before a confirmed commit that was not confirmed in time, and the
+ * history has not settled it yet; else 0.
+ */
+int	repl_confirm_reverted(struct store *s, uint64_t *rev);
+
 #endif

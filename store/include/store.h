@@ -216,6 +216,11 @@ int	change_origin(struct change *c, const char *name, unsigned long line,
 /* What the commit of c records besides its operations (COMMIT_* flags). */
 void	change_set_flags(struct change *c, uint64_t flags);
 /*
+ * Makes c a confirmed commit (COMMIT_CONFIRM) with a window of secs
+ * seconds (1 to STORE_CONFIRM_MAX); 0 makes it a plain one again.
+ */
+void	change_set_confirm(struct change *c, uint32_t secs);
+/*
  * Makes store_commit refuse c with ERR_STALE, writing nothing, when the
  * head is no longer rev: what was checked against rev is what commits.
  */
@@ -274,7 +279,11 @@ enum commit_op { COMMIT_SET = 0, COMMIT_DEL = 1 };
 
 /* Flags a commit records (docs/FORMAT.md, "flags"). */
 #define COMMIT_FORCED	0x1	/* committed over its checks' refusal */
-#define COMMIT_FLAGS_KNOWN	COMMIT_FORCED	/* others are refused */
+#define COMMIT_CONFIRM	0x2	/* reverted unless confirmed in its window */
+#define COMMIT_CONFIRMS	0x4	/* confirms: no operations */
+#define COMMIT_FLAGS_KNOWN	(COMMIT_FORCED | COMMIT_CONFIRM | \
+			    COMMIT_CONFIRMS)	/* others are refused */
+#define STORE_CONFIRM_MAX	86400u	/* seconds in a confirmation window */
 
 int	store_commit_load(struct store *s, uint64_t rev, struct commit **out,
 	    struct error *err);
@@ -306,6 +315,8 @@ const char *commit_node(const struct commit *c);
 uint64_t commit_time_ms(const struct commit *c);	/* UTC, ms since 1970 */
 const char *commit_message(const struct commit *c);
 uint64_t commit_flags(const struct commit *c);		/* COMMIT_* */
+/* COMMIT_CONFIRM: the window in seconds; else 0. */
+uint32_t commit_confirm_window(const struct commit *c);
 size_t	commit_op_count(const struct commit *c);
 /* old or new is NULL where the key had / has no value. */
 void	commit_op(const struct commit *c, size_t i, enum commit_op *op,
@@ -338,6 +349,31 @@ struct store_raw {
  */
 int	store_apply(struct store *s, const struct store_raw *raws, size_t n,
 	    size_t *applied, enum store_apply_result *res, struct error *err);
+
+/* ---- confirmed commits ------------------------------------------------ */
+
+/*
+ * What the history says is waiting for a confirmation: the commits at the
+ * top of it that carry COMMIT_CONFIRM, back to the first commit that does
+ * not (a confirmation, a rollback, a plain write).  pending 0: none; else
+ * rev is the newest of them (whose window counts), base the revision
+ * before the oldest (what a revert goes back to), window its window, and
+ * time_ms the newest one's commit time.
+ */
+struct store_confirm {
+	int		pending;
+	uint64_t	rev;
+	uint64_t	base;
+	uint32_t	window;		/* seconds */
+	uint64_t	time_ms;
+};
+/*
+ * known, when not NULL and pending, is what an earlier call said: the
+ * commits up to known->rev are then not read again (the history does
+ * not change below the head), so the cost is that of the commits since.
+ */
+int	store_confirm_pending(struct store *s, const struct store_confirm *known,
+	    struct store_confirm *out, struct error *err);
 
 /* ---- history ---------------------------------------------------------- */
 

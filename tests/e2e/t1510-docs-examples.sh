@@ -57,7 +57,7 @@ run() {
 	rc=$?
 	case $rc in
 	0) ;;
-	3) case $line in *" set "*|*" del "*|*" apply "*|*" rollback"*) ;;
+	3) case $line in *" set "*|*" del "*|*" apply "*|*" rollback"*|*" confirm") ;;
 	   *) cat "$SCRATCH/err"; fail "$node# $line: exit 3";; esac ;;
 	*) cat "$SCRATCH/out" "$SCRATCH/err"; fail "$node# $line: exit $rc";;
 	esac

@@ -27,6 +27,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (key_check(key, NULL) == -1)
 				abort();
 		}
+		/* What the flags allow (docs/FORMAT.md). */
+		if ((commit_flags(c) & COMMIT_CONFIRM) ?
+		    commit_confirm_window(c) == 0 ||
+		    commit_confirm_window(c) > STORE_CONFIRM_MAX :
+		    commit_confirm_window(c) != 0)
+			abort();
+		if ((commit_flags(c) & COMMIT_CONFIRMS) &&
+		    commit_op_count(c) != 0)
+			abort();
 		commit_free(c);
 	}
 	if (value_decode(data, size, &v, &err) == 0) {

@@ -466,7 +466,30 @@ test_map_grows(const char *name)
  * flawless one, built the same way, goes in.
  */
 enum flaw { FLAWLESS, WIDE_REV, STR8_MESSAGE, UNSORTED, DUPLICATE_KEY,
-    WIDE_ENVELOPE, ZERO_FLAGS, V2_NO_FLAGS, FLAWS, FLAGGED };
+    WIDE_ENVELOPE, ZERO_FLAGS, V2_NO_FLAGS, CONFIRM_NO_WINDOW,
+    CONFIRM_ZERO_WINDOW, CONFIRM_LONG_WINDOW, CONFIRM_WIDE_WINDOW,
+    WINDOW_NO_CONFIRM, CONFIRMS_WITH_OPS, CONFIRMS_CONFIRMED, FLAWS,
+    FLAGGED, CONFIRMED, CONFIRMS };
+
+/* The flags field (and the window after it) each flaw writes. */
+static const struct {
+	uint64_t	flags;
+	int		fields;		/* 0 none, 1 flags, 2 and a window */
+	uint64_t	window;
+	int		wide;		/* the window as a uint64 */
+} forge_flags[] = {
+	[ZERO_FLAGS] = { 0, 1, 0, 0 },
+	[CONFIRM_NO_WINDOW] = { COMMIT_CONFIRM, 1, 0, 0 },
+	[CONFIRM_ZERO_WINDOW] = { COMMIT_CONFIRM, 2, 0, 0 },
+	[CONFIRM_LONG_WINDOW] = { COMMIT_CONFIRM, 2, STORE_CONFIRM_MAX + 1, 0 },
+	[CONFIRM_WIDE_WINDOW] = { COMMIT_CONFIRM, 2, 300, 1 },
+	[WINDOW_NO_CONFIRM] = { COMMIT_FORCED, 2, 300, 0 },
+	[CONFIRMS_WITH_OPS] = { COMMIT_CONFIRMS, 1, 0, 0 },
+	[CONFIRMS_CONFIRMED] = { COMMIT_CONFIRMS | COMMIT_CONFIRM, 2, 300, 0 },
+	[FLAGGED] = { COMMIT_FORCED, 1, 0, 0 },
+	[CONFIRMED] = { COMMIT_CONFIRM | COMMIT_FORCED, 2, 300, 0 },
+	[CONFIRMS] = { COMMIT_CONFIRMS, 1, 0, 0 },
+};
 
 static void
 forge(const char *dir, const char *node, enum flaw flaw, const char *message,
@@ -493,10 +516,9 @@ forge(const char *dir, const char *node, enum flaw flaw, const char *message,
 
 	msgpack_sbuffer_init(&body);
 	msgpack_packer_init(&pk_body, &body, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk_body,
-	    flaw == ZERO_FLAGS || flaw == FLAGGED ? 11 : 10);
+	msgpack_pack_array(&pk_body, 10 + forge_flags[flaw].fields);
 	msgpack_pack_str_with_body(&pk_body, "cfgstore-commit", 15);
-	msgpack_pack_uint64(&pk_body, flaw == ZERO_FLAGS || flaw == FLAGGED ||
+	msgpack_pack_uint64(&pk_body, forge_flags[flaw].fields > 0 ||
 	    flaw == V2_NO_FLAGS ? 2 : 1);
 	if (flaw == WIDE_REV)
 		msgpack_pack_fix_uint64(&pk_body, 1);	/* cf 00 .. 01 */
@@ -511,6 +533,10 @@ forge(const char *dir, const char *node, enum flaw flaw, const char *message,
 	else
 		msgpack_pack_str_with_body(&pk_body, message, strlen(message));
 	msgpack_pack_bin_with_body(&pk_body, pk, sizeof(pk));
+	if (flaw == CONFIRMS) {
+		msgpack_pack_array(&pk_body, 0);
+		goto flags;
+	}
 	msgpack_pack_array(&pk_body, 2);
 	msgpack_pack_array(&pk_body, 4);
 	msgpack_pack_uint64(&pk_body, 0);
@@ -522,8 +548,13 @@ forge(const char *dir, const char *node, enum flaw flaw, const char *message,
 	msgpack_pack_str_with_body(&pk_body, second, 3);
 	msgpack_pack_nil(&pk_body);
 	msgpack_sbuffer_write(&body, "\xa1" "2", 2);
-	if (flaw == ZERO_FLAGS || flaw == FLAGGED)
-		msgpack_pack_uint64(&pk_body, flaw == FLAGGED ? COMMIT_FORCED : 0);
+flags:
+	if (forge_flags[flaw].fields > 0)
+		msgpack_pack_uint64(&pk_body, forge_flags[flaw].flags);
+	if (forge_flags[flaw].fields > 1 && forge_flags[flaw].wide)
+		msgpack_pack_fix_uint64(&pk_body, forge_flags[flaw].window);
+	else if (forge_flags[flaw].fields > 1)
+		msgpack_pack_uint64(&pk_body, forge_flags[flaw].window);
 
 	/* Signed as a real commit is: context, NUL, BLAKE2b-256 of body. */
 	crypto_generichash(hash, sizeof(hash), (unsigned char *)body.data,
@@ -581,6 +612,19 @@ test_canonical_records(void)
 	forge(dir, "canon", FLAGGED, "test", &raw);
 	CHECK(commit_parse(raw.data, raw.len, &c, &err) == 0);
 	CHECK(c != NULL && commit_flags(c) == COMMIT_FORCED);
+	CHECK(c != NULL && commit_confirm_window(c) == 0);
+	commit_free(c);
+	/* A confirmed commit: its window follows the flags. */
+	forge(dir, "canon", CONFIRMED, "test", &raw);
+	CHECK(commit_parse(raw.data, raw.len, &c, &err) == 0);
+	CHECK(c != NULL && commit_flags(c) == (COMMIT_CONFIRM |
+	    COMMIT_FORCED) && commit_confirm_window(c) == 300);
+	commit_free(c);
+	/* A confirmation: no operations. */
+	forge(dir, "canon", CONFIRMS, "test", &raw);
+	CHECK(commit_parse(raw.data, raw.len, &c, &err) == 0);
+	CHECK(c != NULL && commit_flags(c) == COMMIT_CONFIRMS &&
+	    commit_op_count(c) == 0);
 	commit_free(c);
 	/* The same record without a flaw: the builder above is right. */
 	forge(dir, "canon", FLAWLESS, "test", &raw);
@@ -592,6 +636,73 @@ test_canonical_records(void)
 	CHECK(res == APPLY_OK && applied == 1);
 	CHECK(store_verify(b, &bad, &err) == 0);
 	buf_free(&raw);
+	store_close(a);
+	store_close(b);
+}
+
+/*
+ * Confirmed commits and confirmations: made, kept and replicated with
+ * their window; what waits is the run of confirmed commits at the top of
+ * the history, back to the state before the first of them.
+ */
+static void
+test_confirm(void)
+{
+	struct store *a = new_store("conf", 1), *b = new_store("conf-r", 0);
+	struct error err = { 0 };
+	struct change *c = change_new(), *e = change_new();
+	struct store_confirm p, known = { 0 };
+	struct commit *cm = NULL;
+	struct value *v = NULL;
+	uint64_t r1, r2, r3, r4, rev = 0, bad;
+
+	trust(b, "conf", a);
+	r1 = set(a, "ntpd.listen", "10.0.0.1");
+	CHECK(store_confirm_pending(a, NULL, &p, &err) == 0 && !p.pending);
+	CHECK(value_string("10.0.0.2", 8, &v, &err) == 0 &&
+	    change_set(c, "ntpd.listen", v, &err) == 0);
+	change_set_confirm(c, 60);
+	CHECK(store_commit(a, c, "try", &r2, &err) == 0 && r2 == r1 + 1);
+	CHECK(store_commit_load(a, r2, &cm, &err) == 0 &&
+	    commit_flags(cm) == COMMIT_CONFIRM &&
+	    commit_confirm_window(cm) == 60);
+	commit_free(cm);
+	CHECK(store_confirm_pending(a, NULL, &p, &err) == 0 && p.pending &&
+	    p.rev == r2 && p.base == r1 && p.window == 60);
+	value_free(v);
+	CHECK(value_string("10.0.0.3", 8, &v, &err) == 0 &&
+	    change_set(c, "ntpd.listen", v, &err) == 0);
+	change_set_confirm(c, 30);
+	CHECK(store_commit(a, c, "again", &r3, &err) == 0 && r3 == r2 + 1);
+	CHECK(store_confirm_pending(a, NULL, &p, &err) == 0 && p.pending &&
+	    p.rev == r3 && p.base == r1 && p.window == 30);
+	/* What was known at r2 is taken, not read again. */
+	known.pending = 1, known.rev = r2, known.base = r1 - 1;
+	CHECK(store_confirm_pending(a, &known, &p, &err) == 0 && p.pending &&
+	    p.rev == r3 && p.base == r1 - 1 && p.window == 30);
+	/* Nothing changed and no confirmation: no commit. */
+	CHECK(store_commit(a, e, "empty", &rev, &err) == 0 && rev == 0);
+	/* A window too long, a confirmation with operations: refused. */
+	change_set_confirm(c, STORE_CONFIRM_MAX + 1);
+	CHECK(store_commit(a, c, "long", &rev, &err) == -1 &&
+	    err.code == ERR_INPUT);
+	change_set_confirm(c, 0);
+	change_set_flags(c, COMMIT_CONFIRMS);
+	CHECK(store_commit(a, c, "ops", &rev, &err) == -1 &&
+	    err.code == ERR_INPUT);
+	change_set_flags(e, COMMIT_CONFIRMS);
+	CHECK(store_commit(a, e, "confirm", &r4, &err) == 0 && r4 == r3 + 1);
+	CHECK(store_commit_load(a, r4, &cm, &err) == 0 &&
+	    commit_flags(cm) == COMMIT_CONFIRMS && commit_op_count(cm) == 0);
+	commit_free(cm);
+	CHECK(store_confirm_pending(a, NULL, &p, &err) == 0 && !p.pending);
+	for (rev = r1; rev <= r4; rev++)
+		CHECK(ship(a, rev, b, &err) == APPLY_OK);
+	CHECK(store_verify(b, &bad, &err) == 0);
+	CHECK(store_confirm_pending(b, NULL, &p, &err) == 0 && !p.pending);
+	value_free(v);
+	change_free(c);
+	change_free(e);
 	store_close(a);
 	store_close(b);
 }
@@ -844,6 +955,7 @@ main(void)
 	test_verify_names_revision();
 	test_canonical_records();
 	test_flags_and_expected_head();
+	test_confirm();
 	test_trust_before_signature();
 	test_foreign_text();
 	test_map_grows("big");
