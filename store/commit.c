@@ -209,7 +209,8 @@ commit_envelope(const void *raw, size_t len,
     unsigned char signer[STORE_PUBKEY_LEN],
     unsigned char hash[STORE_HASH_LEN], struct error *err)
 {
-	const unsigned char *s, *sig;
+	/* Set by envelope_split when it succeeds; NULL quiets -O2. */
+	const unsigned char *s = NULL, *sig = NULL;
 	const void *body;
 	uint32_t body_len;
 
@@ -397,7 +398,7 @@ commit_parse_trusted(const void *raw, size_t len, commit_trust_fn trust,
     void *arg, struct commit **out, struct error *err)
 {
 	unsigned char tosign[sizeof(COMMIT_SIG_CONTEXT) + STORE_HASH_LEN];
-	const unsigned char *signer, *sig;
+	const unsigned char *signer = NULL, *sig = NULL;
 	const void *body;
 	uint32_t body_len;
 	struct commit *c;
