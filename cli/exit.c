@@ -3,7 +3,7 @@
  *
  * 0 success, 1 failure (including "not found"), 2 bad usage or bad input
  * (nothing was written), 3 committed here but not yet applied on every
- * peer.  Every code of common/error.h has its row; a code without one is
+ * peer, 4 `status` found the node degraded.  Every code of common/error.h has its row; a code without one is
  * a failure.
  */
 #include "cli.h"
@@ -36,6 +36,7 @@ static const struct {
 	{ ERR_TIMEOUT,		1 },
 	{ ERR_CORRUPT,		1 },
 	{ ERR_STALE,		1 },
+	{ ERR_DEGRADED,		4 },
 };
 
 int

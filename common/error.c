@@ -92,6 +92,7 @@ error_string(int code)
 		[ERR_TIMEOUT - ERR_FIRST] = "timed out",
 		[ERR_CORRUPT - ERR_FIRST] = "store corrupt",
 		[ERR_STALE - ERR_FIRST] = "head moved since the check",
+		[ERR_DEGRADED - ERR_FIRST] = "degraded",
 	};
 
 	switch (code) {

@@ -47,7 +47,8 @@ enum error_code {
 	ERR_TIMEOUT,		/* a peer or the daemon did not answer in time */
 	ERR_CORRUPT,		/* the store disagrees with its own history */
 	ERR_STALE,		/* the head moved since the change was checked */
-	ERR_LAST = ERR_STALE
+	ERR_DEGRADED,		/* `status`: this node is not healthy */
+	ERR_LAST = ERR_DEGRADED
 };
 
 #define ERROR_MSG_MAX 512

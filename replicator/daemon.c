@@ -1000,8 +1000,9 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 {
 	struct daemon d;
 	struct acceptor ctl = { 0 };
-	pthread_t render_t, ctl_t;
+	pthread_t render_t, ctl_t, demote_t;
 	int ready = -1, lockfd = -1, has_render = 0, has_ctl = 0;
+	int has_demote = 0;
 	int rc = -1;
 	sigset_t set;
 	uint64_t head;
@@ -1083,7 +1084,9 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 		goto fail;
 	if (repl_spawn(&render_t, render_main, &d, 0) != 0 ||
 	    !(has_render = 1) ||
-	    repl_spawn(&ctl_t, acceptor_main, &ctl, 0) != 0 || !(has_ctl = 1)) {
+	    repl_spawn(&ctl_t, acceptor_main, &ctl, 0) != 0 || !(has_ctl = 1) ||
+	    repl_spawn(&demote_t, demote_main, &d, 0) != 0 ||
+	    !(has_demote = 1)) {
 		error_set(err, ERR_FAIL, "cannot start threads");
 		goto fail;
 	}
@@ -1108,6 +1111,11 @@ fail:
 		pthread_join(render_t, NULL);
 	if (has_ctl)
 		pthread_join(ctl_t, NULL);
+	/* Only a daemon that ran its demotion takes it back. */
+	if (has_demote) {
+		pthread_join(demote_t, NULL);
+		demote_stop(&d);
+	}
 	pthread_mutex_lock(&d.mu);
 	for (i = 0; i < d.npeers; i++)
 		d.peers[i]->quit = 1;
