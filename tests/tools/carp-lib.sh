@@ -35,10 +35,14 @@ import json, sys
 sys.exit(0 if sys.argv[1] in [r["reason"] for r in json.load(sys.stdin)["reasons"]] else 1)' "$2"
 }
 
+lacks_reason() { ! has_reason "$@"; }
+
 # health NODE WANT [REASON...]: status exits WANT (0 healthy, 4 degraded),
 # its --json says so and lists exactly the REASONs given.
 health() {
 	hn=$1 want=$2; shift 2
+	# A command's line is written a moment before its record.
+	[ "$want" != 0 ] || wait_for on "$hn" status
 	expect "$want" on "$hn" status --json
 	python3 - "$SCRATCH/out" "$want" "$@" <<'PY' || { out; fail "$hn: status --json"; }
 import json, sys
