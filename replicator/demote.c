@@ -203,32 +203,33 @@ untrusted(struct demote_run *r, char *why, size_t len)
 	struct daemon *d = r->d;
 	struct failed_walk w = { why, len };
 	struct error err = { 0 };
-	uint64_t head, known, applied, done;
+	uint64_t head, known, catchup, done;
 	size_t i;
 	int reached;
 
-	if (repl_head(d, &head, NULL) == -1) {
-		snprintf(why, len, "cannot read the head");
-		return 1;
-	}
 	pthread_mutex_lock(&d->mu);
 	known = d->head_hint;
 	/* What the primary said its head was, also in an earlier life. */
 	for (i = 0; !d->primary && i < d->npeers; i++)
 		if (d->peers[i]->rec.peer_head > known)
 			known = d->peers[i]->rec.peer_head;
-	applied = d->applied;
+	catchup = d->catchup;
 	done = d->render_done;
 	reached = d->reached;
 	pthread_mutex_unlock(&d->mu);
+	/* After: a head the primary told of is applied by the time we read. */
+	if (repl_head(d, &head, NULL) == -1) {
+		snprintf(why, len, "cannot read the head");
+		return 1;
+	}
 	if (!d->primary && head < known) {
 		snprintf(why, len, "behind the primary: r%" PRIu64 " of r%"
 		    PRIu64, head, known);
 		return 1;
 	}
-	if (applied > done) {
+	if (catchup > done) {
 		snprintf(why, len, "catching up: r%" PRIu64 " applied, not "
-		    "rendered yet", applied);
+		    "rendered yet", catchup);
 		return 1;
 	}
 	if (render_status_each(d->s, failed_service, &w, &err) != 0) {

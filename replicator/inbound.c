@@ -187,8 +187,9 @@ commits(struct in_session *x, const struct msg *m)
 	pthread_mutex_lock(&d->mu);
 	if (m->head > x->p->rec.peer_head)
 		x->p->rec.peer_head = m->head;
-	if (applied > 0 && head > d->applied)
-		d->applied = head;
+	/* A catch-up renders at its last batch only: untrusted till then. */
+	if (applied > 0 && m->more && head > d->catchup)
+		d->catchup = head;
 	pthread_mutex_unlock(&d->mu);
 	revs(what, sizeof(what), m);
 	switch (res) {

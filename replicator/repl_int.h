@@ -96,8 +96,8 @@ struct daemon {
 	struct peer	**gone;		/* removed by reloads, freed at exit */
 	size_t		 ngone;
 	uint64_t	 head_hint;	/* newest revision we were told of */
-	uint64_t	 applied;	/* newest revision a peer's change set
-					   brought: rendered yet? (demote.c) */
+	uint64_t	 catchup;	/* a catch-up applied up to here; its
+					   render is to come (demote.c) */
 	int		 reached;	/* a session with a peer was up since
 					   the daemon started */
 	uint64_t	 render_want, render_done;
