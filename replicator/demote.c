@@ -393,7 +393,12 @@ demote_main(void *arg)
 		else if (!r.rec.raised && bad && raise != NULL &&
 		    lower != NULL)
 			demote_raise(&r, raise, lower, why);
-		else if (!r.rec.raised && bad && raise != NULL &&
+		else if (r.rec.error[0] != '\0') {
+			/* What failed is no longer wanted: not an error now. */
+			succeeded(&r);
+			demote_record_save(r.d, &r.rec);
+		}
+		if (!r.rec.raised && bad && raise != NULL && lower == NULL &&
 		    !r.warned_lower) {
 			log_warnx("carp demotion: %s is set but %s is not: "
 			    "not raising what could not be lowered", KEY_RAISE,

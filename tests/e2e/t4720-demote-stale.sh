@@ -79,4 +79,22 @@ sleep 0.5
 assert_eq "$(carp_lines fw1)" "" "fw1's commands"
 assert_eq "$(carp_lines fw2)" "raise 70,lower 70,raise 70,lower 70" \
     "fw2's commands"
+step "raised, the commands changed: the recorded lower takes it back"
+start fw2
+wait_for acked fw1 fw2 "$(head_of fw1)" || fail "fw2 not back"
+expect 0 on fw1 set service.ntpd.restart@fw2 "false"
+expect 3 on fw1 set ntpd.servers@fw2 10.9.9.9
+wait_for sh -c "[ \"\$(grep -c '^fw2 raise' '$CARP_LOG')\" = 3 ]" ||
+    fail "not raised for the failed restart"
+expect 3 on fw1 set carp.demote.lower@fw2 "$SCRATCH/carp lower 99"
+health fw2 4 service demoted
+expect 3 on fw1 del carp.demote.raise@fw2 carp.demote.raise
+wait_for sh -c "[ \"\$(grep -c '^fw2 lower' '$CARP_LOG')\" = 3 ]" ||
+    fail "not lowered once carp.demote.raise is unset"
+assert_eq "$(carp_lines fw2)" \
+    "raise 70,lower 70,raise 70,lower 70,raise 70,lower 70" "fw2's commands"
+assert_grep "carp demotion lowered \($SCRATCH/carp lower 70\): carp.demote.raise unset$" \
+    "$SCRATCH/fw2.log"
+wait_for lacks_reason fw2 demoted || fail "still demoted"
+health fw2 4 service
 ok "t4720"
