@@ -77,7 +77,8 @@ health_verdict(struct store *s, const struct repl_status *st,
 			    p->error[0] != '\0' ? ": " : "", p->error);
 		if (p->lag > 0)
 			health_add(h, "peer-behind", "%s lacks %" PRIu64
-			    " commit%s", p->name, p->lag, p->lag == 1 ? "" : "s");
+			    " commit%s", p->name, p->lag,
+			    p->lag == 1 ? "" : "s");
 	}
 	if (!st->primary && st->npeers > 0) {
 		if (st->daemon && !primary_connected(st))

@@ -177,7 +177,7 @@ stale(struct demote_run *r, uint64_t head, char *why, size_t len)
 	secs = strtoull(limit, &end, 10);
 	if (*end != '\0' || errno != 0 || secs == 0) {
 		free(limit);
-		return 0;	/* the schema refuses it; an old store may not */
+		return 0;	/* the schema refuses it, an old store not */
 	}
 	free(limit);
 	if (head != r->head_rev) {

@@ -110,7 +110,7 @@ rec_write(struct store *s, const char *name, struct buf *b, struct error *err)
 	return rc;
 }
 
-/* ---- a peer's ------------------------------------------------------------- */
+/* ---- a peer's ------------------------------------------------------------ */
 
 static void
 record_name(char *out, size_t len, const char *peer)
