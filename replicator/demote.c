@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,25 +345,29 @@ demote_lower(struct demote_run *r, const char *why)
 	return 0;
 }
 
-/* Waits ms, or until the daemon stops: 1 then. */
+/*
+ * Waits for a change of the shared state (a hello, a batch, a render)
+ * or ms at most; 1 when the daemon stops.
+ */
 static int
 nap(struct daemon *d, int ms)
 {
-	struct pollfd pfd;
+	struct timespec ts;
 	int stop;
 
-	pfd.fd = d->wake[0];
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, ms) == 1)
-		return 1;
+	repl_deadline(&ts, (uint64_t)ms);
 	pthread_mutex_lock(&d->mu);
+	if (!d->stop)
+		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 	stop = d->stop;
 	pthread_mutex_unlock(&d->mu);
 	return stop;
 }
 
 /*
- * Looks five times a second.  Reconciling at start is the first look:
+ * Looks at every change of the daemon's state, and five times a second
+ * for what is not announced (records, keys, the clock).  Reconciling at
+ * start is the first look:
  * raised in the record and now trusted, lowered; untrusted and not
  * recorded, raised.
  */

@@ -282,6 +282,7 @@ serve(struct in_session *x)
 	}
 	pthread_mutex_lock(&d->mu);
 	x->p->rec.peer_head = m.head;
+	pthread_cond_broadcast(&d->cv);		/* behind: demote.c */
 	pthread_mutex_unlock(&d->mu);
 	/* Kept at once: a restart after a crash knows it is behind. */
 	peer_save(x->p);

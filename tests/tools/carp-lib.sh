@@ -35,6 +35,16 @@ import json, sys
 sys.exit(0 if sys.argv[1] in [r["reason"] for r in json.load(sys.stdin)["reasons"]] else 1)' "$2"
 }
 
+# carp_count NODE WHAT: how many times NODE ran WHAT (raise, lower).
+carp_count() { grep -c "^$1 $2 " "$CARP_LOG"; }
+
+# carp_paired NODE: NODE's lines go raise, lower, raise, lower...: never
+# raised twice, and lowered as often as raised.
+carp_paired() {
+	grep "^$1 " "$CARP_LOG" | awk '{ print $2 }' | paste -sd' ' |
+	    grep -Eq '^(raise lower ?)*$' || { cat "$CARP_LOG"; fail "$1: not paired"; }
+}
+
 lacks_reason() { ! has_reason "$@"; }
 
 # health NODE WANT [REASON...]: status exits WANT (0 healthy, 4 degraded),
