@@ -167,8 +167,11 @@ static const struct command commands[] = {
 	  "--chroot DIR  the network process's root (default " REPL_CHROOT ")",
 	  "--root --user --chroot", 0 },
 	{ "status", cmd_status, "[--json]",
-	  "role, head, peers, last render per service",
-	  "--json      print JSON",
+	  "role, head, peers, last render per service, health",
+	  "--json      print JSON\n"
+	  "Exit status 0 when healthy, 4 when degraded (the reasons are\n"
+	  "printed: service, daemon, peer-unreachable, peer-behind,\n"
+	  "primary-unreachable, behind, demoted, demote-failed).",
 	  "", 0 },
 	{ "verify", cmd_verify, "",
 	  "check the whole history's hash chain and signatures", "",
@@ -212,7 +215,7 @@ help_all(FILE *f)
 	    "The store is -d DIR, else $CFGSTORE_DIR, else " DEFAULT_DIR ".\n"
 	    "Exit status: 0 success, 1 failure, 2 bad usage or input,\n"
 	    "3 committed here but not yet applied on every peer,\n"
-	    "4 nothing to confirm.\n\n"
+	    "4 status: this node is degraded, 5 nothing to confirm.\n\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "format.h"
+#include "health.h"
 #include "render.h"
 #include "replicator.h"
 #include "root.h"
@@ -195,7 +196,20 @@ confirm_text(struct store *s)
 }
 
 static void
-status_text(struct store *s, const struct repl_status *st)
+health_text(const struct health *h)
+{
+	size_t i;
+
+	printf("health:  %s\n", h->n == 0 ? "ok" : "degraded");
+	for (i = 0; i < h->n && i < HEALTH_MAX; i++)
+		printf("  %-19s %s\n", h->r[i].token, h->r[i].line);
+	if (h->n > HEALTH_MAX)
+		printf("  (and %zu more)\n", h->n - HEALTH_MAX);
+}
+
+static void
+status_text(struct store *s, const struct repl_status *st,
+    const struct health *h)
 {
 	struct error err = { 0 };
 	char hash[2 * STORE_HASH_LEN + 1], when[32], lag[32], root[PATH_MAX];
@@ -249,6 +263,7 @@ status_text(struct store *s, const struct repl_status *st)
 	if (render_status_each(s, service_text, NULL, &err) == -1)
 		printf("  (cannot read: %s)\n", err.msg);
 	files_text(s);
+	health_text(h);
 }
 
 static json_t *
@@ -301,11 +316,12 @@ confirm_json(struct store *s, struct error *err)
 }
 
 static int
-status_json(struct store *s, const struct repl_status *st)
+status_json(struct store *s, const struct repl_status *st,
+    const struct health *h)
 {
 	struct error err = { 0 };
 	char hash[2 * STORE_HASH_LEN + 1], root[PATH_MAX];
-	json_t *j, *peers, *services, *files, *confirm;
+	json_t *j, *peers, *services, *files, *confirm, *reasons;
 	size_t i;
 
 	format_hash(hash, sizeof(hash), st->hash, 1);
@@ -337,9 +353,13 @@ status_json(struct store *s, const struct repl_status *st)
 		json_decref(files);
 		return cli_fail(&err);
 	}
+	reasons = json_array();
+	for (i = 0; i < h->n && i < HEALTH_MAX; i++)
+		json_array_append_new(reasons, json_pack("{s:s, s:s}",
+		    "reason", h->r[i].token, "text", h->r[i].line));
 	cli_node_root_get(s, root, sizeof(root));
 	j = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:{s:I, s:s, s:o}, s:b,"
-	    " s:o, s:o, s:o, s:o}",
+	    " s:o, s:o, s:o, s:o, s:{s:b, s:o, s:s?, s:s?, s:o}, s:b, s:o}",
 	    "node", st->node, "role", st->primary ? "primary" : "replica",
 	    "primary", st->primary_name[0] ? st->primary_name : NULL,
 	    "listen", st->listen[0] ? st->listen : NULL,
@@ -347,7 +367,14 @@ status_json(struct store *s, const struct repl_status *st)
 	    "head", "rev", (json_int_t)st->head, "hash", hash,
 	    "time", time_json(st->head_ms),
 	    "daemon", st->daemon, "peers", peers, "services", services,
-	    "files", files, "confirm", confirm);
+	    "files", files, "confirm", confirm,
+	    "carp", "demoted", st->demoted,
+	    "since", time_json(st->demoted ? st->demoted_ms : 0),
+	    "why", st->demoted ? st->demote_why : NULL,
+	    "error", st->demote_error[0] ? st->demote_error : NULL,
+	    "error_time", time_json(st->demote_error[0] ?
+	    st->demote_error_ms : 0),
+	    "healthy", h->n == 0, "reasons", reasons);
 	return format_json_print(j);
 }
 
@@ -359,6 +386,7 @@ cmd_status(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct repl_status *st = NULL;
+	struct health h;
 	struct error err = { 0 };
 	struct store *s;
 	int ch, json = 0, rc;
@@ -374,10 +402,15 @@ cmd_status(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		return rc;
 	if (repl_status_get(s, &st, &err) == -1)
 		rc = cli_fail(&err);
-	else if (json)
-		rc = status_json(s, st);
-	else
-		status_text(s, st);
+	else {
+		health_verdict(s, st, &h);
+		if (json)
+			rc = status_json(s, st, &h);
+		else
+			status_text(s, st, &h);
+		if (rc == 0 && h.n > 0)
+			rc = cli_exit_status(ERR_DEGRADED);
+	}
 	repl_status_free(st);
 	store_close(s);
 	return rc;

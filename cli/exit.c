@@ -3,7 +3,8 @@
  *
  * 0 success, 1 failure (including "not found"), 2 bad usage or bad input
  * (nothing was written), 3 committed here but not yet applied on every
- * peer, 4 nothing to confirm.  Every code of common/error.h has its row; a code without one is
+ * peer, 4 `status` found the node degraded, 5 nothing to confirm.  Every
+ * code of common/error.h has its row; a code without one is
  * a failure.
  */
 #include "cli.h"
@@ -36,7 +37,8 @@ static const struct {
 	{ ERR_TIMEOUT,		1 },
 	{ ERR_CORRUPT,		1 },
 	{ ERR_STALE,		1 },
-	{ ERR_NOCONFIRM,	4 },
+	{ ERR_NOCONFIRM,	5 },
+	{ ERR_DEGRADED,		4 },
 };
 
 int

@@ -93,6 +93,7 @@ error_string(int code)
 		[ERR_CORRUPT - ERR_FIRST] = "store corrupt",
 		[ERR_STALE - ERR_FIRST] = "head moved since the check",
 		[ERR_NOCONFIRM - ERR_FIRST] = "nothing to confirm",
+		[ERR_DEGRADED - ERR_FIRST] = "degraded",
 	};
 
 	switch (code) {

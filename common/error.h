@@ -48,7 +48,8 @@ enum error_code {
 	ERR_CORRUPT,		/* the store disagrees with its own history */
 	ERR_STALE,		/* the head moved since the change was checked */
 	ERR_NOCONFIRM,		/* `confirm` with no confirmed commit waiting */
-	ERR_LAST = ERR_NOCONFIRM
+	ERR_DEGRADED,		/* `status`: this node is not healthy */
+	ERR_LAST = ERR_DEGRADED
 };
 
 #define ERROR_MSG_MAX 512

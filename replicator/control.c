@@ -429,6 +429,7 @@ repl_status_get(struct store *s, struct repl_status **out, struct error *err)
 	struct repl_status *st;
 	struct peer_info *peers = NULL;
 	struct peer_record r;
+	struct demote_record dr;
 	struct commit *c = NULL;
 	size_t i, n = 0;
 	uint64_t now = repl_now_ms();
@@ -449,6 +450,12 @@ repl_status_get(struct store *s, struct repl_status **out, struct error *err)
 		st->head_ms = commit_time_ms(c);
 		commit_free(c);
 	}
+	demote_record_load(s, &dr);
+	st->demoted = dr.raised;
+	st->demoted_ms = dr.since_ms;
+	snprintf(st->demote_why, sizeof(st->demote_why), "%s", dr.why);
+	snprintf(st->demote_error, sizeof(st->demote_error), "%s", dr.error);
+	st->demote_error_ms = dr.error_ms;
 	if (n > 0 && (st->peers = calloc(n, sizeof(*st->peers))) == NULL) {
 		error_errno(err, ERR_FAIL, "status");
 		goto fail;

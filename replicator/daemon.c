@@ -1073,9 +1073,9 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 {
 	struct daemon d;
 	struct acceptor ctl = { 0 };
-	pthread_t render_t, ctl_t, confirm_t;
+	pthread_t render_t, ctl_t, confirm_t, demote_t;
 	int ready = -1, lockfd = -1, has_render = 0, has_ctl = 0;
-	int has_confirm = 0;
+	int has_confirm = 0, has_demote = 0;
 	int rc = -1;
 	sigset_t set;
 	uint64_t head;
@@ -1159,7 +1159,9 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 	    !(has_render = 1) ||
 	    repl_spawn(&ctl_t, acceptor_main, &ctl, 0) != 0 || !(has_ctl = 1) ||
 	    repl_spawn(&confirm_t, confirm_main, &d, 0) != 0 ||
-	    !(has_confirm = 1)) {
+	    !(has_confirm = 1) ||
+	    repl_spawn(&demote_t, demote_main, &d, 0) != 0 ||
+	    !(has_demote = 1)) {
 		error_set(err, ERR_FAIL, "cannot start threads");
 		goto fail;
 	}
@@ -1186,6 +1188,11 @@ fail:
 		pthread_join(ctl_t, NULL);
 	if (has_confirm)
 		pthread_join(confirm_t, NULL);
+	/* Only a daemon that ran its demotion takes it back. */
+	if (has_demote) {
+		pthread_join(demote_t, NULL);
+		demote_stop(&d);
+	}
 	pthread_mutex_lock(&d.mu);
 	for (i = 0; i < d.npeers; i++)
 		d.peers[i]->quit = 1;

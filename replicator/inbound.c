@@ -187,6 +187,9 @@ commits(struct in_session *x, const struct msg *m)
 	pthread_mutex_lock(&d->mu);
 	if (m->head > x->p->rec.peer_head)
 		x->p->rec.peer_head = m->head;
+	/* A catch-up renders at its last batch only: untrusted till then. */
+	if (applied > 0 && m->more && head > d->catchup)
+		d->catchup = head;
 	pthread_mutex_unlock(&d->mu);
 	revs(what, sizeof(what), m);
 	switch (res) {
@@ -279,7 +282,10 @@ serve(struct in_session *x)
 	}
 	pthread_mutex_lock(&d->mu);
 	x->p->rec.peer_head = m.head;
+	pthread_cond_broadcast(&d->cv);		/* behind: demote.c */
 	pthread_mutex_unlock(&d->mu);
+	/* Kept at once: a restart after a crash knows it is behind. */
+	peer_save(x->p);
 	if (repl_head(d, &head, hash) == -1 ||
 	    proto_hello(&x->out, d->node, ROLE_REPLICA, head, hash) == -1 ||
 	    send_msg(x->l, &x->out, &err) == -1)
@@ -354,6 +360,7 @@ inbound_main(void *arg)
 	x.p->ch = x.l;
 	session = ++x.p->session;
 	x.p->connected = 1;
+	d->reached = 1;
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 	log_debug("%s: session from %s", x.name, chan_from(x.l));

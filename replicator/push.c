@@ -384,6 +384,7 @@ session(struct push *x, struct error *err)
 	}
 	pthread_mutex_lock(&d->mu);
 	p->connected = 1;
+	d->reached = 1;
 	p->diverged = 0;
 	p->rec.acked = p->rec.peer_head = m.head;
 	if (m.head >= head) {

@@ -101,6 +101,10 @@ struct daemon {
 	struct peer	**gone;		/* removed by reloads, freed at exit */
 	size_t		 ngone;
 	uint64_t	 head_hint;	/* newest revision we were told of */
+	uint64_t	 catchup;	/* a catch-up applied up to here; its
+					   render is to come (demote.c) */
+	int		 reached;	/* a session with a peer was up since
+					   the daemon started */
 	uint64_t	 render_want, render_done;
 	int		 render_again;	/* render, even if done (confirm.c) */
 	char		 render_summary[PROTO_TEXT_MAX + 1];
@@ -273,10 +277,38 @@ struct inbound *inbound_admit(struct daemon *d, int fd,
 /* sandbox.c: unveil and pledge (OpenBSD); 0, or -1 and err: fatal. */
 int	repl_sandbox(struct error *err);
 
-/* records.c */
+/* records.c: local records, a msgpack map of named fields each. */
+struct mpr;
+/* Reads one field: 0, 1 for a field it does not know (skipped), -1. */
+typedef int (*rec_field_fn)(void *arg, const char *key, struct mpr *m);
+/* 0, or -1 when absent or malformed (fields read until then stay). */
+int	rec_read(struct store *s, const char *name, rec_field_fn fn, void *arg);
+int	rec_text(struct mpr *m, char *out, size_t len);	/* a str, cut */
+void	rec_map(struct buf *b, size_t nfields);
+void	rec_uint(struct buf *b, const char *key, uint64_t v);
+void	rec_str(struct buf *b, const char *key, const char *v);
+int	rec_write(struct store *s, const char *name, struct buf *b,
+	    struct error *err);			/* and frees b */
 void	record_load(struct store *s, const char *name, struct peer_record *r);
 int	record_save(struct store *s, const char *name,
 	    const struct peer_record *r, struct error *err);
+
+/*
+ * demote.c: the CARP demotion counter, raised while this node's
+ * configuration cannot be trusted (docs/SERVICES.md).
+ */
+struct demote_record {
+	int		 raised;	/* this node added to the counter */
+	char		 lower[1024];	/* the command that takes it back */
+	uint64_t	 since_ms;	/* UTC */
+	char		 why[256];
+	char		 error[256];	/* the last command that failed */
+	uint64_t	 error_ms;
+};
+void	demote_record_load(struct store *s, struct demote_record *r);
+void	*demote_main(void *arg);	/* the thread; arg: the daemon */
+/* At a clean stop, once demote_main is joined: takes back what we added. */
+void	demote_stop(struct daemon *d);
 
 /* control.c: the daemon's side of the control socket. */
 struct ctlconn {

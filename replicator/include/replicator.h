@@ -112,6 +112,12 @@ struct repl_status {
 	uint64_t	 head;
 	unsigned char	 hash[STORE_HASH_LEN];
 	uint64_t	 head_ms;	/* time of the head commit */
+	/* The CARP demotion counter, as this node's daemon last set it. */
+	int		 demoted;	/* raised by this node */
+	uint64_t	 demoted_ms;	/* since (UTC ms) */
+	char		 demote_why[256];
+	char		 demote_error[256];	/* last command failed, "" none */
+	uint64_t	 demote_error_ms;
 	size_t		 npeers;
 	struct repl_peer_status *peers;
 };

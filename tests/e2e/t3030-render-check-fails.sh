@@ -32,7 +32,7 @@ grep -q 'listen on 10.0.0.12' "$root/etc/ntpd.conf" || fail "ntpd not installed"
 ls -a "$root/var/unbound/etc" | grep -q cfgstore-new && fail "candidate left"
 
 step "the failure is what status shows for unbound"
-expect 0 "$CFGSTORE" status --json
+expect 4 "$CFGSTORE" status --json
 python3 -c '
 import json, sys
 st = json.load(open(sys.argv[1]))

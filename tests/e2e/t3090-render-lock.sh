@@ -23,7 +23,7 @@ wait $pid || { cat "$SCRATCH/render.out"; fail "render failed"; }
 assert_grep '^restarted ntpd$' "$SCRATCH/render.out"
 assert_grep '^listen on 10.0.0.42$' "$root/etc/ntpd.conf"
 assert_eq "$(restarts)" "ntpd" "restarts"
-expect 0 "$CFGSTORE" status --json
+expect 4 "$CFGSTORE" status --json
 python3 -c '
 import json, sys
 st = json.load(open(sys.argv[1]))

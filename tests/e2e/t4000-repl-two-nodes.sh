@@ -107,12 +107,12 @@ r=$((r + 1))
 [ $(($(date +%s) - start_s)) -le 3 ] || fail "waited for a dead peer"
 assert_out "fw1: committed r$r, no change
 fw2: unreachable, will catch up"
-expect 0 on fw1 status
+expect 4 on fw1 status
 assert_grep "^  fw2 .*: not connected, acknowledged r$((r - 1)) .*lag 1 commit" \
     "$SCRATCH/out"
 assert_grep "last error at .*: (connect to 127.0.0.1:[0-9]+: Connection refused|connection closed)" \
     "$SCRATCH/out"
-expect 0 on fw2 status
+expect 4 on fw2 status
 assert_grep "^daemon: +not running" "$SCRATCH/out"
 assert_grep "^  fw1 .*: unknown, we acknowledged r$((r - 1))" "$SCRATCH/out"
 

@@ -29,10 +29,10 @@ wait_for grep -q "fw1: refuses us (diverged)" "$SCRATCH/fw2.log" ||
     fail "fw2 did not log it"
 
 step "status shows it on both sides"
-expect 0 on fw1 status
+expect 4 on fw1 status
 assert_grep "last error at .*: diverged: peer's r2 differs from ours" \
     "$SCRATCH/out"
-expect 0 on fw2 status
+expect 4 on fw2 status
 assert_grep "last error at .*: diverged: peer's r2 differs from ours" \
     "$SCRATCH/out"
 

@@ -34,7 +34,7 @@ for mode in sign-commit sign-long up-short up-noname up-twice \
 	    fail "$mode: not started again"
 	kill -0 "$first" 2>/dev/null && fail "$mode: the first one lives on"
 	kill -0 "$(pid fw2)" || fail "$mode: the daemon died"
-	expect 0 on fw2 status
+	expect 4 on fw2 status
 	stop fw2
 done
 

@@ -28,6 +28,7 @@ static const struct {
 	{ ERR_CORRUPT, "ERR_CORRUPT" },
 	{ ERR_STALE, "ERR_STALE" },
 	{ ERR_NOCONFIRM, "ERR_NOCONFIRM" },
+	{ ERR_DEGRADED, "ERR_DEGRADED" },
 };
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 
@@ -80,7 +81,7 @@ test_table(const char *doc)
 		if (want != got)
 			printf("not ok: %s exits %d, documented %d\n",
 			    codes[i].name, got, want);
-		CHECK(want == got && got >= 1 && got <= 4);
+		CHECK(want == got && got >= 1 && got <= 5);
 		CHECK(strcmp(error_string(codes[i].code),
 		    "unknown error code") != 0);
 		for (size_t j = 0; j < i; j++)

@@ -1,0 +1,75 @@
+# carp-lib.sh - sourced after repl-lib.sh by the CARP demotion tests
+# (e2e/t47*.sh).  The demotion commands are a real script standing in
+# for ifconfig(8): it appends "NODE raise N" or "NODE lower N" to
+# $CARP_LOG, and fails, saying why, while $SCRATCH/carp.fail exists.
+
+CARP_LOG="$SCRATCH/carp.log"
+: > "$CARP_LOG"
+cat > "$SCRATCH/carp" <<EOS
+#!/bin/sh
+if [ -e "$SCRATCH/carp.fail" ]; then
+	echo "ifconfig: SIOCSIFGATTR: Device busy"
+	exit 1
+fi
+echo "\$NODE \$1 \$2" >> "$CARP_LOG"
+EOS
+chmod +x "$SCRATCH/carp"
+
+# carp_keys PRIMARY: the demotion commands, set on PRIMARY for every node.
+carp_keys() {
+	on "$1" set --no-wait carp.demote.raise "$SCRATCH/carp raise 50" \
+	    >/dev/null &&
+	on "$1" set --no-wait carp.demote.lower "$SCRATCH/carp lower 50" \
+	    >/dev/null || fail "carp keys on $1"
+}
+
+# carp_lines NODE: what NODE ran, in order, on one line ("raise 50,lower 50").
+carp_lines() {
+	grep "^$1 " "$CARP_LOG" | cut -d' ' -f2- | tr '\n' ',' | sed 's/,$//'
+}
+
+# has_reason NODE REASON: NODE's status lists REASON now.
+has_reason() {
+	on "$1" status --json 2>/dev/null | python3 -c '
+import json, sys
+sys.exit(0 if sys.argv[1] in [r["reason"] for r in json.load(sys.stdin)["reasons"]] else 1)' "$2"
+}
+
+# carp_count NODE WHAT: how many times NODE ran WHAT (raise, lower).
+carp_count() { grep -c "^$1 $2 " "$CARP_LOG"; }
+
+# carp_paired NODE: NODE's lines go raise, lower, raise, lower...: never
+# raised twice, and lowered as often as raised.
+carp_paired() {
+	grep "^$1 " "$CARP_LOG" | awk '{ print $2 }' | paste -sd' ' |
+	    grep -Eq '^(raise lower ?)*$' || { cat "$CARP_LOG"; fail "$1: not paired"; }
+}
+
+lacks_reason() { ! has_reason "$@"; }
+
+# health NODE WANT [REASON...]: status exits WANT (0 healthy, 4 degraded),
+# its --json says so and lists exactly the REASONs given.
+health() {
+	hn=$1 want=$2; shift 2
+	# A command's line is written a moment before its record.
+	[ "$want" != 0 ] || wait_for on "$hn" status
+	expect "$want" on "$hn" status --json
+	python3 - "$SCRATCH/out" "$want" "$@" <<'PY' || { out; fail "$hn: status --json"; }
+import json, sys
+s = json.load(open(sys.argv[1]))
+want, reasons = int(sys.argv[2]), sorted(sys.argv[3:])
+got = sorted(set(r["reason"] for r in s["reasons"]))
+assert s["healthy"] is (want == 0), s["healthy"]
+assert got == reasons, (got, reasons)
+assert all(r["text"] for r in s["reasons"]), s["reasons"]
+PY
+	expect "$want" on "$hn" status
+	if [ "$want" = 0 ]; then
+		assert_grep "^health: +ok$" "$SCRATCH/out"
+	else
+		assert_grep "^health: +degraded$" "$SCRATCH/out"
+		for reason in "$@"; do
+			assert_grep "^  $reason " "$SCRATCH/out"
+		done
+	fi
+}
