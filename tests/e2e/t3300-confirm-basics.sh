@@ -26,10 +26,10 @@ assert_err_line "invalid duration"
 [ "$(head_of fw1)" = "$r" ] || fail "a bad duration wrote r$(head_of fw1)"
 [ "$(head_of fw2)" = "$r" ] || fail "fw2 moved"
 
-step "confirm with nothing waiting: exit 4, one line, nothing written"
-expect 4 on fw1 confirm
+step "confirm with nothing waiting: exit 5, one line, nothing written"
+expect 5 on fw1 confirm
 assert_err_line "nothing to confirm"
-expect 4 on fw2 confirm
+expect 5 on fw2 confirm
 assert_err_line "nothing to confirm"
 expect 2 on fw1 confirm r9
 expect 2 on fw1 confirm --confirm 5m
@@ -65,7 +65,7 @@ sleep 4
 [ "$(ntp fw2 10.0.0.40)" = 1 ] || fail "fw2's files were reverted"
 expect 0 on fw2 status
 assert_no_grep "^confirm:" "$SCRATCH/out"
-expect 4 on fw1 confirm
+expect 5 on fw1 confirm
 assert_err_line "nothing to confirm"
 assert_no_grep "reverted" "$SCRATCH/fw2.log"
 same fw1 fw2
