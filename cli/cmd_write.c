@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "format.h"
 #include "lockfile.h"
+#include "peercheck.h"
 #include "render.h"
 #include "root.h"
 
@@ -89,20 +90,35 @@ cli_write_opts(const struct command *cmd, int argc, char **argv,
 	return 0;
 }
 
+/* Each line of text on stderr as "cfgstore: LINE". */
+static void
+print_refusals(char *text)
+{
+	char *line, *next;
+
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		fprintf(stderr, "cfgstore: %s\n", line);
+	}
+}
+
 /*
  * Every host's files as c makes them, by this node's checkers: 0 when
  * none refused, else the exit status after one line per refusal.
+ * *nchecked counts the checkers run.
  */
 static int
-check_files(struct store *s, uint64_t head, const struct change *c)
+check_files(struct store *s, uint64_t head, const struct change *c,
+    size_t *nchecked)
 {
 	struct error err = { 0 };
-	char *refusals = NULL, *line, *next, root[PATH_MAX];
-	size_t nrefused = 0, nchecked = 0;
+	char *refusals = NULL, root[PATH_MAX];
+	size_t nrefused = 0;
 
 	cli_node_root_get(s, root, sizeof(root));
 	if (render_check_candidate(s, head, c, root, &refusals, &nrefused,
-	    &nchecked, &err) == -1) {
+	    nchecked, &err) == -1) {
 		/* Fail closed: what cannot be checked is not committed. */
 		error_wrap(&err, "cannot check the files (--force commits "
 		    "without checks)");
@@ -112,14 +128,29 @@ check_files(struct store *s, uint64_t head, const struct change *c)
 		free(refusals);
 		return 0;
 	}
-	for (line = refusals; line != NULL && *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		fprintf(stderr, "cfgstore: %s\n", line);
-	}
+	print_refusals(refusals);
 	free(refusals);
 	return cli_error(ERR_CHECK, "refused by %zu check%s: nothing written "
 	    "(--force commits it anyway)", nrefused, nrefused == 1 ? "" : "s");
+}
+
+/*
+ * The peers' own checks of c, once ours passed: 0 when none refused
+ * (those not checked are in pc, for the result), else the exit status
+ * after one line per refusal.
+ */
+static int
+check_on_peers(struct store *s, uint64_t head, const struct change *c,
+    struct peer_checks *pc)
+{
+	peer_checks_free(pc);
+	cli_check_peers(s, head, c, pc);
+	if (pc->nrefused == 0)
+		return 0;
+	print_refusals(pc->refusals.data);
+	return cli_error(ERR_CHECK, "refused by %zu check%s on peers: nothing "
+	    "written (--force commits it anyway)", pc->nrefused,
+	    pc->nrefused == 1 ? "" : "s");
 }
 
 int
@@ -127,8 +158,10 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
     const struct write_args *w)
 {
 	struct error err = { 0 };
+	struct peer_checks pc = { 0 };
 	char path[PATH_MAX];
 	uint64_t rev = 0, head;
+	size_t nchecked;
 	int rc = 0, tries, made_for, lockfd;
 
 	/*
@@ -167,7 +200,12 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
 			rc = cli_fail(&err);
 			break;
 		}
-		if (!w->force && (rc = check_files(s, head, c)) != 0)
+		nchecked = 0;
+		if (!w->force && (rc = check_files(s, head, c, &nchecked)) != 0)
+			break;
+		/* No checker ran here: none would on a peer either. */
+		if (!w->force && nchecked > 0 &&
+		    (rc = check_on_peers(s, head, c, &pc)) != 0)
 			break;
 		if (store_commit(s, c, w->message, &rev, &err) == 0)
 			break;
@@ -177,14 +215,19 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
 		}
 	}
 	close(lockfd);
-	if (rc != 0)
-		return rc;
-	if (rev == 0) {
+	if (rc == 0 && rev == 0)
 		printf("%s: unchanged, head r%llu\n", store_node(s),
 		    (unsigned long long)head);
-		return 0;
+	else if (rc == 0) {
+		/* Committed: a peer not checked is one not yet in step. */
+		if (pc.unchecked.len > 0)
+			fwrite(pc.unchecked.data, 1, pc.unchecked.len, stdout);
+		rc = cli_after_commit(cli, s, rev, w->nowait);
+		if (rc == 0 && pc.nunchecked > 0)
+			rc = ERR_PENDING;
 	}
-	return cli_after_commit(cli, s, rev, w->nowait);
+	peer_checks_free(&pc);
+	return rc;
 }
 
 int

@@ -1,0 +1,33 @@
+/*
+ * peercheck.h - a candidate checked by the peers themselves, each on its
+ * own host with its own checkers, through the daemon (see peercheck.c).
+ */
+#ifndef CFGSTORE_PEERCHECK_H
+#define CFGSTORE_PEERCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+struct peer_checks {
+	struct buf	 refusals;	/* "fw2: dhcpd: PATH: what it said\n" */
+	struct buf	 unchecked;	/* "fw2: not checked (why)\n" */
+	struct buf	 passed;	/* "fw2: 2 checks passed\n" */
+	size_t		 nrefused;	/* lines in refusals */
+	size_t		 nunchecked;	/* peers not checked */
+	size_t		 npassed;	/* peers whose checks all passed */
+};
+
+/*
+ * Asks every peer to check c on top of rev (c NULL: every file as of
+ * rev) and waits CFGSTORE_PREPARE_WAIT seconds at most (default 20), for
+ * all at once.  A peer that cannot be asked or does not answer is "not
+ * checked", never a failure: the caller decides.  Release with
+ * peer_checks_free.
+ */
+void	cli_check_peers(struct store *s, uint64_t rev, const struct change *c,
+	    struct peer_checks *pc);
+void	peer_checks_free(struct peer_checks *pc);
+
+#endif
