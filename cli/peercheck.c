@@ -68,6 +68,9 @@ cli_check_peers(struct store *s, uint64_t rev, const struct change *c,
 	const char *why;
 
 	memset(pc, 0, sizeof(*pc));
+	/* Only a primary's daemon asks: a replica's peers do not take it. */
+	if (!store_is_primary(s))
+		return;
 	if (store_peers(s, &peers, &n, &err) == -1 || n == 0) {
 		free(peers);
 		return;		/* nobody to ask (a broken list: commit says) */

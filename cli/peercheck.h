@@ -20,9 +20,9 @@ struct peer_checks {
 };
 
 /*
- * Asks every peer to check c on top of rev (c NULL: every file as of
- * rev) and waits CFGSTORE_PREPARE_WAIT seconds at most (default 20), for
- * all at once.  A peer that cannot be asked or does not answer is "not
+ * On the primary, asks every peer to check c on top of rev (c NULL:
+ * every file as of rev) and waits CFGSTORE_PREPARE_WAIT seconds at most
+ * (default 20), for all at once; on a replica asks nobody.  A peer that cannot be asked or does not answer is "not
  * checked", never a failure: the caller decides.  Release with
  * peer_checks_free.
  */
