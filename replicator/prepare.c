@@ -181,18 +181,16 @@ read_change(int fd, struct buf *pending, size_t len, struct buf *out,
 	return 0;
 }
 
-/* The round's message: the base, and the change checked to decode. */
+/*
+ * The round's message: the base and the change as they came.  The peers
+ * decode the change, each on its own, and say so if it does not.
+ */
 static int
 round_make(const struct ctl_line *l, const struct buf *chg, uint64_t id,
     struct prep_round **out, struct error *err)
 {
-	struct change *c = NULL;
 	struct prep_round *r;
 
-	if (chg->len > 0 && change_decode(chg->data, chg->len, &c,
-	    err) == -1)
-		return error_wrap(err, "malformed change");
-	change_free(c);
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return error_errno(err, ERR_FAIL, "prepare");
 	r->refs = 1;
@@ -392,6 +390,8 @@ fail:
 struct check_job {
 	struct daemon		*d;
 	uint64_t		 base;
+	const void		*chg;		/* the change's bytes */
+	size_t			 chg_len;
 	struct change		*c;		/* NULL: every file */
 	char			*refusals;
 	size_t			 nrefused, nchecked;
@@ -405,8 +405,14 @@ check_run(void *arg)
 	struct check_job *j = arg;
 	struct daemon *d = j->d;
 
-	j->rc = render_check_host(d->s, j->base, j->c, d->node, d->root,
-	    &j->refusals, &j->nrefused, &j->nchecked, &j->err);
+	/* Decoded here too: 100,000 keys take a while, with pongs. */
+	if (j->chg_len > 0 && change_decode(j->chg, j->chg_len, &j->c,
+	    &j->err) == -1)
+		j->rc = error_wrap(&j->err, "malformed change");
+	else
+		j->rc = render_check_host(d->s, j->base, j->c, d->node,
+		    d->root, &j->refusals, &j->nrefused, &j->nchecked,
+		    &j->err);
 	pthread_mutex_lock(&d->mu);
 	j->done = 1;
 	pthread_cond_broadcast(&d->cv);
@@ -488,6 +494,8 @@ prepare_answer(struct daemon *d, struct chan *ch, const char *name,
 	memset(&j, 0, sizeof(j));
 	j.d = d;
 	j.base = m->head;
+	j.chg = m->change;
+	j.chg_len = m->change_len;
 	if (repl_head(d, &head, hash) == -1)
 		snprintf(why, sizeof(why), "cannot read the head");
 	else if (head != m->head)
@@ -496,10 +504,6 @@ prepare_answer(struct daemon *d, struct chan *ch, const char *name,
 	else if (sodium_memcmp(hash, m->hash, STORE_HASH_LEN) != 0)
 		snprintf(why, sizeof(why), "%s's r%" PRIu64 " differs from "
 		    "the primary's", d->node, head);
-	else if (m->change_len > 0 && change_decode(m->change, m->change_len,
-	    &j.c, &err) == -1)
-		snprintf(why, sizeof(why), "malformed change: %.400s",
-		    err.msg);
 	else if ((rc = check_with_pongs(d, ch, &j, out, name)) == -1)
 		goto done;
 	else if (j.rc == -1)
