@@ -143,7 +143,6 @@ static int
 check_on_peers(struct store *s, uint64_t head, const struct change *c,
     struct peer_checks *pc)
 {
-	peer_checks_free(pc);
 	cli_check_peers(s, head, c, pc);
 	if (pc->nrefused == 0)
 		return 0;
@@ -201,6 +200,7 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
 			break;
 		}
 		nchecked = 0;
+		peer_checks_free(&pc);	/* of a try on another head */
 		if (!w->force && (rc = check_files(s, head, c, &nchecked)) != 0)
 			break;
 		/* No checker ran here: none would on a peer either. */

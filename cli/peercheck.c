@@ -99,4 +99,5 @@ peer_checks_free(struct peer_checks *pc)
 	buf_free(&pc->refusals);
 	buf_free(&pc->unchecked);
 	buf_free(&pc->passed);
+	memset(pc, 0, sizeof(*pc));
 }

@@ -28,6 +28,7 @@ struct peer_checks {
  */
 void	cli_check_peers(struct store *s, uint64_t rev, const struct change *c,
 	    struct peer_checks *pc);
+/* Frees what pc holds; it is empty again. */
 void	peer_checks_free(struct peer_checks *pc);
 
 #endif
