@@ -25,6 +25,10 @@
 
 #define PREPARE_READ_MS	10000	/* the change, plus 1 s per MiB */
 
+/* The largest change, with the prepare message around it, fits a frame. */
+_Static_assert(STORE_CHANGE_MAX + 64 <= LINK_PAYLOAD_MAX,
+    "a frame must hold a prepare of the largest change");
+
 /* One round: the message every asked peer gets, shared. */
 struct prep_round {
 	int		 refs;		/* under d->mu */
