@@ -268,6 +268,9 @@ answer_lines(struct buf *out, const struct answer *a)
 		snprintf(text, sizeof(text), "%s", a->lines != NULL &&
 		    a->lines[0] != '\0' ? a->lines : a->why);
 		text[strcspn(text, "\n")] = '\0';
+		if (text[0] == '\0')	/* a peer that says nothing */
+			snprintf(text, sizeof(text), "%s: no reason given",
+			    name);
 		ctl_clean(text);
 		buf_printf(out, "verdict\t%s\t%d\t%" PRIu64 "\t%s\n", name,
 		    (int)a->st, a->ms, text);
