@@ -5,7 +5,8 @@
  * `commit check`).  No batch: the head, every file of every service.
  *
  * stdout: one line per host's refusal ("fw2: ntpd: /etc/ntpd.conf:
- * ..."), one per peer that could not check, then a summary.  Exit 0 when
+ * ..."; a peer that checked its own files decides for them), one per
+ * peer that passed or could not check, then a summary.  Exit 0 when
  * every check passed, 2 when some refused (or the batch does not parse),
  * 3 when ours passed but some peer could not check, 1 when the checks
  * could not be made.  Nothing is written: not the store, not a file, no
@@ -28,6 +29,7 @@ cmd_check(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct store *s = NULL;
 	struct error err = { 0 };
 	struct peer_checks pc = { 0 };
+	struct buf standing = { 0 };
 	char *refusals = NULL, root[PATH_MAX];
 	size_t nrefused = 0, nchecked = 0, asked;
 	uint64_t head;
@@ -49,8 +51,10 @@ cmd_check(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	/* A batch that changes nothing checked here changes none there. */
 	if (batch == NULL || nchecked > 0)
 		cli_check_peers(s, head, batch, &pc);
-	if (refusals != NULL)
-		fputs(refusals, stdout);
+	/* A peer that checked its own files decides for them. */
+	nrefused = peer_checks_filter(&pc, refusals, &standing);
+	if (standing.len > 0)
+		fputs(standing.data, stdout);
 	if (pc.refusals.len > 0)
 		fputs(pc.refusals.data, stdout);
 	if (pc.unchecked.len > 0)
@@ -74,6 +78,7 @@ cmd_check(struct cli *cli, const struct command *cmd, int argc, char **argv)
 done:
 	fflush(stdout);
 	peer_checks_free(&pc);
+	buf_free(&standing);
 	free(refusals);
 	change_free(batch);
 	store_close(s);

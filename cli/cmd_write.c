@@ -104,52 +104,78 @@ print_refusals(char *text)
 }
 
 /*
- * Every host's files as c makes them, by this node's checkers: 0 when
- * none refused, else the exit status after one line per refusal.
- * *nchecked counts the checkers run.
+ * Every host's files as c makes them, by this node's checkers: 0, or the
+ * exit status when the checks could not be made.  *refusals gets one
+ * line per refusal (NULL: none), *nchecked the checkers run.
  */
 static int
 check_files(struct store *s, uint64_t head, const struct change *c,
-    size_t *nchecked)
+    size_t *nchecked, char **refusals)
 {
 	struct error err = { 0 };
-	char *refusals = NULL, root[PATH_MAX];
+	char root[PATH_MAX];
 	size_t nrefused = 0;
 
 	cli_node_root_get(s, root, sizeof(root));
-	if (render_check_candidate(s, head, c, root, &refusals, &nrefused,
+	if (render_check_candidate(s, head, c, root, refusals, &nrefused,
 	    nchecked, &err) == -1) {
 		/* Fail closed: what cannot be checked is not committed. */
 		error_wrap(&err, "cannot check the files (--force commits "
 		    "without checks)");
 		return cli_fail(&err);
 	}
-	if (nrefused == 0) {
-		free(refusals);
-		return 0;
+	return 0;
+}
+
+/* Whether a line of refusals is about host's files. */
+static int
+about(const char *refusals, const char *host)
+{
+	const char *line = refusals;
+	size_t len = strlen(host);
+
+	while (line != NULL && *line != '\0') {
+		if (strncmp(line, host, len) == 0 && line[len] == ':')
+			return 1;
+		if ((line = strchr(line, '\n')) != NULL)
+			line++;
 	}
-	print_refusals(refusals);
-	free(refusals);
-	return cli_error(ERR_CHECK, "refused by %zu check%s: nothing written "
-	    "(--force commits it anyway)", nrefused, nrefused == 1 ? "" : "s");
+	return 0;
 }
 
 /*
- * The peers' own checks of c, once ours passed: 0 when none refused
- * (those not checked are in pc, for the result), else the exit status
- * after one line per refusal.
+ * c checked here, then by every peer on its own host: 0 when nothing
+ * refused (peers not checked are in pc, for the result), else the exit
+ * status after one line per refusal.  A peer's files that this node's
+ * checkers refuse are refused only when the peer does not check them
+ * itself; its own checkers are those its render runs.  A write that
+ * runs no checker here asks no peer: none would run there either.
  */
 static int
-check_on_peers(struct store *s, uint64_t head, const struct change *c,
+check_everywhere(struct store *s, uint64_t head, const struct change *c,
     struct peer_checks *pc)
 {
-	cli_check_peers(s, head, c, pc);
-	if (pc->nrefused == 0)
+	struct buf standing = { 0 };
+	char *refusals = NULL;
+	size_t nchecked = 0, n;
+	int rc;
+
+	if ((rc = check_files(s, head, c, &nchecked, &refusals)) != 0)
+		return rc;
+	if (nchecked > 0 && !about(refusals, store_node(s)))
+		cli_check_peers(s, head, c, pc);
+	n = peer_checks_filter(pc, refusals, &standing);
+	free(refusals);
+	if (n + pc->nrefused == 0) {
+		buf_free(&standing);
 		return 0;
+	}
 	print_refusals(pc->refusals.data);
-	return cli_error(ERR_CHECK, "refused by %zu check%s on peers: nothing "
-	    "written (--force commits it anyway)", pc->nrefused,
-	    pc->nrefused == 1 ? "" : "s");
+	print_refusals(standing.data);
+	buf_free(&standing);
+	return cli_error(ERR_CHECK, "refused by %zu check%s%s: nothing written "
+	    "(--force commits it anyway)", n + pc->nrefused,
+	    n + pc->nrefused == 1 ? "" : "s", n == 0 ? " on peers" : "");
 }
 
 int
@@ -160,7 +186,6 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
 	struct peer_checks pc = { 0 };
 	char path[PATH_MAX];
 	uint64_t rev = 0, head;
-	size_t nchecked;
 	int rc = 0, tries, made_for, lockfd;
 
 	/*
@@ -199,13 +224,8 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
 			rc = cli_fail(&err);
 			break;
 		}
-		nchecked = 0;
 		peer_checks_free(&pc);	/* of a try on another head */
-		if (!w->force && (rc = check_files(s, head, c, &nchecked)) != 0)
-			break;
-		/* No checker ran here: none would on a peer either. */
-		if (!w->force && nchecked > 0 &&
-		    (rc = check_on_peers(s, head, c, &pc)) != 0)
+		if (!w->force && (rc = check_everywhere(s, head, c, &pc)) != 0)
 			break;
 		if (store_commit(s, c, w->message, &rev, &err) == 0)
 			break;

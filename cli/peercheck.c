@@ -29,6 +29,30 @@ prepare_wait_ms(void)
 	return (int)(v * 1000);
 }
 
+/* Whether node checked its own files. */
+static int
+answered(const struct peer_checks *pc, const char *node, size_t len)
+{
+	const char *p = pc->answered.data;
+
+	if (p == NULL)
+		return 0;
+	for (; (p = strchr(p, '\n')) != NULL && p[1] != '\0'; p++)
+		if (strncmp(p + 1, node, len) == 0 && p[1 + len] == '\n')
+			return 1;
+	return 0;
+}
+
+static void
+note_answered(struct peer_checks *pc, const char *node)
+{
+	if (answered(pc, node, strlen(node)))
+		return;
+	if (pc->answered.len == 0)
+		buf_puts(&pc->answered, "\n");
+	buf_printf(&pc->answered, "%s\n", node);
+}
+
 static void
 verdict(void *arg, const char *node, enum repl_check_state st, uint64_t ms,
     const char *text)
@@ -40,11 +64,13 @@ verdict(void *arg, const char *node, enum repl_check_state st, uint64_t ms,
 	case REPL_CHECK_YES:
 		buf_printf(&pc->passed, "%s: %s\n", node, text);
 		pc->npassed++;
+		note_answered(pc, node);
 		break;
 	case REPL_CHECK_NO:
 		/* The peer's line names it: "fw2: dhcpd: ...". */
 		buf_printf(&pc->refusals, "%s\n", text);
 		pc->nrefused++;
+		note_answered(pc, node);
 		break;
 	case REPL_CHECK_CANNOT:
 	case REPL_CHECK_UNCHECKED:
@@ -93,11 +119,33 @@ cli_check_peers(struct store *s, uint64_t rev, const struct change *c,
 	free(peers);
 }
 
+size_t
+peer_checks_filter(const struct peer_checks *pc, const char *refusals,
+    struct buf *out)
+{
+	const char *line, *next;
+	size_t n = 0, len;
+
+	for (line = refusals; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			next++;
+		else
+			next = line + strlen(line);
+		len = strcspn(line, ":\n");
+		if (answered(pc, line, len))
+			continue;
+		buf_append(out, line, (size_t)(next - line));
+		n++;
+	}
+	return n;
+}
+
 void
 peer_checks_free(struct peer_checks *pc)
 {
 	buf_free(&pc->refusals);
 	buf_free(&pc->unchecked);
 	buf_free(&pc->passed);
+	buf_free(&pc->answered);
 	memset(pc, 0, sizeof(*pc));
 }

@@ -29,7 +29,17 @@ if grep -q 10.0.0.66 "\$1"; then
 fi
 exit 0
 EOS
-chmod +x "$SCRATCH/bin1/nodecheck" "$SCRATCH/bin2/nodecheck"
+# A checker only fw2 has, for fw2's files only (service.ntpd.check@fw2).
+cat > "$SCRATCH/bin2/fw2only" <<EOS
+#!/bin/sh
+if grep -q 10.0.0.55 "\$1"; then
+	echo "\$1:1: 10.0.0.55 is reserved here"
+	exit 1
+fi
+exit 0
+EOS
+chmod +x "$SCRATCH/bin1/nodecheck" "$SCRATCH/bin2/nodecheck" \
+    "$SCRATCH/bin2/fw2only"
 PATH="$SCRATCH/bin1:$PATH"
 export PATH
 CFGSTORE_PREPARE_WAIT=10
@@ -127,9 +137,28 @@ assert_grep 'checks overridden: --force' "$SCRATCH/out"
 expect 0 on fw1 set ntpd.listen@fw2 10.0.0.3
 r=$((r + 1))
 
+step "a checker only fw2 has: fw2's verdict decides for fw2's files"
+expect 0 on fw1 set service.ntpd.check@fw2 "fw2only {}"
+r=$((r + 1))
+# fw1 cannot run fw2only on fw2's file; fw2 can, and passes it.
+expect 0 on fw1 set ntpd.listen@fw2 10.0.0.56
+r=$((r + 1))
+assert_grep "^fw2: applied r$r, restarted ntpd$" "$SCRATCH/out"
+expect 2 on fw1 set ntpd.listen@fw2 10.0.0.55
+assert_grep '^cfgstore: fw2: ntpd: /etc/ntpd.conf: /etc/ntpd.conf:1: 10.0.0.55 is reserved here$' \
+    "$SCRATCH/err"
+assert_no_grep 'not found' "$SCRATCH/err"
+
 step "fw2's daemon is down: the write commits, fw2 not checked, exit 3"
 wait_for acked fw1 fw2 $r || fail "fw2 did not acknowledge r$r"
 stop fw2
+# fw2 cannot decide for its files: what fw1's checks say of them stands.
+expect 2 on fw1 set ntpd.listen@fw2 10.0.0.57
+assert_grep '^cfgstore: fw2: ntpd: /etc/ntpd.conf: .*fw2only.*not found' \
+    "$SCRATCH/err"
+assert_grep '^cfgstore: refused by 1 check: nothing written' "$SCRATCH/err"
+expect 3 on fw1 del service.ntpd.check@fw2
+r=$((r + 1))
 # fw1 may not have noticed yet (it would at its next ping): either way.
 expect 3 on fw1 set ntpd.listen@fw2 10.0.0.69
 r=$((r + 1))
