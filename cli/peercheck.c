@@ -29,11 +29,11 @@ prepare_wait_ms(void)
 	return (int)(v * 1000);
 }
 
-/* Whether node checked its own files. */
+/* Whether the set ("\nA\nB\n") holds the len bytes of node. */
 static int
-answered(const struct peer_checks *pc, const char *node, size_t len)
+in_set(const struct buf *set, const char *node, size_t len)
 {
-	const char *p = pc->answered.data;
+	const char *p = set->data;
 
 	if (p == NULL)
 		return 0;
@@ -44,13 +44,13 @@ answered(const struct peer_checks *pc, const char *node, size_t len)
 }
 
 static void
-note_answered(struct peer_checks *pc, const char *node)
+note(struct buf *set, const char *node)
 {
-	if (answered(pc, node, strlen(node)))
+	if (in_set(set, node, strlen(node)))
 		return;
-	if (pc->answered.len == 0)
-		buf_puts(&pc->answered, "\n");
-	buf_printf(&pc->answered, "%s\n", node);
+	if (set->len == 0)
+		buf_puts(set, "\n");
+	buf_printf(set, "%s\n", node);
 }
 
 static void
@@ -60,17 +60,18 @@ verdict(void *arg, const char *node, enum repl_check_state st, uint64_t ms,
 	struct peer_checks *pc = arg;
 
 	(void)ms;
+	note(&pc->seen, node);
 	switch (st) {
 	case REPL_CHECK_YES:
 		buf_printf(&pc->passed, "%s: %s\n", node, text);
 		pc->npassed++;
-		note_answered(pc, node);
+		note(&pc->answered, node);
 		break;
 	case REPL_CHECK_NO:
 		/* The peer's line names it: "fw2: dhcpd: ...". */
 		buf_printf(&pc->refusals, "%s\n", text);
 		pc->nrefused++;
-		note_answered(pc, node);
+		note(&pc->answered, node);
 		break;
 	case REPL_CHECK_CANNOT:
 	case REPL_CHECK_UNCHECKED:
@@ -111,7 +112,10 @@ cli_check_peers(struct store *s, uint64_t rev, const struct change *c,
 	}
 	why = err.code == ERR_NODAEMON ? "cfgstore serve is not running here" :
 	    err.msg;
+	/* Those the daemon told of before it failed keep what it said. */
 	for (i = 0; i < n; i++) {
+		if (in_set(&pc->seen, peers[i].name, strlen(peers[i].name)))
+			continue;
 		buf_printf(&pc->unchecked, "%s: not checked (%s)\n",
 		    peers[i].name, why);
 		pc->nunchecked++;
@@ -132,7 +136,7 @@ peer_checks_filter(const struct peer_checks *pc, const char *refusals,
 		else
 			next = line + strlen(line);
 		len = strcspn(line, ":\n");
-		if (answered(pc, line, len))
+		if (in_set(&pc->answered, line, len))
 			continue;
 		buf_append(out, line, (size_t)(next - line));
 		n++;
@@ -147,5 +151,6 @@ peer_checks_free(struct peer_checks *pc)
 	buf_free(&pc->unchecked);
 	buf_free(&pc->passed);
 	buf_free(&pc->answered);
+	buf_free(&pc->seen);
 	memset(pc, 0, sizeof(*pc));
 }

@@ -15,6 +15,7 @@ struct peer_checks {
 	struct buf	 unchecked;	/* "fw2: not checked (why)\n" */
 	struct buf	 passed;	/* "fw2: 2 checks passed\n" */
 	struct buf	 answered;	/* "\nfw2\n": checked their own files */
+	struct buf	 seen;		/* "\nfw2\n": the daemon told of them */
 	size_t		 nrefused;	/* lines in refusals */
 	size_t		 nunchecked;	/* peers not checked */
 	size_t		 npassed;	/* peers whose checks all passed */
