@@ -1,8 +1,8 @@
 #!/bin/sh
 # run.sh - builds the benchmarks and prints their figures.  On demand only:
 # timing targets are checked here, never in the tests.
-#	sh bench/run.sh [store|render|repl|check|confirm ...]
-#	(default: all five)
+#	sh bench/run.sh [store|render|repl|check|confirm|prepare ...]
+#	(default: all six)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tools/deps.sh"
@@ -13,7 +13,7 @@ cmake --build "$b" -j "$(nproc)" --target bench >/dev/null
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
-for part in ${*:-store render repl check confirm}; do
+for part in ${*:-store render repl check confirm prepare}; do
 	echo "== $part"
 	case $part in
 	store)	"$b/bench/bench_store" "$b/cli/cfgstore" "$b/bench/bench_trivial" ;;
@@ -22,7 +22,8 @@ for part in ${*:-store render repl check confirm}; do
 	repl)	bash "$top/bench/repl-bench.sh" "$b" ;;
 	check)	bash "$top/bench/check-bench.sh" "$b" ;;
 	confirm) bash "$top/bench/confirm-bench.sh" "$b" ;;
-	*)	echo "unknown part '$part' (store, render, repl, check, confirm)" >&2
-		exit 2 ;;
+	prepare) bash "$top/bench/prepare-bench.sh" "$b" ;;
+	*)	echo "unknown part '$part' (store, render, repl, check," \
+		    "confirm, prepare)" >&2; exit 2 ;;
 	esac
 done

@@ -153,8 +153,8 @@ static const struct command commands[] = {
 	  "top",
 	  "--host --batch --root", 0 },
 	{ "check", cmd_check, "[BATCH|-]",
-	  "check every host's files with BATCH on top of the head, "
-	  "commit nothing",
+	  "check every host's files with BATCH on top of the head, here "
+	  "and on each peer, commit nothing",
 	  "",
 	  "", 0 },
 	{ "serve", cmd_serve, "[-f] [-v] [--root DIR] [--user USER] [--chroot DIR]",

@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "format.h"
 #include "lockfile.h"
+#include "peercheck.h"
 #include "render.h"
 #include "replicator.h"
 #include "root.h"
@@ -131,37 +132,92 @@ cli_write_opts(const struct command *cmd, int argc, char **argv,
 	return 0;
 }
 
+/* Each line of text on stderr as "cfgstore: LINE". */
+static void
+print_refusals(char *text)
+{
+	char *line, *next;
+
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		fprintf(stderr, "cfgstore: %s\n", line);
+	}
+}
+
 /*
- * Every host's files as c makes them, by this node's checkers: 0 when
- * none refused, else the exit status after one line per refusal.
+ * Every host's files as c makes them, by this node's checkers: 0, or the
+ * exit status when the checks could not be made.  *refusals gets one
+ * line per refusal (NULL: none), *nchecked the checkers run.
  */
 static int
-check_files(struct store *s, uint64_t head, const struct change *c)
+check_files(struct store *s, uint64_t head, const struct change *c,
+    size_t *nchecked, char **refusals)
 {
 	struct error err = { 0 };
-	char *refusals = NULL, *line, *next, root[PATH_MAX];
-	size_t nrefused = 0, nchecked = 0;
+	char root[PATH_MAX];
+	size_t nrefused = 0;
 
 	cli_node_root_get(s, root, sizeof(root));
-	if (render_check_candidate(s, head, c, root, &refusals, &nrefused,
-	    &nchecked, &err) == -1) {
+	if (render_check_candidate(s, head, c, root, refusals, &nrefused,
+	    nchecked, &err) == -1) {
 		/* Fail closed: what cannot be checked is not committed. */
 		error_wrap(&err, "cannot check the files (--force commits "
 		    "without checks)");
 		return cli_fail(&err);
 	}
-	if (nrefused == 0) {
-		free(refusals);
+	return 0;
+}
+
+/* Whether a line of refusals is about host's files. */
+static int
+about(const char *refusals, const char *host)
+{
+	const char *line = refusals;
+	size_t len = strlen(host);
+
+	while (line != NULL && *line != '\0') {
+		if (strncmp(line, host, len) == 0 && line[len] == ':')
+			return 1;
+		if ((line = strchr(line, '\n')) != NULL)
+			line++;
+	}
+	return 0;
+}
+
+/*
+ * c checked here, then by every peer on its own host: 0 when nothing
+ * refused (peers not checked are in pc, for the result), else the exit
+ * status after one line per refusal.  A peer's files that this node's
+ * checkers refuse are refused only when the peer does not check them
+ * itself; its own checkers are those its render runs.  A write that
+ * runs no checker here asks no peer: none would run there either.
+ */
+static int
+check_everywhere(struct store *s, uint64_t head, const struct change *c,
+    struct peer_checks *pc)
+{
+	struct buf standing = { 0 };
+	char *refusals = NULL;
+	size_t nchecked = 0, n;
+	int rc;
+
+	if ((rc = check_files(s, head, c, &nchecked, &refusals)) != 0)
+		return rc;
+	if (nchecked > 0 && !about(refusals, store_node(s)))
+		cli_check_peers(s, head, c, pc);
+	n = peer_checks_filter(pc, refusals, &standing);
+	free(refusals);
+	if (n + pc->nrefused == 0) {
+		buf_free(&standing);
 		return 0;
 	}
-	for (line = refusals; line != NULL && *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		fprintf(stderr, "cfgstore: %s\n", line);
-	}
-	free(refusals);
-	return cli_error(ERR_CHECK, "refused by %zu check%s: nothing written "
-	    "(--force commits it anyway)", nrefused, nrefused == 1 ? "" : "s");
+	print_refusals(pc->refusals.data);
+	print_refusals(standing.data);
+	buf_free(&standing);
+	return cli_error(ERR_CHECK, "refused by %zu check%s%s: nothing written "
+	    "(--force commits it anyway)", n + pc->nrefused,
+	    n + pc->nrefused == 1 ? "" : "s", n == 0 ? " on peers" : "");
 }
 
 int
@@ -169,6 +225,7 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
     const struct write_args *w)
 {
 	struct error err = { 0 };
+	struct peer_checks pc = { 0 };
 	char path[PATH_MAX];
 	uint64_t rev = 0, head;
 	int rc = 0, tries, made_for, lockfd;
@@ -211,8 +268,9 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
 			rc = cli_fail(&err);
 			break;
 		}
+		peer_checks_free(&pc);	/* of a try on another head */
 		if (!w->force && change_count(c) > 0 &&
-		    (rc = check_files(s, head, c)) != 0)
+		    (rc = check_everywhere(s, head, c, &pc)) != 0)
 			break;
 		if (store_commit(s, c, w->message, &rev, &err) == 0)
 			break;
@@ -222,14 +280,19 @@ cli_commit_report(struct cli *cli, struct store *s, struct change *c,
 		}
 	}
 	close(lockfd);
-	if (rc != 0)
-		return rc;
-	if (rev == 0) {
+	if (rc == 0 && rev == 0)
 		printf("%s: unchanged, head r%llu\n", store_node(s),
 		    (unsigned long long)head);
-		return 0;
+	else if (rc == 0) {
+		/* Committed: a peer not checked is one not yet in step. */
+		if (pc.unchecked.len > 0)
+			fwrite(pc.unchecked.data, 1, pc.unchecked.len, stdout);
+		rc = cli_after_commit(cli, s, rev, w->nowait);
+		if (rc == 0 && pc.nunchecked > 0)
+			rc = ERR_PENDING;
 	}
-	return cli_after_commit(cli, s, rev, w->nowait);
+	peer_checks_free(&pc);
+	return rc;
 }
 
 int

@@ -363,23 +363,21 @@ done:
 	return rc;
 }
 
-int
-render_check_candidate(struct store *s, uint64_t rev, const struct change *c,
-    const char *root, char **refusals, size_t *nrefused, size_t *nchecked,
-    struct error *err)
+/* The checks of the hosts named, at the same time. */
+static int
+check_hosts(struct store *s, uint64_t rev, const struct change *c,
+    const char *const *hosts, size_t nhosts, const char *root, char **refusals,
+    size_t *nrefused, size_t *nchecked, struct error *err)
 {
 	unsigned char hash[STORE_HASH_LEN];
 	struct buf all = { 0 };
 	struct job *jobs = NULL;
-	char **hosts = NULL;
-	size_t i, nhosts = 0;
+	size_t i;
 	int rc = -1;
 
 	*refusals = NULL;
 	*nrefused = *nchecked = 0;
 	if (rev == 0 && store_head(s, &rev, hash, err) == -1)
-		return -1;
-	if (render_hosts_known(s, &hosts, &nhosts, err) == -1)
 		return -1;
 	if ((jobs = calloc(nhosts, sizeof(*jobs))) == NULL) {
 		error_set(err, ERR_FAIL, "out of memory");
@@ -422,9 +420,37 @@ done:
 		free(jobs[i].svc);
 	}
 	free(jobs);
-	render_hosts_free(hosts, nhosts);
 	if (rc == 0 && all.len > 0)
 		*refusals = buf_detach(&all, NULL);
 	buf_free(&all);
 	return rc;
+}
+
+int
+render_check_candidate(struct store *s, uint64_t rev, const struct change *c,
+    const char *root, char **refusals, size_t *nrefused, size_t *nchecked,
+    struct error *err)
+{
+	char **hosts = NULL;
+	size_t nhosts = 0;
+	int rc;
+
+	*refusals = NULL;
+	*nrefused = *nchecked = 0;
+	if (render_hosts_known(s, &hosts, &nhosts, err) == -1)
+		return -1;
+	rc = check_hosts(s, rev, c, (const char *const *)hosts, nhosts, root,
+	    refusals, nrefused,
+	    nchecked, err);
+	render_hosts_free(hosts, nhosts);
+	return rc;
+}
+
+int
+render_check_host(struct store *s, uint64_t rev, const struct change *c,
+    const char *host, const char *root, char **refusals, size_t *nrefused,
+    size_t *nchecked, struct error *err)
+{
+	return check_hosts(s, rev, c, &host, 1, root, refusals, nrefused,
+	    nchecked, err);
 }

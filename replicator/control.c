@@ -73,6 +73,13 @@ read_line(int fd, struct buf *pending, char *line, size_t len,
 	}
 }
 
+int
+ctl_read_line(int fd, struct buf *pending, char *line, size_t len,
+    int timeout_ms, struct error *err)
+{
+	return read_line(fd, pending, line, len, timeout_ms, err);
+}
+
 /* ---- the daemon's side ---------------------------------------------------- */
 
 struct verdict {
@@ -241,8 +248,11 @@ control_main(void *arg)
 	    &err) == -1)
 		log_debug("control: %s", err.msg);
 	else if (ctl_parse(line, &l, &err) == -1 || (l.kind != CTL_COMMIT &&
-	    l.kind != CTL_STATUS && l.kind != CTL_RELOAD))
+	    l.kind != CTL_STATUS && l.kind != CTL_RELOAD &&
+	    l.kind != CTL_PREPARE))
 		write_str(cc->fd, "error\tunknown request\n", NULL);
+	else if (l.kind == CTL_PREPARE)
+		ctl_prepare(d, cc->fd, &pending, &l);
 	else if (l.kind == CTL_COMMIT)
 		ctl_commit(d, cc->fd, l.n[0], l.n[1]);
 	else if (l.kind == CTL_STATUS)
@@ -265,7 +275,7 @@ control_main(void *arg)
 
 /* ---- the command line's side ------------------------------------------- */
 
-static int
+int
 ctl_connect(const char *dir, struct error *err)
 {
 	struct sockaddr_un sun;

@@ -9,6 +9,16 @@
 #include "replicator.h"
 
 static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int
 ctl_u64(const char *s, uint64_t *v)
 {
 	char *end;
@@ -19,6 +29,25 @@ ctl_u64(const char *s, uint64_t *v)
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	return *end != '\0' || errno != 0 ? -1 : 0;
+}
+
+/* Exactly 64 lowercase hex digits: one spelling. */
+static int
+ctl_hash(const char *s, unsigned char *h, size_t len)
+{
+	size_t i;
+	int hi, lo;
+
+	if (strlen(s) != 2 * len)
+		return -1;
+	for (i = 0; i < len; i++) {
+		hi = hexval(s[2 * i]);
+		lo = hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		h[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
 }
 
 /* Splits line at sep, in place, into at most max fields; the count. */
@@ -58,6 +87,14 @@ ctl_parse(char *line, struct ctl_line *l, struct error *err)
 			return error_set(err, ERR_INPUT, "bad commit request");
 		return 0;
 	}
+	if (strncmp(line, "prepare ", 8) == 0) {
+		l->kind = CTL_PREPARE;
+		if (fields(line, ' ', f, 5) != 5 || ctl_u64(f[1], &l->n[0]) ||
+		    ctl_hash(f[2], l->hash, sizeof(l->hash)) ||
+		    ctl_u64(f[3], &l->n[1]) || ctl_u64(f[4], &l->n[2]))
+			return error_set(err, ERR_INPUT, "bad prepare request");
+		return 0;
+	}
 	n = fields(line, '\t', f, 8);
 	if (n == 2 && strcmp(f[0], "error") == 0) {
 		l->kind = CTL_ERROR;
@@ -73,6 +110,12 @@ ctl_parse(char *line, struct ctl_line *l, struct error *err)
 		l->text = f[7];
 		for (i = 0; i < 5; i++)
 			nums |= ctl_u64(f[2 + i], &l->n[i]);
+	} else if (n == 5 && strcmp(f[0], "verdict") == 0) {
+		l->kind = CTL_VERDICT;
+		l->name = f[1];
+		l->text = f[4];
+		nums = ctl_u64(f[2], &l->n[0]) || ctl_u64(f[3], &l->n[1]) ||
+		    l->n[0] > REPL_CHECK_UNCHECKED;
 	} else if (n == 3) {
 		l->kind = CTL_NODE;
 		l->name = f[0];

@@ -24,12 +24,15 @@ enum ctl_kind {
 	CTL_NODE,	/* NODE STATE TEXT */
 	CTL_PEER,	/* peer NAME CONNECTED ACKED ACKED_MS HEAD ERROR_MS ERROR */
 	CTL_PID,	/* pid PID */
+	CTL_PREPARE,	/* prepare REV HASH WAIT_MS LEN, then LEN bytes */
+	CTL_VERDICT,	/* verdict NODE STATUS MS TEXT */
 };
 
 struct ctl_line {
 	enum ctl_kind	 kind;
 	const char	*name, *text;	/* NODE, PEER; TEXT, ERROR, error */
 	uint64_t	 n[5];		/* the numbers, in order */
+	unsigned char	 hash[32];	/* PREPARE: 64 lowercase hex digits */
 };
 
 /*

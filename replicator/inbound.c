@@ -258,6 +258,21 @@ commits(struct in_session *x, const struct msg *m)
 	}
 }
 
+/* A candidate to check: from our primary only, as change sets are. */
+static int
+prepare(struct in_session *x, const struct msg *m)
+{
+	char why[256];
+
+	if (!x->primary_ok && !is_primary(x, why, sizeof(why))) {
+		log_warnx("%s: refused a prepare: %s", x->name, why);
+		nack(x, NACK_REJECTED, why);
+		return -1;
+	}
+	x->primary_ok = 1;
+	return prepare_answer(x->d, x->l, x->name, m, &x->out);
+}
+
 static int
 serve(struct in_session *x)
 {
@@ -311,6 +326,9 @@ serve(struct in_session *x)
 		case MSG_PING:
 			rc = proto_pong(&x->out) == -1 ? -1 :
 			    send_msg(x->l, &x->out, &err);
+			break;
+		case MSG_PREPARE:
+			rc = prepare(x, &m);
 			break;
 		case MSG_NACK:
 			log_warnx("%s: refuses us (%s): %s", x->name,

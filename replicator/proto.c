@@ -125,6 +125,44 @@ proto_nack(struct buf *out, enum proto_nack reason, uint64_t head,
 	return done(&k);
 }
 
+int
+proto_prepare(struct buf *out, uint64_t id, uint64_t base,
+    const unsigned char hash[STORE_HASH_LEN], const void *change, size_t len)
+{
+	msgpack_packer pk;
+	struct sink k;
+
+	packer(out, &k, &pk);
+	msgpack_pack_array(&pk, 5);
+	msgpack_pack_uint64(&pk, MSG_PREPARE);
+	msgpack_pack_uint64(&pk, id);
+	msgpack_pack_uint64(&pk, base);
+	msgpack_pack_bin_with_body(&pk, hash, STORE_HASH_LEN);
+	msgpack_pack_bin_with_body(&pk, change, len);
+	return done(&k);
+}
+
+int
+proto_verdict(struct buf *out, uint64_t id, enum proto_verdict status,
+    char *const *lines, size_t n)
+{
+	msgpack_packer pk;
+	struct sink k;
+	size_t i;
+
+	if (n > PROTO_LINES_MAX)
+		n = PROTO_LINES_MAX;
+	packer(out, &k, &pk);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint64(&pk, MSG_VERDICT);
+	msgpack_pack_uint64(&pk, id);
+	msgpack_pack_uint64(&pk, status);
+	msgpack_pack_array(&pk, n);
+	for (i = 0; i < n; i++)
+		pack_text(&pk, lines[i], PROTO_TEXT_MAX);
+	return done(&k);
+}
+
 static int
 pack_bare(struct buf *out, enum proto_type t)
 {
@@ -228,10 +266,61 @@ decode_commits(struct mpr *r, struct msg *m, struct error *err)
 	return 0;
 }
 
+static int
+decode_prepare(struct mpr *r, struct msg *m, struct error *err)
+{
+	uint32_t len;
+
+	if (get_uint(r, &m->id, UINT64_MAX, "id", err) == -1 ||
+	    get_uint(r, &m->head, UINT64_MAX, "base", err) == -1 ||
+	    get_hash(r, &m->hash, err) == -1)
+		return -1;
+	if (mpr_bin(r, &m->change, &len) == -1)
+		return error_set(err, ERR_INPUT, "change: not bytes");
+	if (len > STORE_CHANGE_MAX)
+		return error_set(err, ERR_INPUT, "change: %lu bytes",
+		    (unsigned long)len);
+	m->change_len = len;
+	return 0;
+}
+
+static int
+decode_verdict(struct mpr *r, struct msg *m, struct error *err)
+{
+	uint64_t v;
+	uint32_t n, i;
+	char *text;
+
+	if (get_uint(r, &m->id, UINT64_MAX, "id", err) == -1 ||
+	    get_uint(r, &v, VERDICT_UNCHECKED, "status", err) == -1)
+		return -1;
+	m->status = (enum proto_verdict)v;
+	if (mpr_array(r, &n) == -1)
+		return error_set(err, ERR_INPUT, "lines: not an array");
+	if (n > PROTO_LINES_MAX)
+		return error_set(err, ERR_INPUT, "lines: %lu (at most %d)",
+		    (unsigned long)n, PROTO_LINES_MAX);
+	if (n == 0)
+		return 0;
+	/* The pointers, then a line's room each, in one block. */
+	if ((m->lines = malloc(n * (sizeof(char *) + PROTO_TEXT_MAX + 1))) ==
+	    NULL)
+		return error_errno(err, ERR_FAIL, "verdict");
+	text = (char *)(m->lines + n);
+	for (i = 0; i < n; i++) {
+		m->lines[i] = text + (size_t)i * (PROTO_TEXT_MAX + 1);
+		if (get_text(r, m->lines[i], 0, PROTO_TEXT_MAX, "line",
+		    err) == -1)
+			return -1;
+		m->nlines++;
+	}
+	return 0;
+}
+
 /* The element count of each type, after the type itself. */
 static const uint32_t fields[] = {
 	[MSG_HELLO] = 5, [MSG_COMMITS] = 3, [MSG_ACK] = 4, [MSG_NACK] = 4,
-	[MSG_PING] = 0, [MSG_PONG] = 0,
+	[MSG_PING] = 0, [MSG_PONG] = 0, [MSG_PREPARE] = 4, [MSG_VERDICT] = 3,
 };
 
 int
@@ -248,7 +337,7 @@ proto_decode(const void *p, size_t len, struct msg *m, struct error *err)
 	mpr_init(&r, p, len);
 	if (mpr_array(&r, &n) == -1 || n == 0)
 		return error_set(err, ERR_INPUT, "message is not an array");
-	if (mpr_uint(&r, &t) == -1 || t < MSG_HELLO || t > MSG_PONG)
+	if (mpr_uint(&r, &t) == -1 || t < MSG_HELLO || t > MSG_VERDICT)
 		return error_set(err, ERR_INPUT, "unknown message type");
 	m->type = (enum proto_type)t;
 	if (n - 1 != fields[t])
@@ -294,6 +383,14 @@ proto_decode(const void *p, size_t len, struct msg *m, struct error *err)
 		    err) == -1)
 			goto fail;
 		break;
+	case MSG_PREPARE:
+		if (decode_prepare(&r, m, err) == -1)
+			goto fail;
+		break;
+	case MSG_VERDICT:
+		if (decode_verdict(&r, m, err) == -1)
+			goto fail;
+		break;
 	case MSG_PING:
 	case MSG_PONG:
 		break;
@@ -318,13 +415,16 @@ proto_msg_free(struct msg *m)
 	free(m->raws);
 	m->raws = NULL;
 	m->nraws = 0;
+	free(m->lines);
+	m->lines = NULL;
+	m->nlines = 0;
 }
 
 const char *
 proto_type_name(enum proto_type t)
 {
 	static const char *names[] = { "?", "hello", "commits", "ack", "nack",
-	    "ping", "pong" };
+	    "ping", "pong", "prepare", "verdict" };
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
@@ -336,4 +436,12 @@ proto_nack_name(enum proto_nack r)
 	    "error" };
 
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+const char *
+proto_verdict_name(enum proto_verdict v)
+{
+	static const char *names[] = { "yes", "no", "cannot check" };
+
+	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "?";
 }

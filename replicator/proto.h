@@ -22,6 +22,7 @@
 #define PROTO_BATCH_MAX		2048		/* commits in one message */
 #define PROTO_BATCH_BYTES	(4u << 20)	/* aimed for, not a limit */
 #define PROTO_TEXT_MAX		512		/* summaries and reasons */
+#define PROTO_LINES_MAX		64		/* lines in a verdict */
 /*
  * A commits message around n commits: the array, type, head and more
  * (at most 21 bytes), then a bin header of at most 5 bytes per commit.
@@ -35,6 +36,15 @@ enum proto_type {
 	MSG_NACK = 4,		/* refused: why, and my head */
 	MSG_PING = 5,
 	MSG_PONG = 6,
+	MSG_PREPARE = 7,	/* check this change on top of that head */
+	MSG_VERDICT = 8,	/* what the checks of a prepare said */
+};
+
+/* A verdict's status. */
+enum proto_verdict {
+	VERDICT_YES = 0,	/* every check passed */
+	VERDICT_NO = 1,		/* some refused: the lines say which */
+	VERDICT_UNCHECKED = 2,	/* could not check: the line says why */
 };
 
 enum proto_nack {
@@ -65,6 +75,13 @@ struct msg {
 	enum proto_nack	 reason;
 	/* ACK (render summary), NACK (reason): NUL-terminated copies */
 	const char	*text;
+	/* PREPARE (base in head and hash), VERDICT */
+	uint64_t	 id;
+	const void	*change;		/* PREPARE: points into the frame */
+	size_t		 change_len;		/* 0: no change, check all */
+	enum proto_verdict status;		/* VERDICT */
+	char		**lines;		/* VERDICT: owned by the msg */
+	size_t		 nlines;
 	/* storage for the copies */
 	char		 nodebuf[STORE_NODE_MAX + 1];
 	char		 textbuf[PROTO_TEXT_MAX + 1];
@@ -80,6 +97,11 @@ int	proto_ack(struct buf *out, uint64_t head,
 	    const char *summary);
 int	proto_nack(struct buf *out, enum proto_nack reason, uint64_t head,
 	    const unsigned char hash[STORE_HASH_LEN], const char *text);
+int	proto_prepare(struct buf *out, uint64_t id, uint64_t base,
+	    const unsigned char hash[STORE_HASH_LEN], const void *change,
+	    size_t len);
+int	proto_verdict(struct buf *out, uint64_t id, enum proto_verdict status,
+	    char *const *lines, size_t n);
 int	proto_ping(struct buf *out);
 int	proto_pong(struct buf *out);
 
@@ -95,5 +117,6 @@ void	proto_msg_free(struct msg *m);
 
 const char *proto_type_name(enum proto_type t);
 const char *proto_nack_name(enum proto_nack r);
+const char *proto_verdict_name(enum proto_verdict v);
 
 #endif

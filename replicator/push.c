@@ -307,7 +307,7 @@ idle(struct push *x, struct error *err)
 	struct peer *p = x->p;
 	struct timespec ts;
 	struct msg m;
-	int work;
+	int work, prep;
 
 	pthread_mutex_lock(&d->mu);
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -315,7 +315,9 @@ idle(struct push *x, struct error *err)
 	for (;;) {
 		work = d->stop || p->quit || p->kick ||
 		    d->head_hint > p->rec.acked;
-		if (work || pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
+		prep = prepare_wanted(p);
+		if (work || prep ||
+		    pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
 			break;
 	}
 	p->kick = 0;
@@ -328,6 +330,9 @@ idle(struct push *x, struct error *err)
 		return error_set(err, ERR_FAIL, "connection closed");
 	if (work)
 		return 0;
+	/* A candidate to check: the verdict is the session's answer. */
+	if (prep)
+		return prepare_push(d, p, x->l, &x->in, err);
 	if (proto_ping(&x->out) == -1 || send_msg(x->l, &x->out, err) == -1 ||
 	    recv_msg(x, &m, REPLY_MS, err) == -1)
 		return -1;

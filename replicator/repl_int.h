@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "ctlmsg.h"
 #include "ipc.h"
 #include "link.h"
 #include "proto.h"
@@ -60,6 +61,17 @@ struct peer_record {
 
 struct daemon;
 struct chan;
+struct prep_round;
+
+/* A peer's part in a prepare round (prepare.c), under d->mu. */
+enum prep_state { PREP_IDLE, PREP_WANTED, PREP_SENT, PREP_DONE };
+struct prep_slot {
+	struct prep_round *r;		/* the round asked for, or NULL */
+	enum prep_state	 state;
+	enum proto_verdict status;	/* PREP_DONE: the verdict */
+	char		*lines;		/* its lines, each ending in \n */
+	uint64_t	 ms;		/* from sending to the verdict */
+};
 
 struct peer {
 	struct daemon	*d;
@@ -78,6 +90,7 @@ struct peer {
 	uint64_t	 fails;		/* failed attempts, ever */
 	int		 kick;		/* something to push: try now */
 	int		 quit;		/* removed by a reload */
+	struct prep_slot prep;		/* primary: a candidate to check */
 	int		 has_thread;
 	pthread_t	 thread;
 };
@@ -110,6 +123,8 @@ struct daemon {
 	char		 render_summary[PROTO_TEXT_MAX + 1];
 	int		 render_failed;
 	int		 ninbound, nsession, ncontrol;
+	int		 preparing;	/* a prepare round runs: one at once */
+	uint64_t	 prep_id;	/* the last round's id */
 	struct inbound	*hs[HS_SLOTS];	/* not yet authenticated */
 	int		 conn_fds[MAX_INBOUND + HS_SLOTS + MAX_CONTROL];
 					/* to shut down */
@@ -333,5 +348,25 @@ int	repl_dial_step(struct repl_dialer *x, int timed_out, struct error *err);
 void	repl_dial_end(struct repl_dialer *x);	/* closes fd if not taken */
 int	repl_parse_addr(const char *addr, char *host, size_t hlen,
 	    char *port, size_t plen, struct error *err);
+/* Both sides of the control socket. */
+int	ctl_connect(const char *dir, struct error *err);
+int	ctl_read_line(int fd, struct buf *pending, char *line, size_t len,
+	    int timeout_ms, struct error *err);
+
+/*
+ * prepare.c: checks of a candidate on the peers (docs/PROTOCOL.md,
+ * "prepare").  The control request, on the primary: asks every connected
+ * peer at once through its push thread and answers with the verdicts.
+ */
+void	ctl_prepare(struct daemon *d, int fd, struct buf *pending,
+	    const struct ctl_line *l);
+/* push.c's idle loop: a prepare waits for this peer (under mu). */
+int	prepare_wanted(const struct peer *p);
+/* The push thread sends it and waits for the verdict; -1: session over. */
+int	prepare_push(struct daemon *d, struct peer *p, struct chan *ch,
+	    struct buf *in, struct error *err);
+/* A replica answers one prepare message; -1: session over. */
+int	prepare_answer(struct daemon *d, struct chan *ch, const char *name,
+	    const struct msg *m, struct buf *out);
 
 #endif

@@ -100,9 +100,11 @@ say "The guide's settings, in one commit, checked by the services' own checkers"
 } > "$DEMO/guide.apply"
 PATH="$PATH:/usr/sbin:/sbin"
 export PATH
-# Every write is checked first, fw2's files too, by fw1's checkers.  On
-# this one machine fw2's unbound lives under root-fw2, where fw1's
-# checker would look for it in vain; on two real hosts both have
+# Every write is checked first, fw2's files too: by fw1's checkers, then
+# by fw2 itself, whose verdict decides for its files.  On this one
+# machine fw2's unbound lives under root-fw2, where fw1's checker looks
+# for it in vain: should fw2 not be connected yet, that refusal would
+# stand, so this first write forces; on two real hosts both have
 # /var/unbound and no --force is needed.
 echo "fw1# cfgstore apply --force -m 'the guide' guide.apply"
 (cd "$SRCDIR/tests/golden" &&

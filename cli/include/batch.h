@@ -37,7 +37,9 @@ int	cli_write_opts(const struct command *cmd, int argc, char **argv,
  * Checks c, commits it, tells the daemon and reports per node; the exit
  * status.  The checks come first and a refusal writes nothing (exit 2):
  * the store's own (keys, hosts, schema), then every host's files as c
- * would make them, by this node's checkers (render_check_candidate).
+ * would make them, by this node's checkers (render_check_candidate),
+ * then each peer's by the peer itself (cli_check_peers), whose verdict
+ * decides for its files; a peer not checked makes the status 3.
  * With w->force the files are not checked and the commit records it.
  * c is made for the head it was checked against, and checked again if
  * another commit lands in between.

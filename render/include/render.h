@@ -243,6 +243,14 @@ int	render_preview_diff(struct store *s, const struct render_preview *p,
 int	render_check_candidate(struct store *s, uint64_t rev,
 	    const struct change *c, const char *root, char **refusals,
 	    size_t *nrefused, size_t *nchecked, struct error *err);
+/*
+ * The same for one host only: what a peer asked to prepare a commit
+ * runs on its own files, with its own checkers.
+ */
+int	render_check_host(struct store *s, uint64_t rev,
+	    const struct change *c, const char *host, const char *root,
+	    char **refusals, size_t *nrefused, size_t *nchecked,
+	    struct error *err);
 
 /*
  * Adds the shipped templates (template.NAME blobs) and the shipped

@@ -82,6 +82,32 @@ typedef void (*repl_report_fn)(void *arg, const char *node,
 int	repl_notify(const char *dir, uint64_t rev, int wait_ms,
 	    repl_report_fn fn, void *arg, struct error *err);
 
+/* What a peer said of a candidate (a prepare, docs/PROTOCOL.md). */
+enum repl_check_state {
+	REPL_CHECK_YES,		/* its checks passed */
+	REPL_CHECK_NO,		/* a check refused: one report per line */
+	REPL_CHECK_CANNOT,	/* it could not check, and says why */
+	REPL_CHECK_UNCHECKED,	/* not asked or no verdict: why */
+};
+
+/* One call per line: a peer's verdict, or each of its refusals. */
+typedef void (*repl_check_fn)(void *arg, const char *node,
+	    enum repl_check_state st, uint64_t ms, const char *text);
+
+#define REPL_PREPARE_WAIT_MS	20000	/* default wait for verdicts */
+
+/*
+ * Asks the daemon of dir to have every connected peer check c (NULL:
+ * every file as of rev) on top of rev, whose hash is hash, on its own
+ * host with its own checkers, and waits at most wait_ms for all of them
+ * at once.  fn gets the answers: per peer, its verdict (for a "no" one
+ * call per refusal, "HOST: SERVICE: PATH: what the checker said").
+ * Nothing is written anywhere.  ERR_NODAEMON when no daemon listens.
+ */
+int	repl_prepare(const char *dir, uint64_t rev,
+	    const unsigned char hash[STORE_HASH_LEN], const struct change *c,
+	    int wait_ms, repl_check_fn fn, void *arg, struct error *err);
+
 /* Asks a running daemon to re-read the peers (after `peer add|del`). */
 int	repl_reload(const char *dir, struct error *err);
 

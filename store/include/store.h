@@ -234,6 +234,20 @@ void	change_op_at(const struct change *c, size_t i, const char **key,
 void	change_free(struct change *c);
 
 /*
+ * A change as bytes, to hand it to another node (docs/PROTOCOL.md,
+ * "prepare"): its operations in order, each key with its value's
+ * canonical encoding or nil for a delete.  change_encode replaces out's
+ * contents; change_decode checks every key and value as change_set
+ * would (ERR_MALFORMED when the bytes are not one).  Flags, origin and
+ * the head a change was made for do not travel.
+ */
+#define STORE_CHANGE_MAX	STORE_COMMIT_MAX
+int	change_encode(const struct change *c, struct buf *out,
+	    struct error *err);
+int	change_decode(const void *p, size_t len, struct change **out,
+	    struct error *err);
+
+/*
  * Makes one signed commit of c on a primary: validates every key (unknown
  * override hosts are ERR_INPUT), refuses to delete what is not there
  * (ERR_FAIL), drops sets that change nothing, and commits the rest in one

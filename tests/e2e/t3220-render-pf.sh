@@ -86,7 +86,7 @@ fp=$(store_fingerprint "$CFGSTORE_DIR")
 expect 2 "$CFGSTORE" check "$SCRATCH/b"
 assert_grep "^fw2: pf: /etc/pf.conf: /etc/pf.conf:[0-9]+: macro 'dmz_if' not defined\$" \
     "$SCRATCH/out"
-assert_no_grep '^fw1:' "$SCRATCH/out"
+assert_no_grep '^fw1: pf:' "$SCRATCH/out"
 assert_eq "$(store_fingerprint "$CFGSTORE_DIR")" "$fp" "store after check"
 assert_eq "$(restarts)" "" "restarts"
 ok "t3220"

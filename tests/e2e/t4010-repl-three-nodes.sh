@@ -36,7 +36,8 @@ step "fw3 down: fw2 still applies at once; fw3 catches up later"
 stop fw3
 expect 3 on fw1 set ntpd.listen 10.0.0.1
 r=$((r + 1))
-assert_out "fw1: committed r$r, restarted ntpd
+assert_out "fw3: not checked (unreachable)
+fw1: committed r$r, restarted ntpd
 fw2: applied r$r, no change
 fw3: unreachable, will catch up"
 expect 3 on fw1 set ntpd.constraints 9.9.9.9

@@ -4,8 +4,8 @@
  * reads from the daemon.
  *
  * The input is one line.  A line that parses must have its fields inside
- * it and its numbers as plain decimal that reads back the same; one that
- * does not must say why.  See fuzz.h for how harnesses are built and run.
+ * it and its numbers (and a prepare's hash, in hex) in the one spelling
+ * that reads back the same; one that does not must say why.  See fuzz.h for how harnesses are built and run.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -52,6 +52,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (strcmp(back, copy) != 0)
 				abort();
 		}
+		if (l.kind == CTL_PREPARE) {
+			char back[160];
+			size_t i, o;
+
+			/* "prepare REV HASH WAIT LEN": as written, hex too. */
+			o = (size_t)snprintf(back, sizeof(back), "prepare %"
+			    PRIu64 " ", l.n[0]);
+			for (i = 0; i < sizeof(l.hash); i++, o += 2)
+				snprintf(back + o, sizeof(back) - o, "%02x",
+				    l.hash[i]);
+			snprintf(back + o, sizeof(back) - o, " %" PRIu64 " %"
+			    PRIu64, l.n[1], l.n[2]);
+			if (strcmp(back, copy) != 0)
+				abort();
+		}
+		if (l.kind == CTL_VERDICT && l.n[0] > 3)
+			abort();	/* a verdict's state out of range */
 	}
 	ctl_clean(copy);
 	if (strpbrk(copy, "\t\r\n") != NULL)

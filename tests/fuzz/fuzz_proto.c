@@ -4,7 +4,8 @@
  *
  * Whatever decodes is encoded again with the matching encoder and must
  * decode to the same message: nothing is accepted that the sender's side
- * could not have meant.  See fuzz.h for how harnesses are built and run.
+ * could not have meant.  A prepare's change goes through the store's
+ * change decoder as a replica's would.  See fuzz.h for how harnesses are built and run.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,12 @@ encode(struct buf *out, const struct msg *m)
 		return proto_ping(out);
 	case MSG_PONG:
 		return proto_pong(out);
+	case MSG_PREPARE:
+		return proto_prepare(out, m->id, m->head, m->hash, m->change,
+		    m->change_len);
+	case MSG_VERDICT:
+		return proto_verdict(out, m->id, m->status, m->lines,
+		    m->nlines);
 	}
 	abort();
 }
@@ -40,6 +47,10 @@ same(const struct msg *a, const struct msg *b)
 	if (a->type != b->type || a->head != b->head || a->role != b->role ||
 	    a->more != b->more || a->failed != b->failed ||
 	    a->reason != b->reason || a->nraws != b->nraws ||
+	    a->id != b->id || a->status != b->status ||
+	    a->change_len != b->change_len || a->nlines != b->nlines ||
+	    (a->change_len > 0 && memcmp(a->change, b->change,
+	    a->change_len) != 0) ||
 	    strcmp(a->node, b->node) != 0 || strcmp(a->text, b->text) != 0 ||
 	    (a->hash == NULL) != (b->hash == NULL) ||
 	    (a->hash != NULL && memcmp(a->hash, b->hash, STORE_HASH_LEN) != 0))
@@ -49,7 +60,28 @@ same(const struct msg *a, const struct msg *b)
 		    memcmp(a->raws[i].data, b->raws[i].data,
 		    a->raws[i].len) != 0)
 			return 0;
+	for (i = 0; i < a->nlines; i++)
+		if (strcmp(a->lines[i], b->lines[i]) != 0)
+			return 0;
 	return 1;
+}
+
+/* A change that decodes encodes back to the same bytes. */
+static void
+change_roundtrip(const struct msg *m)
+{
+	struct change *c = NULL;
+	struct error err = { 0 };
+	struct buf b = { 0 };
+
+	if (m->change_len == 0 || change_decode(m->change, m->change_len, &c,
+	    &err) == -1)
+		return;
+	if (change_encode(c, &b, &err) == -1 || b.len != m->change_len ||
+	    memcmp(b.data, m->change, b.len) != 0)
+		abort();
+	change_free(c);
+	buf_free(&b);
 }
 
 int
@@ -70,6 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < m.nraws; i++)
 		(void)commit_envelope(m.raws[i].data, m.raws[i].len, signer,
 		    hash, NULL);
+	change_roundtrip(&m);
 	if (encode(&b, &m) == -1)
 		abort();
 	if (proto_decode(b.data, b.len, &again, &err) == -1 ||

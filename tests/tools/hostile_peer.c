@@ -20,7 +20,10 @@
  * SECONDS: a replica with the key of -k on ADDR:PORT that answers every
  * change set with nack rejected, and counts the connections.  A recorder:
  * record LISTEN_PORT FILE, a proxy to ADDR:PORT for one connection that
- * writes what the client sent to FILE.
+ * writes what the client sent to FILE.  prepare-behind, prepare-garbage
+ * (with the primary's key as -k): a candidate on a base the replica is
+ * not at, or a change that does not decode; the replica must answer
+ * that it cannot check, and why.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -286,6 +289,53 @@ after_handshake(const char *mode)
 }
 
 /* One stalled connection to the loopback target from 127.0.0.(2 + i % 24). */
+/* A prepare the replica cannot check: verdict 2, one line saying why. */
+static int
+prepare_attack(const char *mode)
+{
+	struct buf out = { 0 }, in = { 0 };
+	struct error err = { 0 };
+	struct msg m;
+	struct link *l;
+	unsigned char hash[STORE_HASH_LEN];
+	uint64_t head;
+	int fd, ok, garbage = strcmp(mode, "prepare-garbage") == 0;
+
+	if (id == NULL || store_head(store, &head, hash, &err) == -1) {
+		fprintf(stderr, "hostile_peer: this mode needs -k STOREDIR\n");
+		return 2;
+	}
+	l = session(&fd);
+	/* One operation whose value is missing; or a base one ahead. */
+	if (proto_prepare(&out, 9, garbage ? head : head + 1, hash,
+	    "\x91\x92\xa1x", garbage ? 4 : 0) == -1 ||
+	    link_send(l, out.data, out.len, 2000, &err) == -1)
+		return 1;
+	for (;;) {
+		if (link_recv(l, &in, 15000, &err) == -1 ||
+		    proto_decode(in.data, in.len, &m, &err) == -1) {
+			printf("no answer: %s\n", err.msg);
+			return verdict(0, mode);
+		}
+		if (m.type != MSG_PONG)
+			break;
+	}
+	if (m.type == MSG_NACK)
+		printf("answer: nack %s: %s\n", proto_nack_name(m.reason),
+		    m.text);
+	else
+		printf("answer: %s %s: %s\n", proto_type_name(m.type),
+		    proto_verdict_name(m.status), m.nlines > 0 ?
+		    m.lines[0] : "");
+	ok = m.type == MSG_VERDICT && m.id == 9 &&
+	    m.status == VERDICT_UNCHECKED && m.nlines == 1;
+	proto_msg_free(&m);
+	link_free(l);
+	buf_free(&in);
+	buf_free(&out);
+	return verdict(ok, mode);
+}
+
 static int
 flood_one(const struct sockaddr_in *to, int i)
 {
@@ -624,6 +674,9 @@ main(int argc, char **argv)
 	    strcmp(mode, "array32") == 0 || strcmp(mode, "rndframe") == 0 ||
 	    strcmp(mode, "rndmsgpack") == 0 || strcmp(mode, "emptyframe") == 0)
 		return after_handshake(mode);
+	if (strcmp(mode, "prepare-behind") == 0 ||
+	    strcmp(mode, "prepare-garbage") == 0)
+		return prepare_attack(mode);
 	if (strcmp(mode, "nacker") == 0 && argc == 3)
 		return nacker(argv[2]);
 	if (strcmp(mode, "flood") == 0 && argc == 4)

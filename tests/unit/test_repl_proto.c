@@ -224,6 +224,102 @@ test_text(void)
 	buf_free(&b);
 }
 
+/* Prepare and verdict round-trip; a verdict's lines are bounded. */
+static void
+test_prepare(void)
+{
+	struct buf b = { 0 }, enc = { 0 }, again = { 0 };
+	struct msg m;
+	struct error err;
+	struct change *c, *d;
+	struct value *v;
+	char *lines[PROTO_LINES_MAX + 1], big[PROTO_TEXT_MAX + 2];
+	const char *key;
+	const struct value *dv;
+	size_t i;
+
+	CHECK((c = change_new()) != NULL);
+	CHECK(value_string("10.0.0.3", 8, &v, &err) == 0);
+	CHECK(change_set(c, "ntpd.listen@fw2", v, &err) == 0);
+	CHECK(change_del(c, "ntpd.server", &err) == 0);
+	CHECK(change_encode(c, &enc, &err) == 0);
+	CHECK(proto_prepare(&b, 77, 41, H, enc.data, enc.len) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK(m.type == MSG_PREPARE && m.id == 77 && m.head == 41);
+	CHECK(memcmp(m.hash, H, STORE_HASH_LEN) == 0);
+	CHECK(m.change_len == enc.len &&
+	    memcmp(m.change, enc.data, enc.len) == 0);
+	/* The change comes back whole, in its order, deletes as deletes. */
+	CHECK(change_decode(m.change, m.change_len, &d, &err) == 0);
+	CHECK(change_count(d) == 2);
+	change_op_at(d, 0, &key, &dv);
+	CHECK_STR(key, "ntpd.listen@fw2");
+	CHECK(dv != NULL && value_equal(dv, v));
+	change_op_at(d, 1, &key, &dv);
+	CHECK_STR(key, "ntpd.server");
+	CHECK(dv == NULL);
+	CHECK(change_encode(d, &again, &err) == 0);
+	CHECK(again.len == enc.len && memcmp(again.data, enc.data,
+	    enc.len) == 0);
+	change_free(d);
+	proto_msg_free(&m);
+	prefixes(&b);
+	/* Every strict prefix of a change, and a stray byte, is refused. */
+	for (i = 0; i < enc.len; i++) {
+		CHECK(change_decode(enc.data, i, &d, &err) == -1);
+		CHECK(err.code == ERR_MALFORMED);
+	}
+	CHECK(buf_append(&enc, "", 1) == 0);
+	CHECK(change_decode(enc.data, enc.len, &d, &err) == -1);
+	/* No change at all: check everything. */
+	CHECK(proto_prepare(&b, 1, 0, H, "", 0) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK(m.change_len == 0);
+	proto_msg_free(&m);
+
+	for (i = 0; i <= PROTO_LINES_MAX; i++)
+		lines[i] = "fw2: ntpd: /etc/ntpd.conf: syntax error";
+	CHECK(proto_verdict(&b, 77, VERDICT_NO, lines, 2) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK(m.type == MSG_VERDICT && m.id == 77 && m.status == VERDICT_NO);
+	CHECK(m.nlines == 2);
+	CHECK_STR(m.lines[1], "fw2: ntpd: /etc/ntpd.conf: syntax error");
+	proto_msg_free(&m);
+	prefixes(&b);
+	/* The encoder keeps to the limit; 65 lines on the wire are refused. */
+	CHECK(proto_verdict(&b, 1, VERDICT_NO, lines, PROTO_LINES_MAX + 1) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK(m.nlines == PROTO_LINES_MAX);
+	proto_msg_free(&m);
+	buf_reset(&b);
+	CHECK(buf_append(&b, "\x94\x08\x01\x01\xdc\x00\x41", 7) == 0);
+	for (i = 0; i <= PROTO_LINES_MAX; i++)
+		CHECK(buf_append(&b, "\xa1x", 2) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == -1);
+	b.data[6] = 0x40;	/* 64 lines, one byte left over */
+	CHECK(proto_decode(b.data, b.len, &m, &err) == -1);
+	CHECK(proto_decode(b.data, b.len - 2, &m, &err) == 0);
+	CHECK(m.nlines == PROTO_LINES_MAX);
+	proto_msg_free(&m);
+	/* A line past the text limit is refused. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	lines[0] = big;
+	CHECK(proto_verdict(&b, 1, VERDICT_NO, lines, 1) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);	/* cut */
+	CHECK(strlen(m.lines[0]) == PROTO_TEXT_MAX);
+	proto_msg_free(&m);
+	CHECK(proto_verdict(&b, 1, VERDICT_YES, NULL, 0) == 0);
+	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
+	CHECK(m.nlines == 0 && m.lines == NULL);
+	proto_msg_free(&m);
+	value_free(v);
+	change_free(c);
+	buf_free(&b);
+	buf_free(&enc);
+	buf_free(&again);
+}
+
 int
 main(void)
 {
@@ -234,6 +330,7 @@ main(void)
 	test_shapes();
 	test_batch_limit();
 	test_text();
+	test_prepare();
 	test_random();
 	return check_done();
 }
