@@ -35,6 +35,7 @@ step "ntpd renders again on fw1: lowered, though fw2 is still down"
 expect 3 on fw1 del service.ntpd.restart@fw1
 assert_grep "^fw1: committed r[0-9]+, restarted ntpd$" "$SCRATCH/out"
 wait_for grep -q "^fw1 lower 50$" "$CARP_LOG" || fail "fw1 not lowered"
+wait_for lacks_reason fw1 demoted || fail "status still says demoted"
 health fw1 4 peer-unreachable peer-behind
 assert_eq "$(carp_lines fw1)" "raise 50,lower 50" "fw1's commands"
 assert_eq "$(carp_lines fw2)" "" "fw2's commands"
