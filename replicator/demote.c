@@ -365,10 +365,9 @@ nap(struct daemon *d, int ms)
 
 /*
  * Looks at every change of the daemon's state, and five times a second
- * for what is not announced (records, keys, the clock).  Reconciling at
- * start is the first look:
- * raised in the record and now trusted, lowered; untrusted and not
- * recorded, raised.
+ * for what is not announced (records, keys, the clock).  The first look
+ * reconciles with the record: raised there and now trusted, lowered;
+ * untrusted and not recorded, raised; raised and untrusted, left.
  */
 void *
 demote_main(void *arg)
