@@ -36,6 +36,8 @@ pair() {
 # start NAME [PREFIX...]: the daemon in the foreground, in the background.
 start() {
 	name=$1; shift
+	# A daemon killed with SIGKILL leaves its socket: wait for the new one.
+	rm -f "$(dir "$name")/serve.sock"
 	NODE=$name "$@" "$CFGSTORE" -d "$(dir "$name")" serve -f -v \
 	    --root "$SCRATCH/$name/root" >> "$SCRATCH/$name.log" 2>&1 &
 	echo $! > "$SCRATCH/$name/pid"
