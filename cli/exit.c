@@ -36,6 +36,8 @@ static const struct {
 	{ ERR_TIMEOUT,		1 },
 	{ ERR_CORRUPT,		1 },
 	{ ERR_STALE,		1 },
+	{ ERR_FENCED,		1 },
+	{ ERR_EPOCH,		2 },
 };
 
 int

@@ -92,6 +92,8 @@ error_string(int code)
 		[ERR_TIMEOUT - ERR_FIRST] = "timed out",
 		[ERR_CORRUPT - ERR_FIRST] = "store corrupt",
 		[ERR_STALE - ERR_FIRST] = "head moved since the check",
+		[ERR_FENCED - ERR_FIRST] = "fenced: a newer primary exists",
+		[ERR_EPOCH - ERR_FIRST] = "epoch does not grow",
 	};
 
 	switch (code) {

@@ -47,7 +47,9 @@ enum error_code {
 	ERR_TIMEOUT,		/* a peer or the daemon did not answer in time */
 	ERR_CORRUPT,		/* the store disagrees with its own history */
 	ERR_STALE,		/* the head moved since the change was checked */
-	ERR_LAST = ERR_STALE
+	ERR_FENCED,		/* a primary of an older epoch: writes refused */
+	ERR_EPOCH,		/* a promote whose epoch does not grow */
+	ERR_LAST = ERR_EPOCH
 };
 
 #define ERROR_MSG_MAX 512

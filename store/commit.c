@@ -23,6 +23,8 @@
 #define COMMIT_VERSION		1
 #define COMMIT_VERSION_FLAGS	2
 #define BODY_FIELDS		10
+/* Flags that carry a field: it follows `flags`, in bit order. */
+#define FLAG_FIELDS(f)		(((f) & COMMIT_PROMOTE) != 0)
 
 struct op {
 	enum commit_op	 op;
@@ -41,6 +43,7 @@ struct commit {
 	char		*message;
 	uint64_t	 time_ms;
 	uint64_t	 flags;
+	uint64_t	 epoch;		/* COMMIT_PROMOTE's field, else 0 */
 	size_t		 nops;
 	struct op	*ops;
 };
@@ -87,7 +90,8 @@ encode_body(const struct commit_in *in, const unsigned char *signer,
 
 	msgpack_sbuffer_init(body);
 	msgpack_packer_init(&pk, body, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, BODY_FIELDS + (in->flags != 0));
+	msgpack_pack_array(&pk, BODY_FIELDS + (in->flags != 0) +
+	    FLAG_FIELDS(in->flags));
 	pack_text(&pk, COMMIT_MAGIC);
 	msgpack_pack_uint64(&pk, in->flags ? COMMIT_VERSION_FLAGS :
 	    COMMIT_VERSION);
@@ -108,6 +112,8 @@ encode_body(const struct commit_in *in, const unsigned char *signer,
 	}
 	if (in->flags != 0)
 		msgpack_pack_uint64(&pk, in->flags);
+	if (in->flags & COMMIT_PROMOTE)
+		msgpack_pack_uint64(&pk, in->epoch);
 }
 
 /* The envelope's canonical bytes around a body and its signature. */
@@ -274,6 +280,7 @@ canonical_check(const struct commit *c, const void *body, size_t len,
 	in.time_ms = c->time_ms;
 	in.message = c->message;
 	in.flags = c->flags;
+	in.epoch = c->epoch;
 	in.ops = ops;
 	in.nops = c->nops;
 	encode_body(&in, c->signer, &again);
@@ -298,7 +305,7 @@ decode_body(struct commit *c, const void *body, size_t len, struct error *err)
 
 	mpr_init(&r, body, len);
 	if (mpr_array(&r, &nfields) == -1 ||
-	    (nfields != BODY_FIELDS && nfields != BODY_FIELDS + 1) ||
+	    nfields < BODY_FIELDS || nfields > BODY_FIELDS + 2 ||
 	    mpr_str(&r, &magic, &mlen) == -1 ||
 	    mlen != strlen(COMMIT_MAGIC) || memcmp(magic, COMMIT_MAGIC, mlen) ||
 	    mpr_uint(&r, &version) == -1 ||
@@ -340,7 +347,12 @@ decode_body(struct commit *c, const void *body, size_t len, struct error *err)
 	/* Zero flags would be a second spelling of a version 1 body. */
 	if (nfields > BODY_FIELDS &&
 	    (mpr_uint(&r, &c->flags) == -1 || c->flags == 0 ||
-	    (c->flags & ~(uint64_t)COMMIT_FLAGS_KNOWN) != 0))
+	    (c->flags & ~(uint64_t)COMMIT_FLAGS_KNOWN) != 0 ||
+	    nfields != BODY_FIELDS + 1 + FLAG_FIELDS(c->flags)))
+		goto bad;
+	/* Epoch 1 is r1's primary's: a promote starts a later one. */
+	if ((c->flags & COMMIT_PROMOTE) &&
+	    (mpr_uint(&r, &c->epoch) == -1 || c->epoch < 2))
 		goto bad;
 	if (mpr_left(&r) != 0)
 		goto bad;
@@ -409,6 +421,7 @@ const char *commit_node(const struct commit *c) { return c->node; }
 uint64_t commit_time_ms(const struct commit *c) { return c->time_ms; }
 const char *commit_message(const struct commit *c) { return c->message; }
 uint64_t commit_flags(const struct commit *c) { return c->flags; }
+uint64_t commit_epoch(const struct commit *c) { return c->epoch; }
 size_t commit_op_count(const struct commit *c) { return c->nops; }
 
 void

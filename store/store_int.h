@@ -39,6 +39,7 @@ struct commit_in {
 	uint64_t			 time_ms;
 	const char			*message;
 	uint64_t			 flags;		/* COMMIT_*; 0: none */
+	uint64_t			 epoch;		/* with COMMIT_PROMOTE */
 	const struct commit_op_in	*ops;
 	size_t				 nops;
 };

@@ -192,6 +192,8 @@ author_name(char *out, size_t len)
 				*p = '?';
 }
 
+static int	writable(struct store *, struct error *);
+
 static uint64_t
 now_ms(void)
 {
@@ -199,6 +201,55 @@ now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+db_commit_write(struct store *s, MDB_txn *t, struct commit_out *co,
+    const struct commit_op_in *ops, size_t n, struct error *err)
+{
+	struct commit_in in;
+	struct buf raw = { 0 };
+	unsigned char parent[STORE_HASH_LEN], k[8];
+	char author[64];
+	uint64_t head;
+	int primary, rc = -1;
+
+	/* Fenced by the daemon since this process opened the store. */
+	if (db_is_primary(s, t, &primary, err) == -1)
+		return -1;
+	if (!primary) {
+		s->primary = 0;
+		return writable(s, err);
+	}
+	if (db_read_head(s, t, &head, parent, err) == -1)
+		return -1;
+	author_name(author, sizeof(author));
+	in.rev = head + 1;
+	in.parent = parent;
+	in.author = author;
+	in.node = s->node;
+	in.time_ms = now_ms();
+	in.message = co->message ? co->message : "";
+	in.flags = co->flags;
+	in.epoch = co->epoch;
+	in.ops = ops;
+	in.nops = n;
+	if (commit_make(&in, co->id, &raw, co->hash, err) == -1)
+		goto done;
+	be64(k, in.rev);
+	if (db_put(s, t, s->commits, k, 8, raw.data, raw.len, MDB_APPEND,
+	    err) == -1)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		if (db_apply_op(s, t, in.rev, ops[i].key, ops[i].new, err) == -1)
+			goto done;
+	if (db_write_head(s, t, in.rev, co->hash, err) == -1)
+		goto done;
+	co->rev = in.rev;
+	rc = 0;
+done:
+	buf_free(&raw);
+	return rc;
 }
 
 struct commit_arg {
@@ -229,10 +280,9 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	const struct change_op **from = NULL;	/* ops[i] came from from[i] */
 	struct commit_op_in *ops = NULL;
 	struct value **olds = NULL;
-	struct commit_in in;
-	struct buf raw = { 0 };
-	unsigned char parent[STORE_HASH_LEN], k[8];
-	char author[64], hosts[512];
+	struct commit_out co;
+	unsigned char parent[STORE_HASH_LEN];
+	char hosts[512];
 	size_t n = 0, i;
 	uint64_t head = 0;
 	int rc = -1;
@@ -314,28 +364,14 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		goto done;
 	}
 
-	author_name(author, sizeof(author));
-	in.rev = head + 1;
-	in.parent = parent;
-	in.author = author;
-	in.node = s->node;
-	in.time_ms = now_ms();
-	in.message = ca->message ? ca->message : "";
-	in.flags = c->flags;
-	in.ops = ops;
-	in.nops = n;
-	if (commit_make(&in, ca->id, &raw, ca->hash, err) == -1)
+	co.id = ca->id;
+	co.message = ca->message;
+	co.flags = c->flags;
+	co.epoch = 0;
+	if (db_commit_write(s, t, &co, ops, n, err) == -1)
 		goto done;
-	be64(k, in.rev);
-	if (db_put(s, t, s->commits, k, 8, raw.data, raw.len, MDB_APPEND,
-	    err) == -1)
-		goto done;
-	for (i = 0; i < n; i++)
-		if (db_apply_op(s, t, in.rev, ops[i].key, ops[i].new, err) == -1)
-			goto done;
-	if (db_write_head(s, t, in.rev, ca->hash, err) == -1)
-		goto done;
-	ca->rev = in.rev;
+	memcpy(ca->hash, co.hash, STORE_HASH_LEN);
+	ca->rev = co.rev;
 	rc = 0;
 done:
 	if (olds != NULL)
@@ -345,7 +381,6 @@ done:
 	free(from);
 	free(ops);
 	free(sorted);
-	buf_free(&raw);
 	return rc;
 }
 
@@ -376,6 +411,9 @@ writable(struct store *s, struct error *err)
 
 	if (s->primary)
 		return 0;
+	if (store_fenced(s, NULL, primary, sizeof(primary)))
+		return error_set(err, ERR_FENCED, "%s is no longer the primary: "
+		    "%s is, write there", s->node, primary);
 	if (store_primary_name(s, primary, sizeof(primary), NULL) == 0)
 		return error_set(err, ERR_NOTPRIMARY,
 		    "%s is a replica: write on the primary, %s", s->node,

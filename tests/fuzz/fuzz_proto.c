@@ -17,7 +17,8 @@ encode(struct buf *out, const struct msg *m)
 {
 	switch (m->type) {
 	case MSG_HELLO:
-		return proto_hello(out, m->node, m->role, m->head, m->hash);
+		return proto_hello(out, m->node, m->role, m->head, m->hash,
+		    m->epoch);
 	case MSG_COMMITS:
 		return proto_commits(out, m->head, m->more, m->raws, m->nraws);
 	case MSG_ACK:

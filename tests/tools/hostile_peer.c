@@ -140,7 +140,7 @@ session(int *fd)
 	a.trust = trust_any;
 	*fd = dial();
 	if (link_connect(*fd, &a, NULL, &l, &err) == -1 ||
-	    proto_hello(&b, "hostile", ROLE_PRIMARY, 0, hash) == -1 ||
+	    proto_hello(&b, "hostile", ROLE_PRIMARY, 0, hash, 1) == -1 ||
 	    link_send(l, b.data, b.len, 2000, &err) == -1 ||
 	    link_recv(l, &b, 5000, &err) == -1 ||
 	    proto_decode(b.data, b.len, &m, &err) == -1) {
@@ -420,7 +420,7 @@ nacker(const char *secstr)
 		/* Its hello, ours, then a nack for each change set. */
 		rc = link_recv(l, &b, 5000, &err) == -1 ||
 		    proto_decode(b.data, b.len, &m, &err) == -1 ||
-		    proto_hello(&b, "nacker", ROLE_REPLICA, 0, hash) == -1 ||
+		    proto_hello(&b, "nacker", ROLE_REPLICA, 0, hash, 1) == -1 ||
 		    link_send(l, b.data, b.len, 2000, &err) == -1 ? -1 : 0;
 		while (rc == 0 && link_recv(l, &b, 2000, &err) == 0 &&
 		    proto_decode(b.data, b.len, &m, &err) == 0) {

@@ -27,6 +27,7 @@ static const struct {
 	{ ERR_TIMEOUT, "ERR_TIMEOUT" },
 	{ ERR_CORRUPT, "ERR_CORRUPT" },
 	{ ERR_STALE, "ERR_STALE" },
+	{ ERR_FENCED, "ERR_FENCED" }, { ERR_EPOCH, "ERR_EPOCH" },
 };
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 

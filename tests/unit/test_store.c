@@ -291,11 +291,15 @@ test_apply(void)
 	CHECK(res == APPLY_REJECTED);
 	buf_free(&raw);
 
-	/* Diverged: trusted fw3's own r4 does not extend fw1's r3. */
+	/*
+	 * Trusted fw3's own r4 and r1: fw3 is not the primary of epoch 1,
+	 * whose commits alone b takes.
+	 */
 	for (int i = 0; i < 4; i++)
 		set(d, "k.x", i % 2 ? "a" : "b");
-	CHECK(ship(d, 4, b, &err) == APPLY_DIVERGED);
-	CHECK(ship(d, 1, b, &err) == APPLY_DIVERGED);
+	CHECK(ship(d, 4, b, &err) == APPLY_REJECTED);
+	CHECK(err.code == ERR_UNTRUSTED);
+	CHECK(ship(d, 1, b, &err) == APPLY_REJECTED);
 
 	/* The real next commit still goes in, and the replica verifies. */
 	CHECK(ship(a, 4, b, &err) == APPLY_OK);
