@@ -518,7 +518,8 @@ role_load(struct daemon *d, struct error *err)
 }
 
 void
-repl_fence(struct daemon *d, uint64_t epoch, const char *node)
+repl_fence(struct daemon *d, uint64_t epoch, const char *node,
+    const char *from)
 {
 	struct error err = { 0 };
 	uint64_t held;
@@ -540,10 +541,11 @@ repl_fence(struct daemon *d, uint64_t epoch, const char *node)
 	d->primary = 0;
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
-	log_warnx("%s: fenced: %s is the primary of epoch %llu, above our "
-	    "epoch %llu; no longer the primary: writes refused, pushing "
-	    "stops, following it", d->node, node[0] ? node : "a node",
-	    (unsigned long long)epoch, (unsigned long long)held);
+	log_warnx("%s: fenced: %s is the primary of epoch %llu (heard from "
+	    "%s), above our epoch %llu; no longer the primary: writes "
+	    "refused, pushing stops, following it", d->node,
+	    node[0] ? node : "a node", (unsigned long long)epoch, from,
+	    (unsigned long long)held);
 }
 
 int

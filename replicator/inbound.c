@@ -267,7 +267,7 @@ serve(struct in_session *x)
 	}
 	x->epoch = m.epoch;
 	/* A primary of a newer epoch: if we were the primary, no longer. */
-	repl_fence(d, m.epoch, x->name);
+	repl_fence(d, m.epoch, x->name, x->name);
 	pthread_mutex_lock(&d->mu);
 	x->p->rec.peer_head = m.head;
 	primary = d->primary;

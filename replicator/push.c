@@ -378,7 +378,7 @@ session(struct push *x, struct error *err)
 	/* A newer epoch, whoever tells of it: this node is primary no more. */
 	if (m.epoch > epoch) {
 		repl_fence(d, m.epoch, m.role == ROLE_PRIMARY ? p->info.name :
-		    "");
+		    "", p->info.name);
 		return error_set(err, ERR_FENCED, "it is at epoch %llu, above "
 		    "our %llu", (unsigned long long)m.epoch,
 		    (unsigned long long)epoch);
@@ -451,9 +451,16 @@ push_main(void *arg)
 		started = repl_mono_ms();
 		rc = session(&x, &err);
 		pthread_mutex_lock(&d->mu);
-		was_up = p->connected;
-		p->connected = 0;
-		p->ch = NULL;
+		/*
+		 * Fenced, this node follows: the peer's session may be an
+		 * inbound one now (inbound.c, claim), not ours to clear.
+		 */
+		was_up = 0;
+		if (p->ch == NULL || p->ch == x.l) {
+			was_up = p->connected;
+			p->connected = 0;
+			p->ch = NULL;
+		}
 		if (rc == -1 && !d->stop && !p->quit) {
 			/*
 			 * Only a failed attempt says "unreachable"; a session

@@ -160,11 +160,13 @@ int	render_wait_for(struct daemon *d, uint64_t rev, int timeout_ms,
 int	send_msg(struct chan *c, struct buf *b, struct error *err);
 
 /*
- * daemon.c: node is the primary of epoch (a hello said so).  Above the
+ * daemon.c: node ("" when not named) is the primary of epoch, from's
+ * hello said.  Above the
  * history's epoch, a primary stops being one at once: writes refused,
  * pushing stopped; it follows the new primary when that one sends.
  */
-void	repl_fence(struct daemon *d, uint64_t epoch, const char *node);
+void	repl_fence(struct daemon *d, uint64_t epoch, const char *node,
+	    const char *from);
 int	repl_is_primary(struct daemon *d);	/* takes mu */
 
 /*

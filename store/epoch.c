@@ -237,6 +237,7 @@ write_fence(struct store *s, MDB_txn *t, void *arg, struct error *err)
 {
 	struct fence_arg *fa = arg;
 	unsigned char v[8 + STORE_NODE_MAX];
+	char name[STORE_NODE_MAX + 1];
 	uint64_t epoch, seen;
 	size_t len = strlen(fa->node);
 	int primary;
@@ -245,12 +246,14 @@ write_fence(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	if (len > STORE_NODE_MAX)
 		len = STORE_NODE_MAX;
 	if (db_epoch(s, t, &epoch, NULL, NULL, err) == -1 ||
-	    seen_get(s, t, &seen, NULL, 0, err) == -1 ||
+	    seen_get(s, t, &seen, name, sizeof(name), err) == -1 ||
 	    db_is_primary(s, t, &primary, err) == -1)
 		return -1;
 	if (fa->epoch <= epoch)
 		return 0;
-	if (fa->epoch > seen) {
+	/* A replica's hello tells the epoch; its primary's, the name too. */
+	if (fa->epoch > seen || (fa->epoch == seen && name[0] == '\0' &&
+	    len > 0)) {
 		be64(v, fa->epoch);
 		memcpy(v + 8, fa->node, len);
 		if (db_put(s, t, s->meta, SEEN_KEY, strlen(SEEN_KEY), v,

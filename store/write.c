@@ -408,12 +408,15 @@ static int
 writable(struct store *s, struct error *err)
 {
 	char primary[STORE_NODE_MAX + 1];
+	uint64_t epoch;
 
 	if (s->primary)
 		return 0;
-	if (store_fenced(s, NULL, primary, sizeof(primary)))
+	if (store_fenced(s, &epoch, primary, sizeof(primary)))
 		return error_set(err, ERR_FENCED, "%s is no longer the primary: "
-		    "%s is, write there", s->node, primary);
+		    "write on the primary of epoch %llu, %s", s->node,
+		    (unsigned long long)epoch, primary[0] ? primary :
+		    "not known yet");
 	if (store_primary_name(s, primary, sizeof(primary), NULL) == 0)
 		return error_set(err, ERR_NOTPRIMARY,
 		    "%s is a replica: write on the primary, %s", s->node,
