@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh - builds the benchmarks and prints their figures.  On demand only:
 # timing targets are checked here, never in the tests.
-#	sh bench/run.sh [store|render|repl|check ...]	(default: all four)
+#	sh bench/run.sh [store|render|repl|check|failover ...]	(default: all)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tools/deps.sh"
@@ -12,7 +12,7 @@ cmake --build "$b" -j "$(nproc)" --target bench >/dev/null
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
-for part in ${*:-store render repl check}; do
+for part in ${*:-store render repl check failover}; do
 	echo "== $part"
 	case $part in
 	store)	"$b/bench/bench_store" "$b/cli/cfgstore" "$b/bench/bench_trivial" ;;
@@ -20,6 +20,8 @@ for part in ${*:-store render repl check}; do
 		    "$top/tests/golden" "$scratch/render" ;;
 	repl)	bash "$top/bench/repl-bench.sh" "$b" ;;
 	check)	bash "$top/bench/check-bench.sh" "$b" ;;
-	*)	echo "unknown part '$part' (store, render, repl, check)" >&2; exit 2 ;;
+	failover) bash "$top/bench/failover-bench.sh" "$b" ;;
+	*)	echo "unknown part '$part' (store, render, repl, check," \
+		    "failover)" >&2; exit 2 ;;
 	esac
 done

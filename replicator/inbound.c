@@ -280,11 +280,18 @@ serve(struct in_session *x)
 	    ROLE_REPLICA, head, hash, epoch) == -1 ||
 	    send_msg(x->l, &x->out, &err) == -1)
 		return -1;
-	/* Our hello told it of our epoch: an older primary fences itself. */
+	/*
+	 * Our hello told it of our epoch: an older primary fences itself,
+	 * and is back and listening, so our push to it need not wait.
+	 */
 	if (primary) {
 		log_warnx("%s: dialled us as the primary of epoch %llu; we are "
 		    "the primary of epoch %llu", x->name,
 		    (unsigned long long)m.epoch, (unsigned long long)epoch);
+		pthread_mutex_lock(&d->mu);
+		x->p->kick = 1;
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
 		return -1;
 	}
 	log_info("%s: connected, we are at r%llu of r%llu", x->name,
