@@ -32,7 +32,7 @@ promote_check(struct store *s, struct error *err)
 	else if (st->primary_connected == 1 && st->primary_head > st->head)
 		rc = error_set(err, ERR_FAIL, "%s, the primary, is reachable "
 		    "and ahead of this node (r%" PRIu64 ", here r%" PRIu64
-		    "): let this node catch up first, or --force", 
+		    "): let this node catch up first, or --force",
 		    st->primary_name, st->primary_head, st->head);
 	else if (!st->daemon)
 		printf("%s: cfgstore serve is not running here, so the "

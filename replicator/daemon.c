@@ -457,8 +457,8 @@ peers_load(struct daemon *d, struct error *err)
 }
 
 /*
- * On the primary, a push thread per peer that has none running.  One
- * that ended when this node was fenced is joined first.  Under reload_mu.
+ * On the primary, a push thread per peer that has none.  A fenced node's
+ * threads wait, idle, until it is the primary again.  Under reload_mu.
  */
 static int
 push_start(struct daemon *d, struct error *err)
@@ -473,10 +473,6 @@ push_start(struct daemon *d, struct error *err)
 		return 0;
 	for (size_t i = 0; i < d->npeers; i++) {
 		p = d->peers[i];
-		if (p->has_thread && p->pushed) {
-			pthread_join(p->thread, NULL);
-			p->has_thread = p->pushed = 0;
-		}
 		if (p->has_thread)
 			continue;
 		if (repl_spawn(&p->thread, push_main, p, 0) != 0)
@@ -505,9 +501,15 @@ role_load(struct daemon *d, struct error *err)
 		return 0;
 	}
 	d->primary = 1;
-	for (size_t i = 0; i < d->npeers; i++)
-		if (d->peers[i]->ch != NULL)
-			chan_kill(d->peers[i]->ch, "this node is the primary now");
+	/* A new term: every peer is pushed to at once, old refusals aside. */
+	for (size_t i = 0; i < d->npeers; i++) {
+		struct peer *p = d->peers[i];
+
+		if (p->ch != NULL)
+			chan_kill(p->ch, "this node is the primary now");
+		p->kick = 1;
+		p->diverged = p->refused = 0;
+	}
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 	if (store_epoch(d->s, &epoch, NULL, err) == -1)
@@ -546,17 +548,6 @@ repl_fence(struct daemon *d, uint64_t epoch, const char *node,
 	    "refused, pushing stops, following it", d->node,
 	    node[0] ? node : "a node", (unsigned long long)epoch, from,
 	    (unsigned long long)held);
-}
-
-int
-repl_is_primary(struct daemon *d)
-{
-	int primary;
-
-	pthread_mutex_lock(&d->mu);
-	primary = d->primary;
-	pthread_mutex_unlock(&d->mu);
-	return primary;
 }
 
 /* ---- listening ------------------------------------------------------------ */

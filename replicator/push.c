@@ -34,6 +34,19 @@ struct push {
 	struct store_raw *raws;
 };
 
+/* The thread's end: the daemon stops, or the peer was removed. */
+static int
+quitting(struct push *x)
+{
+	int quit;
+
+	pthread_mutex_lock(&x->d->mu);
+	quit = x->d->stop || x->p->quit;
+	pthread_mutex_unlock(&x->d->mu);
+	return quit;
+}
+
+/* A session's end: that, or this node is no longer the primary. */
 static int
 stopping(struct push *x)
 {
@@ -446,7 +459,7 @@ push_main(void *arg)
 	buf_secret(&x.out);
 	buf_secret(&x.in);
 	buf_secret(&x.raw);
-	while (!stopping(&x)) {
+	while (!quitting(&x)) {
 		error_clear(&err);
 		started = repl_mono_ms();
 		rc = session(&x, &err);
@@ -475,7 +488,7 @@ push_main(void *arg)
 		pthread_mutex_unlock(&d->mu);
 		chan_close(x.l);
 		x.l = NULL;
-		if (stopping(&x))
+		if (quitting(&x))
 			break;
 		/* Each new reason once at warning level, repeats as debug. */
 		if (was_up)
@@ -504,8 +517,11 @@ push_main(void *arg)
 		} else
 			refused_wait = REFUSED_RETRY_MIN_MS;
 		repl_deadline(&ts, wait);
-		/* A new commit cuts the wait short, unless refused. */
 		pthread_mutex_lock(&d->mu);
+		/* Fenced: idle until promoted again (or the end). */
+		while (!d->stop && !p->quit && !d->primary)
+			pthread_cond_wait(&d->cv, &d->mu);
+		/* A new commit cuts the wait short, unless refused. */
 		while (!d->stop && !p->quit && d->primary &&
 		    !(p->kick && !p->diverged && !p->refused) &&
 		    pthread_cond_timedwait(&d->cv, &d->mu, &ts) == 0)
@@ -518,8 +534,5 @@ push_main(void *arg)
 	buf_free_secret(&x.in);
 	buf_free_secret(&x.raw);
 	free(x.raws);
-	pthread_mutex_lock(&d->mu);
-	p->pushed = 1;
-	pthread_mutex_unlock(&d->mu);
 	return NULL;
 }

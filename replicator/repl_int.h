@@ -74,7 +74,6 @@ struct peer {
 	int		 kick;		/* something to push: try now */
 	int		 quit;		/* removed by a reload */
 	int		 has_thread;
-	int		 pushed;	/* its push thread has ended */
 	pthread_t	 thread;
 };
 
@@ -167,7 +166,6 @@ int	send_msg(struct chan *c, struct buf *b, struct error *err);
  */
 void	repl_fence(struct daemon *d, uint64_t epoch, const char *node,
 	    const char *from);
-int	repl_is_primary(struct daemon *d);	/* takes mu */
 
 /*
  * daemon.c: re-reads the peers and the role (SIGHUP, or asked on the

@@ -413,7 +413,7 @@ writable(struct store *s, struct error *err)
 	if (s->primary)
 		return 0;
 	if (store_fenced(s, &epoch, primary, sizeof(primary)))
-		return error_set(err, ERR_FENCED, "%s is no longer the primary: "
+		return error_set(err, ERR_FENCED, "%s is not the primary: "
 		    "write on the primary of epoch %llu, %s", s->node,
 		    (unsigned long long)epoch, primary[0] ? primary :
 		    "not known yet");
