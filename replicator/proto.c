@@ -252,8 +252,11 @@ proto_decode(const void *p, size_t len, struct msg *m, struct error *err)
 	if (mpr_uint(&r, &t) == -1 || t < MSG_HELLO || t > MSG_PONG)
 		return error_set(err, ERR_INPUT, "unknown message type");
 	m->type = (enum proto_type)t;
-	/* Version 1's hello, without the epoch: read to be refused by name. */
-	if (n - 1 != fields[t] && !(t == MSG_HELLO && n - 1 == 5))
+	/* Version 1's hello, without the epoch: refused by its name. */
+	if (t == MSG_HELLO && n - 1 == 5)
+		return error_set(err, ERR_INPUT, "hello of protocol version 1 "
+		    "(this node speaks version %d)", PROTO_VERSION);
+	if (n - 1 != fields[t])
 		return error_set(err, ERR_INPUT, "%s with %lu fields, expected "
 		    "%lu", proto_type_name(m->type), (unsigned long)n - 1,
 		    (unsigned long)fields[t]);
@@ -268,12 +271,10 @@ proto_decode(const void *p, size_t len, struct msg *m, struct error *err)
 		    get_hash(&r, &m->hash, err) == -1)
 			goto fail;
 		m->role = (enum proto_role)v;
-		if (n - 1 == 5 ? m->version != 1 : (m->version == 1 ||
-		    get_uint(&r, &m->epoch, UINT64_MAX, "epoch", err) == -1 ||
-		    m->epoch == 0)) {
-			error_set(err, ERR_INPUT, "hello version %llu with %lu "
-			    "fields", (unsigned long long)m->version,
-			    (unsigned long)n - 1);
+		if (get_uint(&r, &m->epoch, UINT64_MAX, "epoch", err) == -1)
+			goto fail;
+		if (m->epoch == 0) {
+			error_set(err, ERR_INPUT, "hello with epoch 0");
 			goto fail;
 		}
 		break;

@@ -52,7 +52,7 @@ struct msg {
 	uint64_t	 version;
 	const char	*node;			/* NUL-terminated copy */
 	enum proto_role	 role;
-	uint64_t	 epoch;			/* 0 in a version 1 hello */
+	uint64_t	 epoch;			/* HELLO: 1 or more */
 	/* HELLO, COMMITS (sender's head), ACK, NACK */
 	uint64_t	 head;
 	const unsigned char *hash;		/* STORE_HASH_LEN; HELLO/ACK/NACK */

@@ -41,6 +41,7 @@ same(const struct msg *a, const struct msg *b)
 	if (a->type != b->type || a->head != b->head || a->role != b->role ||
 	    a->more != b->more || a->failed != b->failed ||
 	    a->reason != b->reason || a->nraws != b->nraws ||
+	    a->epoch != b->epoch ||
 	    strcmp(a->node, b->node) != 0 || strcmp(a->text, b->text) != 0 ||
 	    (a->hash == NULL) != (b->hash == NULL) ||
 	    (a->hash != NULL && memcmp(a->hash, b->hash, STORE_HASH_LEN) != 0))
