@@ -132,6 +132,14 @@ test_shapes(void)
 	proto_hello(&b, "f\001w", ROLE_REPLICA, 1, H, 1);
 	b.data[4] = '\0';
 	CHECK(refused(b.data, b.len));
+	/* Version 1's hello (no epoch), and one with epoch 0. */
+	proto_hello(&b, "fw1", ROLE_PRIMARY, 1, H, 1);
+	b.data[0] = (char)0x96;
+	b.data[2] = 1;
+	CHECK(refused(b.data, b.len - 1));
+	proto_hello(&b, "fw1", ROLE_PRIMARY, 1, H, 1);
+	b.data[b.len - 1] = 0;
+	CHECK(refused(b.data, b.len));
 	buf_free(&b);
 }
 
