@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-on() { n=$1; shift; "$CFGSTORE" -d "$W/$n" "$@"; }
+on() { local node=$1; shift; "$CFGSTORE" -d "$W/$node" "$@"; }
 start() {
 	"$CFGSTORE" -d "$W/$1" serve -f --root "$W/root-$1" \
 	    >> "$W/$1.log" 2>&1 &
@@ -86,13 +86,13 @@ prim=fw1
 for i in $(seq 1 "$N"); do
 	case $prim in fw1) n=fw2 ;; fw2) n=fw3 ;; fw3) n=fw1 ;; esac
 	# Make $prim the primary, then kill it.
-	on $prim status | grep -q '(primary)' || on $prim promote >/dev/null
+	on $prim status | grep -q "(primary)" || on $prim promote >/dev/null
 	stop $prim KILL
 	t0=$EPOCHREALTIME
 	on $n promote > "$W/out" 2>&1
 	rc=$?
 	ms_since "$t0" >> "$W/t2"
-	[ $rc = 3 ] && [ "$(grep -c ': applied r' "$W/out")" = 1 ] ||
+	[ $rc = 3 ] && [ "$(grep -c ": applied r" "$W/out")" = 1 ] ||
 	    { cat "$W/out"; exit 1; }
 	start $prim
 	h=$(head_of $n)
