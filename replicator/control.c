@@ -491,7 +491,8 @@ repl_failover_status(struct store *s, struct repl_status *st,
 	    store_diverged_count(s, &st->ndiverged, err) == -1)
 		return -1;
 	st->fenced = store_fenced(s, &st->fenced_epoch, name, sizeof(name));
-	st->primary_connected = -1;
+	/* Not a peer here: a daemon would have no session with it. */
+	st->primary_connected = st->daemon ? 0 : -1;
 	st->primary_head = 0;
 	if (st->primary) {
 		st->primary_connected = 1;

@@ -154,6 +154,12 @@ int	db_truncate(struct store *s, MDB_txn *t, uint64_t rev, uint64_t epoch,
 int	db_is_primary(struct store *s, MDB_txn *t, int *primary,
 	    struct error *err);
 
+/*
+ * write.c: the node's key, to sign with, once checked against the public
+ * key the store was opened with (node.pub); identity_free it.
+ */
+int	db_signer_load(struct store *s, struct identity **out,
+	    struct error *err);
 /* write.c: signs and stores the commit of ops at head + 1. */
 struct commit_out {
 	const struct identity	*id;

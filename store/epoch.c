@@ -343,7 +343,7 @@ store_promote(struct store *s, uint64_t *rev, uint64_t *epoch,
 	int rc;
 
 	memset(&pa, 0, sizeof(pa));
-	if (identity_load(s, &id, err) == -1)
+	if (db_signer_load(s, &id, err) == -1)
 		return -1;
 	pa.co.id = id;
 	rc = db_write(s, write_promote, &pa, err);

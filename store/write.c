@@ -426,6 +426,21 @@ writable(struct store *s, struct error *err)
 	    s->node);
 }
 
+int
+db_signer_load(struct store *s, struct identity **out, struct error *err)
+{
+	if (identity_load(s, out, err) == -1)
+		return -1;
+	if (sodium_memcmp(identity_public(*out), s->pk,
+	    STORE_PUBKEY_LEN) != 0) {
+		identity_free(*out);
+		*out = NULL;
+		return error_set(err, ERR_FAIL, "%s/%s does not match %s",
+		    s->dir, PUB_FILE, KEY_FILE);
+	}
+	return 0;
+}
+
 static int
 commit_common(struct store *s, struct commit_arg *ca, uint64_t *rev,
     struct error *err)
@@ -441,13 +456,8 @@ commit_common(struct store *s, struct commit_arg *ca, uint64_t *rev,
 	if (ca->message != NULL && text_check(ca->message, strlen(ca->message),
 	    TEXT_MESSAGE, err) == -1)
 		return -1;
-	if (identity_load(s, &id, err) == -1)
+	if (db_signer_load(s, &id, err) == -1)
 		return -1;
-	if (sodium_memcmp(identity_public(id), s->pk, STORE_PUBKEY_LEN) != 0) {
-		identity_free(id);
-		return error_set(err, ERR_FAIL, "%s/%s does not match %s",
-		    s->dir, PUB_FILE, KEY_FILE);
-	}
 	ca->id = id;
 	rc = db_write(s, write_commit, ca, err);
 	identity_free(id);
