@@ -9,54 +9,24 @@
 # applied on fw2 brings fw1's lost changes back, as new commits.
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/tools/repl-lib.sh"
-
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
-	echo "SKIP: network namespaces need root and ip(8)"
-	exit 77
-fi
-NSA=cfoA$$
-NSB=cfoB$$
-VA=foa$$
-VB=fob$$
-NET=10.$(($$ % 200 + 20)).$(($$ / 200 % 250)).
-netns_cleanup() {
-	ip netns del "$NSA" 2>/dev/null
-	ip netns del "$NSB" 2>/dev/null
-}
-trap 'cleanup; netns_cleanup' EXIT
+. "$SRCDIR/tests/tools/netns-lib.sh"
 
 step "fw1 in one namespace, fw2 and fw3 in the other"
-ip netns add "$NSA" && ip netns add "$NSB" || fail "ip netns add"
-ip link add "$VA" type veth peer name "$VB" || fail "ip link add veth"
-ip link set "$VA" netns "$NSA" && ip link set "$VB" netns "$NSB" ||
-    fail "move veth"
-ip -n "$NSA" addr add "${NET}1/24" dev "$VA"
-ip -n "$NSB" addr add "${NET}2/24" dev "$VB"
-for ns in "$NSA" "$NSB"; do
-	ip -n "$ns" link set lo up
-done
-ip -n "$NSA" link set "$VA" up
-ip -n "$NSB" link set "$VB" up
-
-LISTEN_HOST=${NET}1 node_init fw1 --primary
-LISTEN_HOST=${NET}2 node_init fw2
-LISTEN_HOST=${NET}2 node_init fw3
-LISTEN_HOST=${NET}1
-addr() {
-	case $1 in fw1) h=${NET}1 ;; *) h=${NET}2 ;; esac
-	echo "$h:$(cat "$SCRATCH/$1/port")"
-}
+netns_up
+ns_init fw1 A --primary
+ns_init fw2 B
+ns_init fw3 B
 pair fw1 fw2
 pair fw1 fw3
 pair fw2 fw3
-start fw1 ip netns exec "$NSA"
-start fw2 ip netns exec "$NSB"
-start fw3 ip netns exec "$NSB"
+ns_start fw1
+ns_start fw2
+ns_start fw3
 guide_synced fw1 fw2
 wait_head fw3 "$r"
 
 step "the link is cut; fw1 commits on its side"
-ip -n "$NSA" link set "$VA" down
+link_cut
 CFGSTORE_WAIT=1
 for i in 1 2 3; do
 	expect 3 on fw1 set -m "fw1 cut off $i" ntpd.listen@fw1 "10.0.1.$i"
@@ -75,7 +45,7 @@ assert_grep "^fw3: applied r$((r + 3)), restarted ntpd" "$SCRATCH/out"
 [ "$(head_of fw1)" = $((r + 3)) ] || fail "fw1 lost a commit"
 
 step "the link is back: fw1 is fenced and takes fw2's history"
-ip -n "$NSA" link set "$VA" up
+link_back
 wait_for grep -q "fw1: fenced: .* epoch 2" "$SCRATCH/fw1.log" ||
     wait_for grep -q "fw1: fenced: .* epoch 2" "$SCRATCH/fw1.log" ||
     fail "fw1 was not fenced"
