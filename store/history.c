@@ -196,7 +196,9 @@ verify_commits(struct store *s, MDB_txn *t, uint64_t head,
 	unsigned char primary[STORE_PUBKEY_LEN];
 	struct commit *c = NULL;
 	MDB_val raw, v;
+	MDB_stat st;
 	uint64_t rev, epoch = 1;
+	size_t npromotes = 0;
 
 	*nops = 0;
 	for (rev = 1; rev <= head; rev++) {
@@ -219,6 +221,8 @@ verify_commits(struct store *s, MDB_txn *t, uint64_t head,
 		}
 		if (verify_epoch(s, t, c, rev, &epoch, primary, err) == -1)
 			goto fail;
+		if (commit_flags(c) & COMMIT_PROMOTE)
+			npromotes++;
 		for (size_t i = 0; i < commit_op_count(c); i++) {
 			const struct value *old, *new;
 			const void *enc = "\xc0";
@@ -261,6 +265,10 @@ verify_commits(struct store *s, MDB_txn *t, uint64_t head,
 	if (sodium_memcmp(prev, head_hash, STORE_HASH_LEN) != 0)
 		return error_set(err, ERR_CORRUPT, "head hash does not match r%llu",
 		    (unsigned long long)head);
+	/* Each entry was checked against its promote: none may be left. */
+	if (mdb_stat(t, s->epochs, &st) != 0 || st.ms_entries != npromotes)
+		return error_set(err, ERR_CORRUPT, "the epochs index holds an "
+		    "epoch no promote in the history started");
 	*bad = 0;
 	return 0;
 fail:

@@ -832,6 +832,8 @@ test_verify_names_revision(void)
 	    12, "\xa1\x32", 4, "r4: history index has an entry for k.b");
 	verify_case("v-index-malformed", "history", "k.b\0\1", 5, "\xc0", 4,
 	    "r4: history index has a malformed entry for k.b");
+	verify_case("v-epochs-extra", "epochs", "\0\0\0\0\0\0\0\5", 8, "x",
+	    4, "the epochs index holds an epoch no promote started");
 }
 
 /* A promote commit signed by s's key, made by hand: rev, parent, epoch. */
