@@ -287,9 +287,12 @@ commit_json(const struct commit *c, int full)
 	    "time", when, "author", commit_author(c), "node", commit_node(c),
 	    "message", commit_message(c), "signer", signer,
 	    "forced", (commit_flags(c) & COMMIT_FORCED) != 0);
-	if (j != NULL && (commit_flags(c) & COMMIT_PROMOTE))
-		format_json_set(j, "promote_epoch",
-		    json_integer((json_int_t)commit_epoch(c)));
+	if (j != NULL && (commit_flags(c) & COMMIT_PROMOTE) &&
+	    format_json_set(j, "promote_epoch",
+	    json_integer((json_int_t)commit_epoch(c))) == -1) {
+		json_decref(j);
+		return NULL;
+	}
 	if (format_json_set(j, "ops", ops = json_array()) == -1) {
 		json_decref(j);
 		return NULL;
@@ -317,6 +320,20 @@ commit_json(const struct commit *c, int full)
 }
 
 /* label: how the commit is named, NULL for its revision ("r42"). */
+/* commit_json, with the name of a diverged commit (label) when not NULL. */
+static json_t *
+commit_json_named(const struct commit *c, int full, const char *label)
+{
+	json_t *j = commit_json(c, full);
+
+	if (j != NULL && label != NULL &&
+	    format_json_set(j, "diverged", json_string(label)) == -1) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
 static void
 commit_header(const struct commit *c, const char *label)
 {
@@ -397,11 +414,8 @@ log_commit(struct log_arg *la, struct commit *c, const char *label)
 		return 0;
 	}
 	if (la->json != NULL) {
-		json_t *j = commit_json(c, 0);
-
-		if (j != NULL && label != NULL)
-			format_json_set(j, "diverged", json_string(label));
-		if (format_json_append(la->json, j) == -1) {
+		if (format_json_append(la->json,
+		    commit_json_named(c, 0, label)) == -1) {
 			commit_free(c);
 			la->json_failed = 1;
 			return -1;
@@ -601,7 +615,7 @@ cmd_show(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		goto done;
 	}
 	if (r.json) {
-		rc = format_json_print(commit_json(c, 1));
+		rc = format_json_print(commit_json_named(c, 1, label));
 		goto done;
 	}
 	commit_header(c, label);

@@ -198,18 +198,21 @@ failover_text(const struct repl_status *st)
 		    st->ndiverged == 1 ? "" : "s");
 }
 
-/* The same, as fields of the JSON status. */
-static void
+/* The same, as fields of the JSON status; -1 when one cannot be set. */
+static int
 failover_json(json_t *j, const struct repl_status *st)
 {
-	json_object_set_new(j, "epoch", json_integer((json_int_t)st->epoch));
-	json_object_set_new(j, "fenced", st->fenced ?
-	    json_integer((json_int_t)st->fenced_epoch) : json_false());
-	json_object_set_new(j, "primary_connected",
+	if (format_json_set(j, "epoch",
+	    json_integer((json_int_t)st->epoch)) == -1 ||
+	    format_json_set(j, "fenced", st->fenced ?
+	    json_integer((json_int_t)st->fenced_epoch) : json_false()) == -1 ||
+	    format_json_set(j, "primary_connected",
 	    st->primary_connected < 0 ? json_null() :
-	    json_boolean(st->primary_connected));
-	json_object_set_new(j, "diverged",
-	    json_integer((json_int_t)st->ndiverged));
+	    json_boolean(st->primary_connected)) == -1 ||
+	    format_json_set(j, "diverged",
+	    json_integer((json_int_t)st->ndiverged)) == -1)
+		return -1;
+	return 0;
 }
 
 static void
@@ -343,8 +346,10 @@ status_json(struct store *s, const struct repl_status *st)
 	    "time", time_json(st->head_ms),
 	    "daemon", st->daemon, "peers", peers, "services", services,
 	    "files", files);
-	if (j != NULL)
-		failover_json(j, st);
+	if (j != NULL && failover_json(j, st) == -1) {
+		json_decref(j);
+		j = NULL;
+	}
 	return format_json_print(j);
 }
 

@@ -83,6 +83,13 @@ expect 2 on fw1 show diverged:x:1
 assert_err_line "invalid diverged commit"
 expect 0 on fw1 log --diverged --json
 assert_grep "\"diverged\": \"diverged:1:$((r + 1))\"" "$SCRATCH/out"
+expect 0 on fw1 show --json diverged:1:$((r + 3))
+assert_grep "\"diverged\": \"diverged:1:$((r + 3))\"" "$SCRATCH/out"
+expect 0 on fw1 status --json
+assert_grep '"epoch": 2,' "$SCRATCH/out"
+assert_grep '"diverged": 3' "$SCRATCH/out"
+assert_grep '"fenced": false' "$SCRATCH/out"
+assert_grep '"primary_connected": true' "$SCRATCH/out"
 expect 0 on fw1 verify
 
 step "exported and applied on fw2, fw1's changes are back on every node"
