@@ -192,8 +192,6 @@ author_name(char *out, size_t len)
 				*p = '?';
 }
 
-static int	writable(struct store *, struct error *);
-
 static uint64_t
 now_ms(void)
 {
@@ -214,12 +212,16 @@ db_commit_write(struct store *s, MDB_txn *t, struct commit_out *co,
 	uint64_t head;
 	int primary, rc = -1;
 
-	/* Fenced by the daemon since this process opened the store. */
+	/*
+	 * Fenced by the daemon since this process opened the store: the
+	 * caller says so, outside the transaction (writable reads the store).
+	 */
 	if (db_is_primary(s, t, &primary, err) == -1)
 		return -1;
 	if (!primary) {
 		s->primary = 0;
-		return writable(s, err);
+		return error_set(err, ERR_NOTPRIMARY, "%s is no longer the "
+		    "primary", s->node);
 	}
 	if (db_read_head(s, t, &head, parent, err) == -1)
 		return -1;
@@ -461,6 +463,8 @@ commit_common(struct store *s, struct commit_arg *ca, uint64_t *rev,
 	ca->id = id;
 	rc = db_write(s, write_commit, ca, err);
 	identity_free(id);
+	if (rc == -1 && !s->primary)
+		writable(s, err);	/* fenced meanwhile: name the primary */
 	if (rc == 0)
 		*rev = ca->rev;
 	return rc;
