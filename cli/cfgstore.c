@@ -94,18 +94,22 @@ static const struct command commands[] = {
 	  "            DURATION (minutes, or 30s, 5m, 1h): see confirm\n"
 	  "--force     commit what the checks of the files refuse (recorded)",
 	  "-m --confirm", 0 },
-	{ "export", cmd_export, "[--rev N]",
+	{ "export", cmd_export, "[--rev N | --diverged]",
 	  "print the state as lines that apply takes",
-	  "--rev N     as of revision N",
+	  "--rev N     as of revision N\n"
+	  "--diverged  the diverged branch's changes instead, in order, as a\n"
+	  "            batch to apply on the primary",
 	  "--rev", 1 },
-	{ "log", cmd_log, "[-n N] [-p | --json] [PREFIX]",
+	{ "log", cmd_log, "[-n N] [-p | --json] [--diverged] [PREFIX]",
 	  "audit history, newest first",
 	  "-n N        at most N commits\n"
 	  "-p          each change in full, text as a line diff\n"
 	  "--json      print JSON\n"
+	  "--diverged  the commits moved out of the history when this node\n"
+	  "            followed a newer primary, as diverged:EPOCH:REV\n"
 	  "PREFIX      only commits that changed keys starting with it",
 	  "-n", 1 },
-	{ "show", cmd_show, "[--raw] [--json] REV",
+	{ "show", cmd_show, "[--raw] [--json] REV | diverged:EPOCH:REV",
 	  "one commit in full",
 	  "--raw       write its exact signed bytes, as they travel\n"
 	  "--json      print JSON",
@@ -166,6 +170,12 @@ static const struct command commands[] = {
 	  "--user USER   the network process's user (default " PRIV_USER_DEFAULT ")\n"
 	  "--chroot DIR  the network process's root (default " REPL_CHROOT ")",
 	  "--root --user --chroot", 0 },
+	{ "promote", cmd_promote, "[--force]",
+	  "make this replica the primary of a new epoch; the old primary "
+	  "follows it when it returns",
+	  "--force     also on the primary, or while the primary is\n"
+	  "            reachable and ahead of this node",
+	  "", 0 },
 	{ "status", cmd_status, "[--json]",
 	  "role, head, peers, last render per service, health",
 	  "--json      print JSON\n"

@@ -3,6 +3,7 @@
  * diff, verify.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "cli.h"
 #include "format.h"
 
-enum { OPT_REV = 256, OPT_HOST, OPT_JSON, OPT_RAW, OPT_PATCH };
+enum { OPT_REV = 256, OPT_HOST, OPT_JSON, OPT_RAW, OPT_PATCH, OPT_DIVERGED };
 
 static const struct option read_opts[] = {
 	{ "rev", required_argument, NULL, OPT_REV },
@@ -18,6 +19,7 @@ static const struct option read_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "raw", no_argument, NULL, OPT_RAW },
 	{ "patch", no_argument, NULL, OPT_PATCH },
+	{ "diverged", no_argument, NULL, OPT_DIVERGED },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -27,6 +29,7 @@ struct read_args {
 	int		 json;
 	int		 raw;
 	int		 patch;
+	int		 diverged;
 	long		 limit;
 };
 
@@ -44,7 +47,7 @@ parse_read_opts(const struct command *cmd, int argc, char **argv,
 	while ((ch = getopt_long(argc, argv, "+n:p", read_opts, NULL)) != -1) {
 		int letter = ch == OPT_REV ? 'r' : ch == OPT_HOST ? 'h' :
 		    ch == OPT_JSON ? 'j' : ch == OPT_RAW ? 'R' :
-		    ch == OPT_PATCH ? 'p' : ch;
+		    ch == OPT_PATCH ? 'p' : ch == OPT_DIVERGED ? 'D' : ch;
 
 		if (ch == '?' || strchr(allowed, letter) == NULL)
 			return cli_usage(cmd);
@@ -66,6 +69,9 @@ parse_read_opts(const struct command *cmd, int argc, char **argv,
 			break;
 		case 'p':
 			r->patch = 1;
+			break;
+		case 'D':
+			r->diverged = 1;
 			break;
 		case 'n':
 			r->limit = strtol(optarg, &end, 10);
@@ -202,16 +208,63 @@ cmd_list(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	return list_or_export(cli, &r, argc > optind ? argv[optind] : NULL, 0);
 }
 
+/* One diverged commit's changes as batch lines, after a comment naming it. */
+static int
+export_one(void *arg, uint64_t epoch, uint64_t rev, const void *raw,
+    size_t len)
+{
+	struct error *err = arg;
+	struct commit *c;
+
+	if (commit_parse(raw, len, &c, err) == -1)
+		return -1;
+	printf("# diverged:%llu:%llu ", (unsigned long long)epoch,
+	    (unsigned long long)rev);
+	format_text(stdout, commit_node(c));
+	fputs(": ", stdout);
+	format_text(stdout, commit_message(c));
+	putchar('\n');
+	for (size_t i = 0; i < commit_op_count(c); i++) {
+		const struct value *new;
+		const char *key;
+
+		commit_op(c, i, NULL, &key, NULL, &new);
+		if (new != NULL)
+			format_set_line(stdout, key, new);
+		else
+			printf("del %s\n", key);
+	}
+	commit_free(c);
+	return 0;
+}
+
+static int
+export_diverged(struct cli *cli)
+{
+	struct error err = { 0 };
+	struct store *s;
+	int rc;
+
+	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
+		return rc;
+	if (store_diverged_each(s, export_one, &err, &err) != 0)
+		rc = cli_fail(&err);
+	store_close(s);
+	return rc;
+}
+
 int
 cmd_export(struct cli *cli, const struct command *cmd, int argc, char **argv)
 {
 	struct read_args r;
 	int rc;
 
-	if ((rc = parse_read_opts(cmd, argc, argv, "r", &r)) != 0)
+	if ((rc = parse_read_opts(cmd, argc, argv, "rD", &r)) != 0)
 		return rc;
-	if (argc != optind)
+	if (argc != optind || (r.diverged && r.rev != 0))
 		return cli_usage(cmd);
+	if (r.diverged)
+		return export_diverged(cli);
 	return list_or_export(cli, &r, NULL, 1);
 }
 
@@ -234,6 +287,12 @@ commit_json(const struct commit *c, int full)
 	    "time", when, "author", commit_author(c), "node", commit_node(c),
 	    "message", commit_message(c), "signer", signer,
 	    "forced", (commit_flags(c) & COMMIT_FORCED) != 0);
+	if (j != NULL && (commit_flags(c) & COMMIT_PROMOTE) &&
+	    format_json_set(j, "promote_epoch",
+	    json_integer((json_int_t)commit_epoch(c))) == -1) {
+		json_decref(j);
+		return NULL;
+	}
 	if (format_json_set(j, "confirm_window", commit_flags(c) &
 	    COMMIT_CONFIRM ? json_integer(commit_confirm_window(c)) :
 	    json_null()) == -1 || format_json_set(j, "confirms",
@@ -264,15 +323,33 @@ commit_json(const struct commit *c, int full)
 	return j;
 }
 
+/* label: how the commit is named, NULL for its revision ("r42"). */
+/* commit_json, with the name of a diverged commit (label) when not NULL. */
+static json_t *
+commit_json_named(const struct commit *c, int full, const char *label)
+{
+	json_t *j = commit_json(c, full);
+
+	if (j != NULL && label != NULL &&
+	    format_json_set(j, "diverged", json_string(label)) == -1) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
 static void
-commit_header(const struct commit *c)
+commit_header(const struct commit *c, const char *label)
 {
 	char hash[2 * STORE_HASH_LEN + 1], when[32];
 
 	format_hash(hash, sizeof(hash), commit_hash(c), 0);
 	format_time(when, sizeof(when), commit_time_ms(c));
-	printf("r%llu  %s  %s  ", (unsigned long long)commit_rev(c), hash,
-	    when);
+	if (label != NULL)
+		printf("%s  %s  %s  ", label, hash, when);
+	else
+		printf("r%llu  %s  %s  ", (unsigned long long)commit_rev(c),
+		    hash, when);
 	/* Older or foreign records may hold any bytes: one line regardless. */
 	format_text(stdout, commit_author(c));
 	putchar('@');
@@ -317,11 +394,13 @@ touches(const struct commit *c, const char *prefix)
 }
 
 static int
+log_commit(struct log_arg *la, struct commit *c, const char *label);
+
+static int
 log_one(void *arg, uint64_t rev)
 {
 	struct log_arg *la = arg;
 	struct commit *c;
-	size_t n;
 
 	if (la->left == 0)
 		return 1;
@@ -329,18 +408,28 @@ log_one(void *arg, uint64_t rev)
 		la->failed = 1;
 		return -1;
 	}
+	return log_commit(la, c, NULL);
+}
+
+/* Prints c (and frees it); label names it, NULL: by its revision. */
+static int
+log_commit(struct log_arg *la, struct commit *c, const char *label)
+{
+	size_t n;
+
 	if (la->prefix != NULL && !touches(c, la->prefix)) {
 		commit_free(c);
 		return 0;
 	}
 	if (la->json != NULL) {
-		if (format_json_append(la->json, commit_json(c, 0)) == -1) {
+		if (format_json_append(la->json,
+		    commit_json_named(c, 0, label)) == -1) {
 			commit_free(c);
 			la->json_failed = 1;
 			return -1;
 		}
 	} else {
-		commit_header(c);
+		commit_header(c, label);
 		n = commit_op_count(c);
 		for (size_t i = 0; la->patch && i < n; i++) {
 			const struct value *old, *new;
@@ -371,6 +460,69 @@ log_one(void *arg, uint64_t rev)
 	return 0;
 }
 
+/* The diverged branch's names, to print them newest first. */
+struct branch {
+	uint64_t	(*at)[2];	/* epoch, rev */
+	size_t		 n;
+};
+
+static int
+branch_add(void *arg, uint64_t epoch, uint64_t rev, const void *raw,
+    size_t len)
+{
+	struct branch *b = arg;
+	void *p;
+
+	(void)raw;
+	(void)len;
+	if ((p = reallocarray(b->at, b->n + 1, sizeof(*b->at))) == NULL)
+		return -1;
+	b->at = p;
+	b->at[b->n][0] = epoch;
+	b->at[b->n][1] = rev;
+	b->n++;
+	return 0;
+}
+
+/* "diverged:EPOCH:REV", as show takes it. */
+static void
+diverged_label(char *out, size_t len, uint64_t epoch, uint64_t rev)
+{
+	snprintf(out, len, "diverged:%llu:%llu", (unsigned long long)epoch,
+	    (unsigned long long)rev);
+}
+
+static void
+log_diverged(struct log_arg *la)
+{
+	struct branch b = { NULL, 0 };
+	struct buf raw = { 0 };
+	struct commit *c;
+	char label[64];
+	int rc;
+
+	if ((rc = store_diverged_each(la->s, branch_add, &b, la->err)) != 0) {
+		if (rc != -1 || la->err->msg[0] == '\0')
+			error_set(la->err, ERR_FAIL, "out of memory");
+		la->failed = 1;
+	}
+	for (size_t i = b.n; i > 0 && !la->failed && la->left != 0; i--) {
+		buf_reset(&raw);
+		if (store_diverged_raw(la->s, b.at[i - 1][0], b.at[i - 1][1],
+		    &raw, la->err) == -1 ||
+		    commit_parse(raw.data, raw.len, &c, la->err) == -1) {
+			la->failed = 1;
+			break;
+		}
+		diverged_label(label, sizeof(label), b.at[i - 1][0],
+		    b.at[i - 1][1]);
+		if (log_commit(la, c, label) != 0)
+			break;
+	}
+	buf_free(&raw);
+	free(b.at);
+}
+
 int
 cmd_log(struct cli *cli, const struct command *cmd, int argc, char **argv)
 {
@@ -381,7 +533,7 @@ cmd_log(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	uint64_t head;
 	int rc;
 
-	if ((rc = parse_read_opts(cmd, argc, argv, "njp", &r)) != 0)
+	if ((rc = parse_read_opts(cmd, argc, argv, "njpD", &r)) != 0)
 		return rc;
 	if (argc - optind > 1 || (r.patch && r.json))
 		return cli_usage(cmd);
@@ -394,6 +546,8 @@ cmd_log(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	la.err = &err;
 	if (r.json && (la.json = json_array()) == NULL)
 		la.json_failed = 1;
+	else if (r.diverged)
+		log_diverged(&la);
 	else if (store_head(s, &head, NULL, &err) == -1)
 		la.failed = 1;
 	else
@@ -413,6 +567,25 @@ cmd_log(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	return rc;
 }
 
+/* "EPOCH:REV" of "diverged:EPOCH:REV"; 0 or exit status 2. */
+static int
+parse_diverged(const char *arg, uint64_t *epoch, uint64_t *rev)
+{
+	char *end;
+
+	if (arg[0] < '1' || arg[0] > '9')
+		goto bad;
+	*epoch = strtoull(arg, &end, 10);
+	if (*end != ':' || end[1] < '1' || end[1] > '9')
+		goto bad;
+	*rev = strtoull(end + 1, &end, 10);
+	if (*end == '\0' && *epoch != ULLONG_MAX && *rev != ULLONG_MAX)
+		return 0;
+bad:
+	return cli_error(ERR_INPUT, "invalid diverged commit 'diverged:%s' "
+	    "(diverged:EPOCH:REV, as log --diverged names them)", arg);
+}
+
 int
 cmd_show(struct cli *cli, const struct command *cmd, int argc, char **argv)
 {
@@ -421,19 +594,26 @@ cmd_show(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	struct commit *c = NULL;
 	struct buf raw = { 0 };
 	struct store *s;
-	char hash[2 * STORE_HASH_LEN + 1], key[STORE_KEYTEXT_LEN];
-	uint64_t rev;
+	char hash[2 * STORE_HASH_LEN + 1], key[STORE_KEYTEXT_LEN], name[64];
+	const char *label = NULL;
+	uint64_t rev, epoch = 0;
 	int rc;
 
 	if ((rc = parse_read_opts(cmd, argc, argv, "jR", &r)) != 0)
 		return rc;
 	if (argc - optind != 1 || (r.raw && r.json))
 		return cli_usage(cmd);
-	if ((rc = cli_parse_rev(argv[optind], &rev)) != 0)
+	if (strncmp(argv[optind], "diverged:", 9) == 0) {
+		if ((rc = parse_diverged(argv[optind] + 9, &epoch, &rev)) != 0)
+			return rc;
+		diverged_label(name, sizeof(name), epoch, rev);
+		label = name;
+	} else if ((rc = cli_parse_rev(argv[optind], &rev)) != 0)
 		return rc;
 	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
 		return rc;
-	if (store_commit_raw(s, rev, &raw, &err) == -1 ||
+	if ((label != NULL ? store_diverged_raw(s, epoch, rev, &raw, &err) :
+	    store_commit_raw(s, rev, &raw, &err)) == -1 ||
 	    commit_parse(raw.data, raw.len, &c, &err) == -1) {
 		rc = cli_fail(&err);
 		goto done;
@@ -443,10 +623,10 @@ cmd_show(struct cli *cli, const struct command *cmd, int argc, char **argv)
 		goto done;
 	}
 	if (r.json) {
-		rc = format_json_print(commit_json(c, 1));
+		rc = format_json_print(commit_json_named(c, 1, label));
 		goto done;
 	}
-	commit_header(c);
+	commit_header(c, label);
 	format_hash(hash, sizeof(hash), commit_hash(c), 1);
 	printf("hash    %s\n", hash);
 	format_hash(hash, sizeof(hash), commit_parent(c), 1);

@@ -170,6 +170,52 @@ files_text(struct store *s)
 	render_files_each(s, file_text, NULL, &err);
 }
 
+/*
+ * Role, primary and epoch as this node sees them: a primary it cannot
+ * reach is said to be so, not guessed at; a newer epoch it has heard
+ * of, and the diverged branch, are told.
+ */
+static void
+failover_text(const struct repl_status *st)
+{
+	const char *name = st->primary_name[0] ? st->primary_name :
+	    "not known yet";
+
+	printf("node:    %s (%s)\n", st->node, st->primary ? "primary" :
+	    "replica");
+	printf("epoch:   %" PRIu64 "\n", st->epoch);
+	if (st->fenced)
+		printf("primary: %s, epoch %" PRIu64 " (fenced: this node's "
+		    "history is at epoch %" PRIu64 "; writes refused until it "
+		    "follows)\n", name, st->fenced_epoch, st->epoch);
+	else if (!st->primary)
+		printf("primary: %s, epoch %" PRIu64 ", %s\n", name, st->epoch,
+		    st->primary_connected == 1 ? "connected" :
+		    st->primary_connected == 0 ? "not reachable" :
+		    "reachability unknown (daemon not running)");
+	if (st->ndiverged > 0)
+		printf("diverged: %zu commit%s moved out of the history "
+		    "(cfgstore log --diverged)\n", st->ndiverged,
+		    st->ndiverged == 1 ? "" : "s");
+}
+
+/* The same, as fields of the JSON status; -1 when one cannot be set. */
+static int
+failover_json(json_t *j, const struct repl_status *st)
+{
+	if (format_json_set(j, "epoch",
+	    json_integer((json_int_t)st->epoch)) == -1 ||
+	    format_json_set(j, "fenced", st->fenced ?
+	    json_integer((json_int_t)st->fenced_epoch) : json_false()) == -1 ||
+	    format_json_set(j, "primary_connected",
+	    st->primary_connected < 0 ? json_null() :
+	    json_boolean(st->primary_connected)) == -1 ||
+	    format_json_set(j, "diverged",
+	    json_integer((json_int_t)st->ndiverged)) == -1)
+		return -1;
+	return 0;
+}
+
 /* A confirmed commit waiting, and whether this node reverted it. */
 static void
 confirm_text(struct store *s)
@@ -216,11 +262,7 @@ status_text(struct store *s, const struct repl_status *st,
 	size_t i;
 
 	format_hash(hash, sizeof(hash), st->hash, 1);
-	printf("node:    %s (%s)\n", st->node, st->primary ? "primary" :
-	    "replica");
-	if (!st->primary)
-		printf("primary: %s\n", st->primary_name[0] != '\0' ?
-		    st->primary_name : "not known yet");
+	failover_text(st);
 	if (st->head > 0) {
 		format_time(when, sizeof(when), st->head_ms);
 		printf("head:    r%" PRIu64 " %s %s\n", st->head, hash, when);
@@ -375,6 +417,10 @@ status_json(struct store *s, const struct repl_status *st,
 	    "error_time", time_json(st->demote_error[0] ?
 	    st->demote_error_ms : 0),
 	    "healthy", h->n == 0, "reasons", reasons);
+	if (j != NULL && failover_json(j, st) == -1) {
+		json_decref(j);
+		j = NULL;
+	}
 	return format_json_print(j);
 }
 

@@ -39,6 +39,8 @@ static const struct {
 	{ ERR_STALE,		1 },
 	{ ERR_NOCONFIRM,	5 },
 	{ ERR_DEGRADED,		4 },
+	{ ERR_FENCED,		1 },
+	{ ERR_EPOCH,		2 },
 };
 
 int

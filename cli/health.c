@@ -92,6 +92,15 @@ health_verdict(struct store *s, const struct repl_status *st,
 				    st->peers[i].lag == 1 ? "" : "s",
 				    st->peers[i].name);
 	}
+	if (st->fenced)
+		health_add(h, "fenced", "%s is the primary of epoch %" PRIu64
+		    ", above this node's %" PRIu64 ": writes refused",
+		    st->primary_name[0] != '\0' ? st->primary_name :
+		    "another node", st->fenced_epoch, st->epoch);
+	if (st->ndiverged > 0)
+		health_add(h, "diverged", "%zu commit%s moved to the diverged "
+		    "branch (cfgstore log --diverged)", st->ndiverged,
+		    st->ndiverged == 1 ? "" : "s");
 	if (st->demoted) {
 		format_time(when, sizeof(when), st->demoted_ms);
 		health_add(h, "demoted", "CARP demotion raised since %s: %s",

@@ -94,6 +94,8 @@ error_string(int code)
 		[ERR_STALE - ERR_FIRST] = "head moved since the check",
 		[ERR_NOCONFIRM - ERR_FIRST] = "nothing to confirm",
 		[ERR_DEGRADED - ERR_FIRST] = "degraded",
+		[ERR_FENCED - ERR_FIRST] = "fenced: a newer primary exists",
+		[ERR_EPOCH - ERR_FIRST] = "epoch does not grow",
 	};
 
 	switch (code) {

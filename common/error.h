@@ -49,7 +49,9 @@ enum error_code {
 	ERR_STALE,		/* the head moved since the change was checked */
 	ERR_NOCONFIRM,		/* `confirm` with no confirmed commit waiting */
 	ERR_DEGRADED,		/* `status`: this node is not healthy */
-	ERR_LAST = ERR_DEGRADED
+	ERR_FENCED,		/* a primary of an older epoch: writes refused */
+	ERR_EPOCH,		/* a promote whose epoch does not grow */
+	ERR_LAST = ERR_EPOCH
 };
 
 #define ERROR_MSG_MAX 512

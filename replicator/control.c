@@ -488,12 +488,42 @@ repl_status_get(struct store *s, struct repl_status **out, struct error *err)
 	for (i = 0; i < n; i++)
 		lag(s, st, &st->peers[i], now);
 	free(peers);
+	if (repl_failover_status(s, st, err) == -1)
+		goto fail;
 	*out = st;
 	return 0;
 fail:
 	free(peers);
 	repl_status_free(st);
 	return -1;
+}
+
+int
+repl_failover_status(struct store *s, struct repl_status *st,
+    struct error *err)
+{
+	char name[STORE_NODE_MAX + 1];
+
+	if (store_epoch(s, &st->epoch, NULL, err) == -1 ||
+	    store_diverged_count(s, &st->ndiverged, err) == -1)
+		return -1;
+	st->fenced = store_fenced(s, &st->fenced_epoch, name, sizeof(name));
+	/* Not a peer here: a daemon would have no session with it. */
+	st->primary_connected = st->daemon ? 0 : -1;
+	st->primary_head = 0;
+	if (st->primary) {
+		st->primary_connected = 1;
+		st->primary_head = st->head;
+		return 0;
+	}
+	for (size_t i = 0; i < st->npeers; i++)
+		if (strcmp(st->peers[i].name, st->primary_name) == 0) {
+			st->primary_head = st->peers[i].peer_head;
+			if (st->daemon)
+				st->primary_connected =
+				    st->peers[i].connected;
+		}
+	return 0;
 }
 
 void

@@ -272,6 +272,20 @@ render_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The history was taken from a new primary's fork point: what was
+ * rendered belongs to the diverged branch, so the next render is due
+ * whatever its revision number.
+ */
+void
+render_rewind(struct daemon *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->render_done = 0;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
 void
 render_kick(struct daemon *d, uint64_t rev)
 {
@@ -343,6 +357,8 @@ repl_spawn(pthread_t *t, void *(*fn)(void *), void *arg, int detached)
 	pthread_attr_destroy(&a);
 	return rc;
 }
+
+static int	push_start(struct daemon *, struct error *);
 
 static void
 peer_free(struct peer *p)
@@ -445,17 +461,101 @@ peers_load(struct daemon *d, struct error *err)
 	free(gone);
 	/* The network process knows them before anyone dials. */
 	net_peers_changed(d);
-	if (d->primary)
-		for (i = 0; i < d->npeers; i++) {
-			p = d->peers[i];
-			if (p->has_thread)
-				continue;
-			if (repl_spawn(&p->thread, push_main, p, 0) != 0)
-				return error_set(err, ERR_FAIL, "cannot start "
-				    "a thread for %s", p->info.name);
-			p->has_thread = 1;
-		}
+	return push_start(d, err);
+}
+
+/*
+ * On the primary, a push thread per peer that has none.  A fenced node's
+ * threads wait, idle, until it is the primary again.  Under reload_mu.
+ */
+static int
+push_start(struct daemon *d, struct error *err)
+{
+	struct peer *p;
+	int primary;
+
+	pthread_mutex_lock(&d->mu);
+	primary = d->primary;
+	pthread_mutex_unlock(&d->mu);
+	if (!primary)
+		return 0;
+	for (size_t i = 0; i < d->npeers; i++) {
+		p = d->peers[i];
+		if (p->has_thread)
+			continue;
+		if (repl_spawn(&p->thread, push_main, p, 0) != 0)
+			return error_set(err, ERR_FAIL, "cannot start "
+			    "a thread for %s", p->info.name);
+		p->has_thread = 1;
+	}
 	return 0;
+}
+
+/*
+ * The store's role read again: `promote` made this node the primary.
+ * Sessions from the old primary end (it learns the new epoch when it
+ * comes back), and this node pushes.  Under reload_mu.
+ */
+static int
+role_load(struct daemon *d, struct error *err)
+{
+	uint64_t epoch;
+
+	if (store_refresh(d->s, err) == -1)
+		return -1;
+	pthread_mutex_lock(&d->mu);
+	if (!store_is_primary(d->s) || d->primary) {
+		pthread_mutex_unlock(&d->mu);
+		return 0;
+	}
+	d->primary = 1;
+	/* A new term: every peer is pushed to at once, old refusals aside. */
+	for (size_t i = 0; i < d->npeers; i++) {
+		struct peer *p = d->peers[i];
+
+		if (p->ch != NULL)
+			chan_kill(p->ch, "this node is the primary now");
+		p->kick = 1;
+		p->diverged = p->refused = 0;
+	}
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	if (store_epoch(d->s, &epoch, NULL, err) == -1)
+		return -1;
+	log_info("%s: promoted: now the primary, epoch %llu", d->node,
+	    (unsigned long long)epoch);
+	return push_start(d, err);
+}
+
+void
+repl_fence(struct daemon *d, uint64_t epoch, const char *node,
+    const char *from)
+{
+	struct error err = { 0 };
+	uint64_t held;
+	int fenced = 0;
+
+	if (store_epoch(d->s, &held, NULL, &err) == -1) {
+		log_warnx("epoch: %s", err.msg);
+		return;
+	}
+	if (epoch <= held)
+		return;
+	pthread_mutex_lock(&d->wmu);
+	if (store_fence(d->s, epoch, node, &fenced, &err) == -1)
+		log_warnx("fencing: %s", err.msg);
+	pthread_mutex_unlock(&d->wmu);
+	if (!fenced)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->primary = 0;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	log_warnx("%s: fenced: %s is the primary of epoch %llu (heard from "
+	    "%s), above our epoch %llu; no longer the primary: writes "
+	    "refused, pushing stops, following it", d->node,
+	    node[0] ? node : "a node", (unsigned long long)epoch, from,
+	    (unsigned long long)held);
 }
 
 /* ---- listening ------------------------------------------------------------ */
@@ -1063,6 +1163,8 @@ repl_daemon_reload(struct daemon *d, struct error *err)
 
 	pthread_mutex_lock(&d->reload_mu);
 	rc = peers_load(d, err);
+	if (rc == 0)
+		rc = role_load(d, err);
 	pthread_mutex_unlock(&d->reload_mu);
 	return rc;
 }
@@ -1129,16 +1231,19 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 	}
 	ctl.d = &d;
 	ctl.control = 1;
-	if (!d.primary) {
-		if (store_listen(d.s)[0] == '\0') {
-			error_set(err, ERR_FAIL, "%s is a replica without a "
-			    "listen address (init --listen ADDR:PORT)", d.node);
-			goto fail;
-		}
-		/* Bound here, as root may need; accepted on over there. */
-		if ((d.listen_fd = listen_tcp(store_listen(d.s), err)) == -1)
-			goto fail;
+	if (!d.primary && store_listen(d.s)[0] == '\0') {
+		error_set(err, ERR_FAIL, "%s is a replica without a listen "
+		    "address (init --listen ADDR:PORT)", d.node);
+		goto fail;
 	}
+	/*
+	 * The primary listens too: a node promoted while this one was away
+	 * reaches it there.  Bound here, as root may need; accepted on over
+	 * there.
+	 */
+	if (store_listen(d.s)[0] != '\0' &&
+	    (d.listen_fd = listen_tcp(store_listen(d.s), err)) == -1)
+		goto fail;
 	if (geteuid() == 0 && mkdir(d.chroot, 0755) == -1 && errno != EEXIST) {
 		error_errno(err, ERR_FAIL, "%s", d.chroot);
 		goto fail;

@@ -25,6 +25,8 @@ struct in_session {
 	struct chan	*l;
 	const char	*name;
 	struct buf	 in, out;
+	uint64_t	 epoch;		/* the peer's, from its hello */
+	uint64_t	 session;	/* the peer's live one, 0: not claimed */
 	int		 primary_ok;	/* the peer is our primary */
 };
 
@@ -61,24 +63,24 @@ revs(char *out, size_t len, const struct msg *m)
 
 /*
  * Whether the peer on this link is our primary.  Any peer's key is
- * trusted for the link, and the store accepts commits signed by any
- * trusted key; but a replica takes its history from one node only: the
- * one that signed the head it holds.  Before it holds anything, the only
- * peer, else whichever trusted peer says it is the primary first.
+ * trusted for the link; but a replica takes its history from one node
+ * only: the primary of the epoch it holds, or one that says it is the
+ * primary of a later epoch (its first commit is then the promote, which
+ * the store checks).  Before it holds anything, the only peer, else
+ * whichever trusted peer says it is the primary first.
  */
 static int
 is_primary(struct in_session *x, char *why, size_t len)
 {
-	struct buf raw = { 0 };
 	struct error err = { 0 };
 	struct peer_info *peers = NULL;
-	unsigned char signer[STORE_PUBKEY_LEN];
+	unsigned char pk[STORE_PUBKEY_LEN];
 	char name[STORE_NODE_MAX + 1] = "another key";
-	uint64_t head;
+	uint64_t head, epoch;
 	size_t n = 0;
-	int ok;
 
-	if (repl_head(x->d, &head, NULL) == -1) {
+	if (repl_head(x->d, &head, NULL) == -1 ||
+	    store_epoch(x->d->s, &epoch, pk, &err) == -1) {
 		snprintf(why, len, "cannot read the head");
 		return 0;
 	}
@@ -89,57 +91,24 @@ is_primary(struct in_session *x, char *why, size_t len)
 		free(peers);
 		return 1;
 	}
-	/* The envelope's signer only: nothing else is decoded. */
-	buf_secret(&raw);
-	if (store_commit_raw(x->d->s, head, &raw, &err) == -1 ||
-	    commit_envelope(raw.data, raw.len, signer, NULL, &err) == -1) {
-		snprintf(why, len, "reading r%llu: %.200s",
-		    (unsigned long long)head, err.msg[0] ? err.msg :
-		    "malformed");
-		buf_free(&raw);
-		return 0;
-	}
-	ok = sodium_memcmp(signer, chan_peer_key(x->l),
-	    STORE_PUBKEY_LEN) == 0;
-	if (!ok) {
-		store_trusts(x->d->s, signer, name, sizeof(name));
-		snprintf(why, len, "%s is not our primary: r%llu here was "
-		    "signed by %s", x->name, (unsigned long long)head, name);
-	}
-	buf_free(&raw);
-	return ok;
+	if (x->epoch > epoch || sodium_memcmp(pk, chan_peer_key(x->l),
+	    STORE_PUBKEY_LEN) == 0)
+		return 1;
+	store_trusts(x->d->s, pk, name, sizeof(name));
+	snprintf(why, len, "%s is not our primary: the primary of epoch %llu "
+	    "is %s", x->name, (unsigned long long)epoch, name);
+	return 0;
 }
 
-/*
- * Every commit of a change set must be signed by the key of the peer
- * that sends it, our primary.  Only the envelope's signer field is read:
- * the store checks the signature before it decodes anything else.
- */
-static int
-signed_by_sender(struct in_session *x, const struct msg *m, char *why,
-    size_t len)
+/* Commits on the diverged branch; 0 when that cannot be read. */
+static size_t
+diverged_count(struct daemon *d)
 {
-	unsigned char pk[STORE_PUBKEY_LEN];
-	size_t i;
-	char text[STORE_KEYTEXT_LEN];
+	size_t n = 0;
 
-	for (i = 0; i < m->nraws; i++) {
-		if (commit_envelope(m->raws[i].data, m->raws[i].len, pk, NULL,
-		    NULL) == -1) {
-			snprintf(why, len, "commit %zu of %zu: malformed "
-			    "envelope", i + 1, m->nraws);
-			return 0;
-		}
-		if (sodium_memcmp(pk, chan_peer_key(x->l),
-		    STORE_PUBKEY_LEN) != 0) {
-			pubkey_to_text(pk, text);
-			snprintf(why, len, "commit %zu of %zu is signed by key "
-			    "%s, not by %s, our primary", i + 1, m->nraws,
-			    text, x->name);
-			return 0;
-		}
-	}
-	return 1;
+	if (store_diverged_count(d->s, &n, NULL) == -1)
+		return 0;
+	return n;
 }
 
 /* One change set.  Returns -1 when the session should end. */
@@ -152,7 +121,7 @@ commits(struct in_session *x, const struct msg *m)
 	unsigned char hash[STORE_HASH_LEN];
 	char summary[PROTO_TEXT_MAX + 1] = "", what[64];
 	uint64_t head;
-	size_t applied = 0;
+	size_t applied = 0, before, moved;
 	int rc, failed = 0;
 	char why[256];
 
@@ -167,15 +136,18 @@ commits(struct in_session *x, const struct msg *m)
 		return -1;
 	}
 	x->primary_ok = 1;
-	if (!signed_by_sender(x, m, why, sizeof(why))) {
-		log_warnx("%s: rejected a change set: %s", x->name, why);
-		note_error(x, "rejected", why);
-		nack(x, NACK_REJECTED, why);
-		return -1;
-	}
+	/* Each commit's signer is the store's to check: its epoch's primary. */
 	pthread_mutex_lock(&d->wmu);
+	before = diverged_count(d);
 	rc = store_apply(d->s, m->raws, m->nraws, &applied, &res, &err);
+	moved = diverged_count(d) - before;
 	pthread_mutex_unlock(&d->wmu);
+	if (moved > 0) {
+		log_warnx("%s: took its history from its promote on: %zu "
+		    "commit%s of ours moved to the diverged branch (cfgstore "
+		    "log --diverged)", x->name, moved, moved == 1 ? "" : "s");
+		render_rewind(d);
+	}
 	if (rc == -1) {
 		log_warnx("%s: applying a change set: %s", x->name, err.msg);
 		note_error(x, "apply", err.msg);
@@ -273,6 +245,22 @@ prepare(struct in_session *x, const struct msg *m)
 	return prepare_answer(x->d, x->l, x->name, m, &x->out);
 }
 
+/*
+ * The newest session is the peer's: the old one is likely half dead.  On
+ * the primary the peer's session is our push's, left alone; one there
+ * only tells an older primary our epoch, unless it fences us.  Under mu.
+ */
+static void
+claim(struct in_session *x)
+{
+	if (x->p->ch != NULL)
+		chan_kill(x->p->ch, "replaced by a newer session");
+	x->p->ch = x->l;
+	x->session = ++x->p->session;
+	x->p->connected = 1;
+	pthread_cond_broadcast(&x->d->cv);
+}
+
 static int
 serve(struct in_session *x)
 {
@@ -280,8 +268,8 @@ serve(struct in_session *x)
 	struct error err = { 0 };
 	struct msg m;
 	unsigned char hash[STORE_HASH_LEN];
-	uint64_t head;
-	int rc;
+	uint64_t head, epoch;
+	int rc, primary;
 
 	if (chan_recv(x->l, &x->in, REPLY_MS, &err) == -1 ||
 	    proto_decode(x->in.data, x->in.len, &m, &err) == -1) {
@@ -295,16 +283,38 @@ serve(struct in_session *x)
 		    x->name, PROTO_VERSION, proto_type_name(m.type));
 		return -1;
 	}
+	x->epoch = m.epoch;
+	/* A primary of a newer epoch: if we were the primary, no longer. */
+	repl_fence(d, m.epoch, x->name, x->name);
 	pthread_mutex_lock(&d->mu);
 	x->p->rec.peer_head = m.head;
 	pthread_cond_broadcast(&d->cv);		/* behind: demote.c */
+	primary = d->primary;
+	if (!primary && x->session == 0)
+		claim(x);
 	pthread_mutex_unlock(&d->mu);
 	/* Kept at once: a restart after a crash knows it is behind. */
 	peer_save(x->p);
 	if (repl_head(d, &head, hash) == -1 ||
-	    proto_hello(&x->out, d->node, ROLE_REPLICA, head, hash) == -1 ||
+	    store_epoch(d->s, &epoch, NULL, &err) == -1 ||
+	    proto_hello(&x->out, d->node, primary ? ROLE_PRIMARY :
+	    ROLE_REPLICA, head, hash, epoch) == -1 ||
 	    send_msg(x->l, &x->out, &err) == -1)
 		return -1;
+	/*
+	 * Our hello told it of our epoch: an older primary fences itself,
+	 * and is back and listening, so our push to it need not wait.
+	 */
+	if (primary) {
+		log_warnx("%s: dialled us as the primary of epoch %llu; we are "
+		    "the primary of epoch %llu", x->name,
+		    (unsigned long long)m.epoch, (unsigned long long)epoch);
+		pthread_mutex_lock(&d->mu);
+		x->p->kick = 1;
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		return -1;
+	}
 	log_info("%s: connected, we are at r%llu of r%llu", x->name,
 	    (unsigned long long)head, (unsigned long long)m.head);
 
@@ -357,7 +367,7 @@ inbound_main(void *arg)
 	struct inbound_arg *a = arg;
 	struct daemon *d = a->d;
 	struct in_session x;
-	uint64_t session = 0, head;
+	uint64_t head;
 
 	memset(&x, 0, sizeof(x));
 	x.d = d;
@@ -372,13 +382,9 @@ inbound_main(void *arg)
 		    chan_from(x.l), x.name);
 		goto done;
 	}
-	/* The newest session wins: the old one is likely half dead. */
-	if (x.p->ch != NULL)
-		chan_kill(x.p->ch, "replaced by a newer session");
-	x.p->ch = x.l;
-	session = ++x.p->session;
-	x.p->connected = 1;
 	d->reached = 1;
+	if (!d->primary)
+		claim(&x);
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 	log_debug("%s: session from %s", x.name, chan_from(x.l));
@@ -388,7 +394,7 @@ inbound_main(void *arg)
 		render_kick(d, head);
 done:
 	pthread_mutex_lock(&d->mu);
-	if (x.p != NULL && x.p->session == session) {
+	if (x.p != NULL && x.session != 0 && x.p->session == x.session) {
 		x.p->ch = NULL;
 		x.p->connected = 0;
 	}

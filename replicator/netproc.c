@@ -302,6 +302,10 @@ chan_dial(struct daemon *d, struct peer *p, struct chan **out,
 	p->ch = c;
 	pthread_mutex_unlock(&d->mu);
 	if (net_send(d, NET_DIAL, c->sid, name, sizeof(name), err) == -1) {
+		pthread_mutex_lock(&d->mu);
+		if (p->ch == c)
+			p->ch = NULL;
+		pthread_mutex_unlock(&d->mu);
 		chan_close(c);
 		return -1;
 	}
@@ -316,6 +320,9 @@ chan_dial(struct daemon *d, struct peer *p, struct chan **out,
 			chan_end(c, d->stop || p->quit ? "stopping" :
 			    "no answer from the network process");
 		error_set(err, ERR_FAIL, "%s", c->why);
+		/* Nobody may kill it once closed (push.c clears only its own). */
+		if (p->ch == c)
+			p->ch = NULL;
 		pthread_mutex_unlock(&d->mu);
 		chan_close(c);
 		return -1;

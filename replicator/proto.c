@@ -56,19 +56,20 @@ done(const struct sink *k)
 
 int
 proto_hello(struct buf *out, const char *node, enum proto_role role,
-    uint64_t head, const unsigned char hash[STORE_HASH_LEN])
+    uint64_t head, const unsigned char hash[STORE_HASH_LEN], uint64_t epoch)
 {
 	msgpack_packer pk;
 	struct sink k;
 
 	packer(out, &k, &pk);
-	msgpack_pack_array(&pk, 6);
+	msgpack_pack_array(&pk, 7);
 	msgpack_pack_uint64(&pk, MSG_HELLO);
 	msgpack_pack_uint64(&pk, PROTO_VERSION);
 	pack_text(&pk, node, STORE_NODE_MAX);
 	msgpack_pack_uint64(&pk, role);
 	msgpack_pack_uint64(&pk, head);
 	msgpack_pack_bin_with_body(&pk, hash, STORE_HASH_LEN);
+	msgpack_pack_uint64(&pk, epoch);
 	return done(&k);
 }
 
@@ -319,7 +320,7 @@ decode_verdict(struct mpr *r, struct msg *m, struct error *err)
 
 /* The element count of each type, after the type itself. */
 static const uint32_t fields[] = {
-	[MSG_HELLO] = 5, [MSG_COMMITS] = 3, [MSG_ACK] = 4, [MSG_NACK] = 4,
+	[MSG_HELLO] = 6, [MSG_COMMITS] = 3, [MSG_ACK] = 4, [MSG_NACK] = 4,
 	[MSG_PING] = 0, [MSG_PONG] = 0, [MSG_PREPARE] = 4, [MSG_VERDICT] = 3,
 };
 
@@ -340,6 +341,10 @@ proto_decode(const void *p, size_t len, struct msg *m, struct error *err)
 	if (mpr_uint(&r, &t) == -1 || t < MSG_HELLO || t > MSG_VERDICT)
 		return error_set(err, ERR_INPUT, "unknown message type");
 	m->type = (enum proto_type)t;
+	/* Version 1's hello, without the epoch: refused by its name. */
+	if (t == MSG_HELLO && n - 1 == 5)
+		return error_set(err, ERR_INPUT, "hello of protocol version 1 "
+		    "(this node speaks version %d)", PROTO_VERSION);
 	if (n - 1 != fields[t])
 		return error_set(err, ERR_INPUT, "%s with %lu fields, expected "
 		    "%lu", proto_type_name(m->type), (unsigned long)n - 1,
@@ -355,6 +360,12 @@ proto_decode(const void *p, size_t len, struct msg *m, struct error *err)
 		    get_hash(&r, &m->hash, err) == -1)
 			goto fail;
 		m->role = (enum proto_role)v;
+		if (get_uint(&r, &m->epoch, UINT64_MAX, "epoch", err) == -1)
+			goto fail;
+		if (m->epoch == 0) {
+			error_set(err, ERR_INPUT, "hello with epoch 0");
+			goto fail;
+		}
 		break;
 	case MSG_COMMITS:
 		if (decode_commits(&r, m, err) == -1)

@@ -18,7 +18,7 @@
 #include "error.h"
 #include "store.h"
 
-#define PROTO_VERSION		1
+#define PROTO_VERSION		2
 #define PROTO_BATCH_MAX		2048		/* commits in one message */
 #define PROTO_BATCH_BYTES	(4u << 20)	/* aimed for, not a limit */
 #define PROTO_TEXT_MAX		512		/* summaries and reasons */
@@ -62,6 +62,7 @@ struct msg {
 	uint64_t	 version;
 	const char	*node;			/* NUL-terminated copy */
 	enum proto_role	 role;
+	uint64_t	 epoch;			/* HELLO: 1 or more */
 	/* HELLO, COMMITS (sender's head), ACK, NACK */
 	uint64_t	 head;
 	const unsigned char *hash;		/* STORE_HASH_LEN; HELLO/ACK/NACK */
@@ -89,7 +90,8 @@ struct msg {
 
 /* Encoders append one message to out (which is reset first). */
 int	proto_hello(struct buf *out, const char *node, enum proto_role role,
-	    uint64_t head, const unsigned char hash[STORE_HASH_LEN]);
+	    uint64_t head, const unsigned char hash[STORE_HASH_LEN],
+	    uint64_t epoch);
 int	proto_commits(struct buf *out, uint64_t head, int more,
 	    const struct store_raw *raws, size_t n);
 int	proto_ack(struct buf *out, uint64_t head,

@@ -34,13 +34,26 @@ struct push {
 	struct store_raw *raws;
 };
 
+/* The thread's end: the daemon stops, or the peer was removed. */
+static int
+quitting(struct push *x)
+{
+	int quit;
+
+	pthread_mutex_lock(&x->d->mu);
+	quit = x->d->stop || x->p->quit;
+	pthread_mutex_unlock(&x->d->mu);
+	return quit;
+}
+
+/* A session's end: that, or this node is no longer the primary. */
 static int
 stopping(struct push *x)
 {
 	int stop;
 
 	pthread_mutex_lock(&x->d->mu);
-	stop = x->d->stop || x->p->quit;
+	stop = x->d->stop || x->p->quit || !x->d->primary;
 	pthread_mutex_unlock(&x->d->mu);
 	return stop;
 }
@@ -313,7 +326,7 @@ idle(struct push *x, struct error *err)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += PING_MS / 1000;
 	for (;;) {
-		work = d->stop || p->quit || p->kick ||
+		work = d->stop || p->quit || p->kick || !d->primary ||
 		    d->head_hint > p->rec.acked;
 		prep = prepare_wanted(p);
 		if (work || prep ||
@@ -350,17 +363,18 @@ session(struct push *x, struct error *err)
 	struct peer *p = x->p;
 	struct daemon *d = x->d;
 	struct msg m;
-	uint64_t head;
+	uint64_t head, epoch, start;
 	unsigned char hash[STORE_HASH_LEN];
 	char why[256];
 
 	/* Dialled and authenticated by the network process. */
 	if (chan_dial(d, p, &x->l, err) == -1)
 		return -1;
-	if (repl_head(d, &head, hash) == -1)
+	if (repl_head(d, &head, hash) == -1 ||
+	    store_epoch(d->s, &epoch, NULL, err) == -1)
 		return error_set(err, ERR_FAIL, "cannot read the head");
-	if (proto_hello(&x->out, d->node, ROLE_PRIMARY, head, hash) == -1 ||
-	    send_msg(x->l, &x->out, err) == -1)
+	if (proto_hello(&x->out, d->node, ROLE_PRIMARY, head, hash,
+	    epoch) == -1 || send_msg(x->l, &x->out, err) == -1)
 		return -1;
 	if (recv_msg(x, &m, REPLY_MS, err) == -1)
 		return error_wrap(err, "waiting for hello (is our key among "
@@ -379,9 +393,30 @@ session(struct push *x, struct error *err)
 		    PROTO_VERSION);
 	if (strcmp(m.node, p->info.name) != 0)
 		log_warnx("%s: calls itself %s", p->info.name, m.node);
+	/* A newer epoch, whoever tells of it: this node is primary no more. */
+	if (m.epoch > epoch) {
+		repl_fence(d, m.epoch, m.role == ROLE_PRIMARY ? p->info.name :
+		    "", p->info.name);
+		return error_set(err, ERR_FENCED, "it is at epoch %llu, above "
+		    "our %llu", (unsigned long long)m.epoch,
+		    (unsigned long long)epoch);
+	}
 	if (m.role == ROLE_PRIMARY)
 		return error_set(err, ERR_FAIL, "it says it is a primary too");
-	if (!same_history(x, m.head, m.hash, head, why, sizeof(why))) {
+	/*
+	 * A follower of an older epoch takes our history from the promote
+	 * that ended its epoch: what it holds after that revision's parent
+	 * moves to its diverged branch.
+	 */
+	start = 0;
+	if (m.epoch < epoch &&
+	    !same_history(x, m.head, m.hash, head, why, sizeof(why)) &&
+	    store_epoch_start(d->s, m.epoch, &start, NULL) == 0) {
+		log_info("%s: at epoch %llu on another history: sending from "
+		    "r%llu, the promote that ended its epoch", p->info.name,
+		    (unsigned long long)m.epoch, (unsigned long long)start);
+		m.head = start - 1;
+	} else if (!same_history(x, m.head, m.hash, head, why, sizeof(why))) {
 		diverged(x, why);
 		if (proto_nack(&x->out, NACK_DIVERGED, head, hash, why) == 0)
 			send_msg(x->l, &x->out, NULL);
@@ -430,14 +465,21 @@ push_main(void *arg)
 	buf_secret(&x.out);
 	buf_secret(&x.in);
 	buf_secret(&x.raw);
-	while (!stopping(&x)) {
+	while (!quitting(&x)) {
 		error_clear(&err);
 		started = repl_mono_ms();
 		rc = session(&x, &err);
 		pthread_mutex_lock(&d->mu);
-		was_up = p->connected;
-		p->connected = 0;
-		p->ch = NULL;
+		/*
+		 * Fenced, this node follows: the peer's session may be an
+		 * inbound one now (inbound.c, claim), not ours to clear.
+		 */
+		was_up = 0;
+		if (p->ch == NULL || p->ch == x.l) {
+			was_up = p->connected;
+			p->connected = 0;
+			p->ch = NULL;
+		}
 		if (rc == -1 && !d->stop && !p->quit) {
 			/*
 			 * Only a failed attempt says "unreachable"; a session
@@ -452,7 +494,7 @@ push_main(void *arg)
 		pthread_mutex_unlock(&d->mu);
 		chan_close(x.l);
 		x.l = NULL;
-		if (stopping(&x))
+		if (quitting(&x))
 			break;
 		/* Each new reason once at warning level, repeats as debug. */
 		if (was_up)
@@ -481,9 +523,12 @@ push_main(void *arg)
 		} else
 			refused_wait = REFUSED_RETRY_MIN_MS;
 		repl_deadline(&ts, wait);
-		/* A new commit cuts the wait short, unless refused. */
 		pthread_mutex_lock(&d->mu);
-		while (!d->stop && !p->quit &&
+		/* Fenced: idle until promoted again (or the end). */
+		while (!d->stop && !p->quit && !d->primary)
+			pthread_cond_wait(&d->cv, &d->mu);
+		/* A new commit cuts the wait short, unless refused. */
+		while (!d->stop && !p->quit && d->primary &&
 		    !(p->kick && !p->diverged && !p->refused) &&
 		    pthread_cond_timedwait(&d->cv, &d->mu, &ts) == 0)
 			;

@@ -169,6 +169,8 @@ void	peer_save(struct peer *p);	/* takes mu and wmu itself */
 void	conn_track(struct daemon *d, int fd, int add);	/* under mu */
 int	repl_head(struct daemon *d, uint64_t *rev,
 	    unsigned char hash[STORE_HASH_LEN]);
+/* The next render is due whatever its revision (a fork point was taken). */
+void	render_rewind(struct daemon *d);
 /* Asks for a render of at least rev, without waiting. */
 void	render_kick(struct daemon *d, uint64_t rev);
 /* Asks for a render of at least rev and waits for it; the summary. */
@@ -180,7 +182,19 @@ int	render_wait_for(struct daemon *d, uint64_t rev, int timeout_ms,
 /* Sends one message; logs nothing. */
 int	send_msg(struct chan *c, struct buf *b, struct error *err);
 
-/* daemon.c: re-reads the peers (SIGHUP, or asked on the control socket). */
+/*
+ * daemon.c: node ("" when not named) is the primary of epoch, from's
+ * hello said.  Above the
+ * history's epoch, a primary stops being one at once: writes refused,
+ * pushing stopped; it follows the new primary when that one sends.
+ */
+void	repl_fence(struct daemon *d, uint64_t epoch, const char *node,
+	    const char *from);
+
+/*
+ * daemon.c: re-reads the peers and the role (SIGHUP, or asked on the
+ * control socket).
+ */
 int	repl_daemon_reload(struct daemon *d, struct error *err);
 
 /* daemon.c */

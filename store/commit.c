@@ -24,10 +24,11 @@
 #define COMMIT_VERSION_FLAGS	2
 #define BODY_FIELDS		10
 /*
- * The fields a flag carries follow the flags, in the order of the bits:
- * COMMIT_CONFIRM's window is the only one so far.
+ * The fields a flag carries follow the flags, one per such flag set, in
+ * the order of the bits: COMMIT_CONFIRM's window, COMMIT_PROMOTE's epoch.
  */
-#define FLAG_FIELDS(f)		(((f) & COMMIT_CONFIRM) ? 1u : 0u)
+#define FLAG_FIELDS(f)		((((f) & COMMIT_CONFIRM) ? 1u : 0u) + \
+				 (((f) & COMMIT_PROMOTE) ? 1u : 0u))
 
 struct op {
 	enum commit_op	 op;
@@ -47,6 +48,7 @@ struct commit {
 	uint64_t	 time_ms;
 	uint64_t	 flags;
 	uint32_t	 confirm;	/* COMMIT_CONFIRM: seconds */
+	uint64_t	 epoch;		/* COMMIT_PROMOTE's field, else 0 */
 	size_t		 nops;
 	struct op	*ops;
 };
@@ -117,6 +119,8 @@ encode_body(const struct commit_in *in, const unsigned char *signer,
 		msgpack_pack_uint64(&pk, in->flags);
 	if (in->flags & COMMIT_CONFIRM)
 		msgpack_pack_uint64(&pk, in->confirm);
+	if (in->flags & COMMIT_PROMOTE)
+		msgpack_pack_uint64(&pk, in->epoch);
 }
 
 /* The envelope's canonical bytes around a body and its signature. */
@@ -285,6 +289,7 @@ canonical_check(const struct commit *c, const void *body, size_t len,
 	in.message = c->message;
 	in.flags = c->flags;
 	in.confirm = c->confirm;
+	in.epoch = c->epoch;
 	in.ops = ops;
 	in.nops = c->nops;
 	encode_body(&in, c->signer, &again);
@@ -317,6 +322,15 @@ flags_check(struct commit *c, struct mpr *r)
 	if ((c->flags & COMMIT_CONFIRMS) &&
 	    (c->nops != 0 || (c->flags & COMMIT_CONFIRM)))
 		return -1;
+	/*
+	 * Epoch 1 is r1's primary's: a promote starts a later one.  It only
+	 * names a primary: no operations, and no other flag (which a
+	 * promote made by store_promote never has), so one spelling.
+	 */
+	if ((c->flags & COMMIT_PROMOTE) &&
+	    (mpr_uint(r, &c->epoch) == -1 || c->epoch < 2 ||
+	    c->flags != COMMIT_PROMOTE || c->nops != 0))
+		return -1;
 	return 0;
 }
 
@@ -331,7 +345,7 @@ decode_body(struct commit *c, const void *body, size_t len, struct error *err)
 
 	mpr_init(&r, body, len);
 	if (mpr_array(&r, &nfields) == -1 ||
-	    nfields < BODY_FIELDS || nfields > BODY_FIELDS + 2 ||
+	    nfields < BODY_FIELDS || nfields > BODY_FIELDS + 3 ||
 	    mpr_str(&r, &magic, &mlen) == -1 ||
 	    mlen != strlen(COMMIT_MAGIC) || memcmp(magic, COMMIT_MAGIC, mlen) ||
 	    mpr_uint(&r, &version) == -1 ||
@@ -446,6 +460,7 @@ uint64_t commit_time_ms(const struct commit *c) { return c->time_ms; }
 const char *commit_message(const struct commit *c) { return c->message; }
 uint64_t commit_flags(const struct commit *c) { return c->flags; }
 uint32_t commit_confirm_window(const struct commit *c) { return c->confirm; }
+uint64_t commit_epoch(const struct commit *c) { return c->epoch; }
 size_t commit_op_count(const struct commit *c) { return c->nops; }
 
 void

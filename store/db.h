@@ -21,6 +21,7 @@ struct store {
 	char			*dir;
 	MDB_env			*env;
 	MDB_dbi			 meta, commits, state, history, peers, local;
+	MDB_dbi			 epochs, diverged;
 	char			 node[STORE_NODE_MAX + 1];
 	char			 listen[128];
 	int			 primary;
@@ -132,6 +133,44 @@ int	db_open_trusted(struct store *s, MDB_txn *t, const void *raw,
 /* store_diff inside a transaction (rollback builds on it). */
 int	db_diff(struct store *s, MDB_txn *t, uint64_t a, uint64_t b,
 	    store_diff_fn fn, void *arg, struct error *err);
+
+/*
+ * epoch.c: the epoch of the history in t and its primary's key (zeros
+ * before r1); *start the revision of its promote (0 for epoch 1).
+ */
+int	db_epoch(struct store *s, MDB_txn *t, uint64_t *epoch,
+	    unsigned char pk[STORE_PUBKEY_LEN], uint64_t *start,
+	    struct error *err);
+/* Records that commit c at rev starts its epoch. */
+int	db_epoch_put(struct store *s, MDB_txn *t, const struct commit *c,
+	    uint64_t rev, struct error *err);
+/*
+ * Moves the commits after rev to the diverged branch (under epoch), and
+ * puts state, index, epochs and head back as they were at rev.
+ */
+int	db_truncate(struct store *s, MDB_txn *t, uint64_t rev, uint64_t epoch,
+	    struct error *err);
+/* The role in meta, for a write to check again inside its transaction. */
+int	db_is_primary(struct store *s, MDB_txn *t, int *primary,
+	    struct error *err);
+
+/*
+ * write.c: the node's key, to sign with, once checked against the public
+ * key the store was opened with (node.pub); identity_free it.
+ */
+int	db_signer_load(struct store *s, struct identity **out,
+	    struct error *err);
+/* write.c: signs and stores the commit of ops at head + 1. */
+struct commit_out {
+	const struct identity	*id;
+	const char		*message;
+	uint64_t		 flags, epoch;
+	uint32_t		 confirm;		/* COMMIT_CONFIRM's window */
+	uint64_t		 rev;			/* out */
+	unsigned char		 hash[STORE_HASH_LEN];	/* out */
+};
+int	db_commit_write(struct store *s, MDB_txn *t, struct commit_out *co,
+	    const struct commit_op_in *ops, size_t n, struct error *err);
 
 /*
  * schema.c: checks a commit's operations (sorted by key, one per key)

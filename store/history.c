@@ -145,15 +145,60 @@ store_key_revisions(struct store *s, const char *key, store_rev_fn fn,
  * and each key's last entry is its current value.  Together: the state
  * is exactly what replaying the history gives.
  */
+/*
+ * Each commit is signed by the primary of its epoch (r1's signer, then
+ * each promote's), epochs grow, and the epochs index is the promotes'.
+ */
+static int
+verify_epoch(struct store *s, MDB_txn *t, const struct commit *c,
+    uint64_t rev, uint64_t *epoch, unsigned char primary[STORE_PUBKEY_LEN],
+    struct error *err)
+{
+	unsigned char k[8];
+	MDB_val v;
+	int rc;
+
+	if (rev == 1)
+		memcpy(primary, commit_signer(c), STORE_PUBKEY_LEN);
+	if (commit_flags(c) & COMMIT_PROMOTE) {
+		if (commit_epoch(c) <= *epoch)
+			return error_set(err, ERR_CORRUPT, "r%llu: promotes to "
+			    "epoch %llu after epoch %llu",
+			    (unsigned long long)rev,
+			    (unsigned long long)commit_epoch(c),
+			    (unsigned long long)*epoch);
+		*epoch = commit_epoch(c);
+		memcpy(primary, commit_signer(c), STORE_PUBKEY_LEN);
+		be64(k, *epoch);
+		if ((rc = db_get(s, t, s->epochs, k, 8, &v, err)) == -1)
+			return -1;
+		if (rc == 1 || v.mv_size != 8 + STORE_PUBKEY_LEN ||
+		    get_be64(v.mv_data) != rev ||
+		    memcmp((unsigned char *)v.mv_data + 8, primary,
+		    STORE_PUBKEY_LEN) != 0)
+			return error_set(err, ERR_CORRUPT, "r%llu: the epochs "
+			    "index does not match its promote",
+			    (unsigned long long)rev);
+	}
+	if (sodium_memcmp(commit_signer(c), primary, STORE_PUBKEY_LEN) != 0)
+		return error_set(err, ERR_CORRUPT, "r%llu: not signed by the "
+		    "primary of epoch %llu", (unsigned long long)rev,
+		    (unsigned long long)*epoch);
+	return 0;
+}
+
 static int
 verify_commits(struct store *s, MDB_txn *t, uint64_t head,
     const unsigned char head_hash[STORE_HASH_LEN], size_t *nops,
     uint64_t *bad, struct error *err)
 {
 	unsigned char prev[STORE_HASH_LEN] = { 0 }, hk[STORE_KEY_MAX + 9];
+	unsigned char primary[STORE_PUBKEY_LEN];
 	struct commit *c = NULL;
 	MDB_val raw, v;
-	uint64_t rev;
+	MDB_stat st;
+	uint64_t rev, epoch = 1;
+	size_t npromotes = 0;
 
 	*nops = 0;
 	for (rev = 1; rev <= head; rev++) {
@@ -174,6 +219,10 @@ verify_commits(struct store *s, MDB_txn *t, uint64_t head,
 			    (unsigned long long)rev - 1);
 			goto fail;
 		}
+		if (verify_epoch(s, t, c, rev, &epoch, primary, err) == -1)
+			goto fail;
+		if (commit_flags(c) & COMMIT_PROMOTE)
+			npromotes++;
 		for (size_t i = 0; i < commit_op_count(c); i++) {
 			const struct value *old, *new;
 			const void *enc = "\xc0";
@@ -216,6 +265,10 @@ verify_commits(struct store *s, MDB_txn *t, uint64_t head,
 	if (sodium_memcmp(prev, head_hash, STORE_HASH_LEN) != 0)
 		return error_set(err, ERR_CORRUPT, "head hash does not match r%llu",
 		    (unsigned long long)head);
+	/* Each entry was checked against its promote: none may be left. */
+	if (mdb_stat(t, s->epochs, &st) != 0 || st.ms_entries != npromotes)
+		return error_set(err, ERR_CORRUPT, "the epochs index holds an "
+		    "epoch no promote in the history started");
 	*bad = 0;
 	return 0;
 fail:

@@ -166,6 +166,9 @@ store_primary_name(struct store *s, char *name, size_t len, struct error *err)
 		snprintf(name, len, "%s", s->node);
 		return 0;
 	}
+	/* Fenced: the primary of the newer epoch, heard of in a hello. */
+	if (store_fenced(s, NULL, name, len))
+		return 0;
 	/* The node that made the newest commit held here, else the only peer. */
 	if (store_head(s, &head, NULL, err) == -1)
 		return -1;

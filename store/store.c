@@ -474,7 +474,9 @@ open_tables(struct store *s, unsigned txn_flags)
 	    (rc = mdb_dbi_open(t, "state", create, &s->state)) != 0 ||
 	    (rc = mdb_dbi_open(t, "history", create, &s->history)) != 0 ||
 	    (rc = mdb_dbi_open(t, "peers", create, &s->peers)) != 0 ||
-	    (rc = mdb_dbi_open(t, "local", create, &s->local)) != 0) {
+	    (rc = mdb_dbi_open(t, "local", create, &s->local)) != 0 ||
+	    (rc = mdb_dbi_open(t, "epochs", create, &s->epochs)) != 0 ||
+	    (rc = mdb_dbi_open(t, "diverged", create, &s->diverged)) != 0) {
 		mdb_txn_abort(t);
 		goto done;
 	}
@@ -520,7 +522,7 @@ open_env(struct store *s, int create, struct error *err)
 		mapsize = (size_t)st.st_size;
 
 	if ((rc = mdb_env_create(&s->env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(s->env, 8)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, 12)) != 0 ||
 	    (mapsize != 0 &&
 	    (rc = mdb_env_set_mapsize(s->env, mapsize)) != 0) ||
 	    (rc = mdb_env_open(s->env, s->dir, flags, 0600)) != 0) {
@@ -795,6 +797,31 @@ store_close(struct store *s)
 	pthread_rwlock_destroy(&s->resize);
 	free(s->dir);
 	free(s);
+}
+
+int
+db_is_primary(struct store *s, MDB_txn *t, int *primary, struct error *err)
+{
+	char text[8];
+
+	if (meta_text(s, t, "primary", text, sizeof(text), err) == -1)
+		return -1;
+	*primary = strcmp(text, "1") == 0;
+	return 0;
+}
+
+int
+store_refresh(struct store *s, struct error *err)
+{
+	struct txn tx;
+	int rc, primary;
+
+	if (db_txn_begin(s, 0, &tx, err) == -1)
+		return -1;
+	if ((rc = db_is_primary(s, tx.t, &primary, err)) == 0)
+		s->primary = primary;
+	db_txn_end(s, &tx);
+	return rc;
 }
 
 const char *store_dir(const struct store *s) { return s->dir; }

@@ -40,6 +40,7 @@ struct commit_in {
 	const char			*message;
 	uint64_t			 flags;		/* COMMIT_*; 0: none */
 	uint32_t			 confirm;	/* COMMIT_CONFIRM's window */
+	uint64_t			 epoch;		/* with COMMIT_PROMOTE */
 	const struct commit_op_in	*ops;
 	size_t				 nops;
 };

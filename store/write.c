@@ -212,6 +212,60 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+int
+db_commit_write(struct store *s, MDB_txn *t, struct commit_out *co,
+    const struct commit_op_in *ops, size_t n, struct error *err)
+{
+	struct commit_in in;
+	struct buf raw = { 0 };
+	unsigned char parent[STORE_HASH_LEN], k[8];
+	char author[64];
+	uint64_t head;
+	int primary, rc = -1;
+
+	/*
+	 * Fenced by the daemon since this process opened the store: the
+	 * caller says so, outside the transaction (writable reads the store).
+	 */
+	if (db_is_primary(s, t, &primary, err) == -1)
+		return -1;
+	if (!primary) {
+		s->primary = 0;
+		return error_set(err, ERR_NOTPRIMARY, "%s is no longer the "
+		    "primary", s->node);
+	}
+	if (db_read_head(s, t, &head, parent, err) == -1)
+		return -1;
+	author_name(author, sizeof(author));
+	in.rev = head + 1;
+	in.parent = parent;
+	in.author = author;
+	in.node = s->node;
+	in.time_ms = now_ms();
+	in.message = co->message ? co->message : "";
+	in.flags = co->flags;
+	in.confirm = co->confirm;
+	in.epoch = co->epoch;
+	in.ops = ops;
+	in.nops = n;
+	if (commit_make(&in, co->id, &raw, co->hash, err) == -1)
+		goto done;
+	be64(k, in.rev);
+	if (db_put(s, t, s->commits, k, 8, raw.data, raw.len, MDB_APPEND,
+	    err) == -1)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		if (db_apply_op(s, t, in.rev, ops[i].key, ops[i].new, err) == -1)
+			goto done;
+	if (db_write_head(s, t, in.rev, co->hash, err) == -1)
+		goto done;
+	co->rev = in.rev;
+	rc = 0;
+done:
+	buf_free(&raw);
+	return rc;
+}
+
 struct commit_arg {
 	const struct change	*c;
 	const char		*message;
@@ -240,10 +294,9 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 	const struct change_op **from = NULL;	/* ops[i] came from from[i] */
 	struct commit_op_in *ops = NULL;
 	struct value **olds = NULL;
-	struct commit_in in;
-	struct buf raw = { 0 };
-	unsigned char parent[STORE_HASH_LEN], k[8];
-	char author[64], hosts[512];
+	struct commit_out co;
+	unsigned char parent[STORE_HASH_LEN];
+	char hosts[512];
 	size_t n = 0, i;
 	uint64_t head = 0;
 	int rc = -1;
@@ -333,29 +386,15 @@ write_commit(struct store *s, MDB_txn *t, void *arg, struct error *err)
 		goto done;
 	}
 
-	author_name(author, sizeof(author));
-	in.rev = head + 1;
-	in.parent = parent;
-	in.author = author;
-	in.node = s->node;
-	in.time_ms = now_ms();
-	in.message = ca->message ? ca->message : "";
-	in.flags = c->flags;
-	in.confirm = c->confirm;
-	in.ops = ops;
-	in.nops = n;
-	if (commit_make(&in, ca->id, &raw, ca->hash, err) == -1)
+	co.id = ca->id;
+	co.message = ca->message;
+	co.flags = c->flags;
+	co.confirm = c->confirm;
+	co.epoch = 0;
+	if (db_commit_write(s, t, &co, ops, n, err) == -1)
 		goto done;
-	be64(k, in.rev);
-	if (db_put(s, t, s->commits, k, 8, raw.data, raw.len, MDB_APPEND,
-	    err) == -1)
-		goto done;
-	for (i = 0; i < n; i++)
-		if (db_apply_op(s, t, in.rev, ops[i].key, ops[i].new, err) == -1)
-			goto done;
-	if (db_write_head(s, t, in.rev, ca->hash, err) == -1)
-		goto done;
-	ca->rev = in.rev;
+	memcpy(ca->hash, co.hash, STORE_HASH_LEN);
+	ca->rev = co.rev;
 	rc = 0;
 done:
 	if (olds != NULL)
@@ -365,7 +404,6 @@ done:
 	free(from);
 	free(ops);
 	free(sorted);
-	buf_free(&raw);
 	return rc;
 }
 
@@ -393,9 +431,15 @@ static int
 writable(struct store *s, struct error *err)
 {
 	char primary[STORE_NODE_MAX + 1];
+	uint64_t epoch;
 
 	if (s->primary)
 		return 0;
+	if (store_fenced(s, &epoch, primary, sizeof(primary)))
+		return error_set(err, ERR_FENCED, "%s is not the primary: "
+		    "write on the primary of epoch %llu, %s", s->node,
+		    (unsigned long long)epoch, primary[0] ? primary :
+		    "not known yet");
 	if (store_primary_name(s, primary, sizeof(primary), NULL) == 0)
 		return error_set(err, ERR_NOTPRIMARY,
 		    "%s is a replica: write on the primary, %s", s->node,
@@ -403,6 +447,21 @@ writable(struct store *s, struct error *err)
 	return error_set(err, ERR_NOTPRIMARY,
 	    "%s is a replica: write on the primary (no primary known)",
 	    s->node);
+}
+
+int
+db_signer_load(struct store *s, struct identity **out, struct error *err)
+{
+	if (identity_load(s, out, err) == -1)
+		return -1;
+	if (sodium_memcmp(identity_public(*out), s->pk,
+	    STORE_PUBKEY_LEN) != 0) {
+		identity_free(*out);
+		*out = NULL;
+		return error_set(err, ERR_FAIL, "%s/%s does not match %s",
+		    s->dir, PUB_FILE, KEY_FILE);
+	}
+	return 0;
 }
 
 static int
@@ -420,16 +479,13 @@ commit_common(struct store *s, struct commit_arg *ca, uint64_t *rev,
 	if (ca->message != NULL && text_check(ca->message, strlen(ca->message),
 	    TEXT_MESSAGE, err) == -1)
 		return -1;
-	if (identity_load(s, &id, err) == -1)
+	if (db_signer_load(s, &id, err) == -1)
 		return -1;
-	if (sodium_memcmp(identity_public(id), s->pk, STORE_PUBKEY_LEN) != 0) {
-		identity_free(id);
-		return error_set(err, ERR_FAIL, "%s/%s does not match %s",
-		    s->dir, PUB_FILE, KEY_FILE);
-	}
 	ca->id = id;
 	rc = db_write(s, write_commit, ca, err);
 	identity_free(id);
+	if (rc == -1 && !s->primary)
+		writable(s, err);	/* fenced meanwhile: name the primary */
 	if (rc == 0)
 		*rev = ca->rev;
 	return rc;

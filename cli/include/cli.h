@@ -62,6 +62,7 @@ CMD(cmd_show); CMD(cmd_diff); CMD(cmd_rollback); CMD(cmd_verify);
 CMD(cmd_render); CMD(cmd_serve); CMD(cmd_status); CMD(cmd_preview);
 CMD(cmd_check); CMD(cmd_describe); CMD(cmd_help); CMD(cmd_edit);
 CMD(cmd_confirm);
+CMD(cmd_promote);
 #undef CMD
 
 #endif

@@ -146,6 +146,14 @@ struct repl_status {
 	uint64_t	 demote_error_ms;
 	size_t		 npeers;
 	struct repl_peer_status *peers;
+	/* Failover (repl_failover_status): as this node sees it. */
+	uint64_t	 epoch;		/* of the history held */
+	int		 fenced;	/* heard of a newer epoch, not following yet */
+	uint64_t	 fenced_epoch;	/* that epoch */
+	/* The primary's session: 1 up, 0 down, -1 unknown (no daemon). */
+	int		 primary_connected;
+	uint64_t	 primary_head;	/* its head as last heard */
+	size_t		 ndiverged;	/* commits on the diverged branch */
 };
 
 /*
@@ -156,6 +164,12 @@ struct repl_status {
 int	repl_status_get(struct store *s, struct repl_status **out,
 	    struct error *err);
 void	repl_status_free(struct repl_status *st);
+/*
+ * The failover part of st (repl_status_get fills it): epoch, whether this
+ * node is fenced, whether the primary is reachable, the diverged branch.
+ */
+int	repl_failover_status(struct store *s, struct repl_status *st,
+	    struct error *err);
 
 /* ---- confirmed commits ------------------------------------------------ */
 

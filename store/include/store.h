@@ -295,8 +295,10 @@ enum commit_op { COMMIT_SET = 0, COMMIT_DEL = 1 };
 #define COMMIT_FORCED	0x1	/* committed over its checks' refusal */
 #define COMMIT_CONFIRM	0x2	/* reverted unless confirmed in its window */
 #define COMMIT_CONFIRMS	0x4	/* confirms: no operations */
+#define COMMIT_PROMOTE	0x8	/* names its signer primary of a new epoch */
 #define COMMIT_FLAGS_KNOWN	(COMMIT_FORCED | COMMIT_CONFIRM | \
-			    COMMIT_CONFIRMS)	/* others are refused */
+			    COMMIT_CONFIRMS | COMMIT_PROMOTE)
+					/* others are refused */
 #define STORE_CONFIRM_MAX	86400u	/* seconds in a confirmation window */
 
 int	store_commit_load(struct store *s, uint64_t rev, struct commit **out,
@@ -331,6 +333,7 @@ const char *commit_message(const struct commit *c);
 uint64_t commit_flags(const struct commit *c);		/* COMMIT_* */
 /* COMMIT_CONFIRM: the window in seconds; else 0. */
 uint32_t commit_confirm_window(const struct commit *c);
+uint64_t commit_epoch(const struct commit *c);	/* a promote's, else 0 */
 size_t	commit_op_count(const struct commit *c);
 /* old or new is NULL where the key had / has no value. */
 void	commit_op(const struct commit *c, size_t i, enum commit_op *op,
@@ -388,6 +391,58 @@ struct store_confirm {
  */
 int	store_confirm_pending(struct store *s, const struct store_confirm *known,
 	    struct store_confirm *out, struct error *err);
+/* ---- epochs and failover (docs/STORE.md, "Failover") ----------------- */
+
+/*
+ * An epoch is a primary's term.  Epoch 1 is r1's signer's; each promote
+ * commit (COMMIT_PROMOTE) starts a higher one whose primary is its
+ * signer.  store_apply takes a commit signed by the current primary's
+ * key, or a promote of a higher epoch signed by a trusted key that sits
+ * on a revision held here: then the commits held after that revision
+ * move to the diverged branch (kept, never rendered) and the history
+ * goes on from the promote.
+ */
+
+/* The epoch of the history held and its primary's key (zeros: none yet). */
+int	store_epoch(struct store *s, uint64_t *epoch,
+	    unsigned char pk[STORE_PUBKEY_LEN], struct error *err);
+/*
+ * The revision of the promote commit of the lowest epoch above `above`
+ * in the history held: where a follower of that epoch takes it from.
+ * ERR_NOTFOUND when there is none.
+ */
+int	store_epoch_start(struct store *s, uint64_t above, uint64_t *rev,
+	    struct error *err);
+/*
+ * Notes that node is primary of epoch (heard in a hello).  When that is
+ * above the history's epoch and this node is the primary, it stops being
+ * one (*fenced = 1): writes are refused, naming node.
+ */
+int	store_fence(struct store *s, uint64_t epoch, const char *node,
+	    int *fenced, struct error *err);
+/*
+ * 1 when this node has heard of an epoch above its history's (it follows
+ * no primary of it yet); *epoch and node name it.  0 otherwise.
+ */
+int	store_fenced(struct store *s, uint64_t *epoch, char *node, size_t len);
+/*
+ * On top of the head, a signed promote commit making this node the
+ * primary of the epoch after every one it has seen; *rev and *epoch.
+ * The store becomes the primary's in the same transaction.
+ */
+int	store_promote(struct store *s, uint64_t *rev, uint64_t *epoch,
+	    struct error *err);
+/* Re-reads the role (another process may have promoted or fenced). */
+int	store_refresh(struct store *s, struct error *err);
+
+/* The diverged branch: commits moved out of the history, by epoch, rev. */
+typedef int (*store_diverged_fn)(void *arg, uint64_t epoch, uint64_t rev,
+	    const void *raw, size_t len);
+int	store_diverged_each(struct store *s, store_diverged_fn fn, void *arg,
+	    struct error *err);
+int	store_diverged_raw(struct store *s, uint64_t epoch, uint64_t rev,
+	    struct buf *out, struct error *err);
+int	store_diverged_count(struct store *s, size_t *n, struct error *err);
 
 /* ---- history ---------------------------------------------------------- */
 

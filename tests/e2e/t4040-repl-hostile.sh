@@ -138,7 +138,7 @@ attack replay "fw1: 1 commit already held: no effect" "$SCRATCH/old.raw"
 attack gap "fw1: out of order: got r$((h + 2)), head is r$h" \
     "$SCRATCH/after-next.raw"
 keys="-k $(dir fw1) -s $(dir rogue)"
-attack resign "fw1: rejected a change set: commit 1 of 1 is signed by key $(key rogue | sed 's/[+]/[+]/g')" \
+attack resign "fw1: rejected a change set: signed by untrusted key $(key rogue | sed 's/[+]/[+]/g')" \
     "$SCRATCH/next.raw"
 [ "$(head_of fw2)" = "$h" ] || fail "fw2 moved to r$(head_of fw2)"
 

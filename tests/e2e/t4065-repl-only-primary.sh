@@ -42,7 +42,7 @@ refused() {
 }
 
 step "fw3 relays fw1's genuine next commit: refused, fw3 is not the primary"
-refused relay "fw3: refused a change set: fw3 is not our primary: r$r here was signed by fw1" \
+refused relay "fw3: refused a change set: fw3 is not our primary: the primary of epoch 1 is fw1" \
     -k "$(dir fw3)"
 
 step "fw3 sends that commit signed with its own key: refused"
@@ -50,7 +50,7 @@ refused resign "fw3: refused a change set: fw3 is not our primary" \
     -k "$(dir fw3)" -s "$(dir fw3)"
 
 step "over fw1's link, a commit signed by fw3's key: refused"
-refused resign "fw1: rejected a change set: commit 1 of 1 is signed by key $(key fw3 | sed 's/[+]/[+]/g'), not by fw1, our primary" \
+refused resign "fw1: rejected a change set: r$((r + 1)) is signed by $(key fw3 | sed 's/[+]/[+]/g'), not by the primary of epoch 1" \
     -k "$(dir fw1)" -s "$(dir fw3)"
 
 step "fw2 unchanged; fw1 back, its commit applied"

@@ -18,7 +18,8 @@ encode(struct buf *out, const struct msg *m)
 {
 	switch (m->type) {
 	case MSG_HELLO:
-		return proto_hello(out, m->node, m->role, m->head, m->hash);
+		return proto_hello(out, m->node, m->role, m->head, m->hash,
+		    m->epoch);
 	case MSG_COMMITS:
 		return proto_commits(out, m->head, m->more, m->raws, m->nraws);
 	case MSG_ACK:
@@ -51,6 +52,7 @@ same(const struct msg *a, const struct msg *b)
 	    a->change_len != b->change_len || a->nlines != b->nlines ||
 	    (a->change_len > 0 && memcmp(a->change, b->change,
 	    a->change_len) != 0) ||
+	    a->epoch != b->epoch ||
 	    strcmp(a->node, b->node) != 0 || strcmp(a->text, b->text) != 0 ||
 	    (a->hash == NULL) != (b->hash == NULL) ||
 	    (a->hash != NULL && memcmp(a->hash, b->hash, STORE_HASH_LEN) != 0))

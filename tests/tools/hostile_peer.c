@@ -23,7 +23,9 @@
  * writes what the client sent to FILE.  prepare-behind, prepare-garbage
  * (with the primary's key as -k): a candidate on a base the replica is
  * not at, or a change that does not decode; the replica must answer
- * that it cannot check, and why.
+ * that it cannot check, and why.  ahead HEAD SECONDS: a session with the
+ * key of -k whose hello claims head HEAD, held open SECONDS (at most
+ * 25): a primary that is reachable and ahead.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -57,6 +59,7 @@ __asan_default_options(void)
 }
 
 static const char *target;
+static uint64_t hello_head;	/* the head our hello claims */
 static struct store *store, *sign_store;
 static struct identity *id, *resign_id;
 static unsigned char rnd_pk[32], rnd_sk[64];
@@ -144,7 +147,8 @@ session(int *fd)
 	a.trust = trust_any;
 	*fd = dial();
 	if (link_connect(*fd, &a, NULL, &l, &err) == -1 ||
-	    proto_hello(&b, "hostile", ROLE_PRIMARY, 0, hash) == -1 ||
+	    proto_hello(&b, "hostile", ROLE_PRIMARY, hello_head, hash,
+	    1) == -1 ||
 	    link_send(l, b.data, b.len, 2000, &err) == -1 ||
 	    link_recv(l, &b, 5000, &err) == -1 ||
 	    proto_decode(b.data, b.len, &m, &err) == -1) {
@@ -473,7 +477,7 @@ nacker(const char *secstr)
 		/* Its hello, ours, then a nack for each change set. */
 		rc = link_recv(l, &b, 5000, &err) == -1 ||
 		    proto_decode(b.data, b.len, &m, &err) == -1 ||
-		    proto_hello(&b, "nacker", ROLE_REPLICA, 0, hash) == -1 ||
+		    proto_hello(&b, "nacker", ROLE_REPLICA, 0, hash, 1) == -1 ||
 		    link_send(l, b.data, b.len, 2000, &err) == -1 ? -1 : 0;
 		while (rc == 0 && link_recv(l, &b, 2000, &err) == 0 &&
 		    proto_decode(b.data, b.len, &m, &err) == 0) {
@@ -679,6 +683,18 @@ main(int argc, char **argv)
 		return prepare_attack(mode);
 	if (strcmp(mode, "nacker") == 0 && argc == 3)
 		return nacker(argv[2]);
+	if (strcmp(mode, "ahead") == 0 && argc == 4) {
+		struct link *l;
+
+		hello_head = strtoull(argv[2], NULL, 10);
+		l = session(&fd);
+		fflush(stdout);
+		n = atoi(argv[3]);
+		sleep(n > 0 && n <= 25 ? (unsigned)n : 1);
+		link_free(l);
+		close(fd);
+		return 0;
+	}
 	if (strcmp(mode, "flood") == 0 && argc == 4)
 		return flood(argv[2], argv[3]);
 	if (strcmp(mode, "record") == 0 && argc == 4)

@@ -29,6 +29,7 @@ static const struct {
 	{ ERR_STALE, "ERR_STALE" },
 	{ ERR_NOCONFIRM, "ERR_NOCONFIRM" },
 	{ ERR_DEGRADED, "ERR_DEGRADED" },
+	{ ERR_FENCED, "ERR_FENCED" }, { ERR_EPOCH, "ERR_EPOCH" },
 };
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 

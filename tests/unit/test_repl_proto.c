@@ -38,9 +38,10 @@ test_roundtrip(void)
 	struct error err;
 	struct store_raw raws[2] = { { "abc", 3 }, { "defgh", 5 } };
 
-	CHECK(proto_hello(&b, "fw1", ROLE_PRIMARY, 42, H) == 0);
+	CHECK(proto_hello(&b, "fw1", ROLE_PRIMARY, 42, H, 7) == 0);
 	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
 	CHECK(m.type == MSG_HELLO && m.version == PROTO_VERSION);
+	CHECK(m.epoch == 7);
 	CHECK_STR(m.node, "fw1");
 	CHECK(m.role == ROLE_PRIMARY && m.head == 42);
 	CHECK(memcmp(m.hash, H, STORE_HASH_LEN) == 0);
@@ -125,11 +126,19 @@ test_shapes(void)
 	buf_append(&b, "", 1);
 	CHECK(refused(b.data, b.len));
 	/* A hash of the wrong size, a NUL in a name. */
-	proto_hello(&b, "fw1", ROLE_REPLICA, 1, H);
-	b.data[b.len - 33] = (char)31;		/* bin8 length 32 -> 31 */
+	proto_hello(&b, "fw1", ROLE_REPLICA, 1, H, 1);
+	b.data[b.len - 34] = (char)31;		/* bin8 length 32 -> 31 */
 	CHECK(refused(b.data, b.len));
-	proto_hello(&b, "f\001w", ROLE_REPLICA, 1, H);
+	proto_hello(&b, "f\001w", ROLE_REPLICA, 1, H, 1);
 	b.data[4] = '\0';
+	CHECK(refused(b.data, b.len));
+	/* Version 1's hello (no epoch), and one with epoch 0. */
+	proto_hello(&b, "fw1", ROLE_PRIMARY, 1, H, 1);
+	b.data[0] = (char)0x96;
+	b.data[2] = 1;
+	CHECK(refused(b.data, b.len - 1));
+	proto_hello(&b, "fw1", ROLE_PRIMARY, 1, H, 1);
+	b.data[b.len - 1] = 0;
 	CHECK(refused(b.data, b.len));
 	buf_free(&b);
 }
@@ -180,7 +189,7 @@ test_random(void)
 	for (i = 0; i < 20000; i++) {
 		switch (i % 3) {
 		case 0:
-			proto_hello(&b, "fw2", ROLE_REPLICA, 77, H);
+			proto_hello(&b, "fw2", ROLE_REPLICA, 77, H, 1);
 			break;
 		case 1:
 			proto_commits(&b, 5, 0, &raw, 1);
@@ -207,11 +216,11 @@ test_text(void)
 	struct msg m;
 	struct error err;
 
-	CHECK(proto_hello(&b, "", ROLE_PRIMARY, 1, H) == 0);
+	CHECK(proto_hello(&b, "", ROLE_PRIMARY, 1, H, 1) == 0);
 	CHECK(proto_decode(b.data, b.len, &m, &err) == -1);
-	CHECK(proto_hello(&b, "f", ROLE_PRIMARY, 1, H) == 0);
+	CHECK(proto_hello(&b, "f", ROLE_PRIMARY, 1, H, 1) == 0);
 	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
-	CHECK(proto_hello(&b, "fw\x1b[2J\n", ROLE_PRIMARY, 1, H) == 0);
+	CHECK(proto_hello(&b, "fw\x1b[2J\n", ROLE_PRIMARY, 1, H, 1) == 0);
 	CHECK(proto_decode(b.data, b.len, &m, &err) == 0);
 	CHECK_STR(m.node, "fw?[2J?");
 	CHECK(proto_nack(&b, NACK_REJECTED, 1, H,

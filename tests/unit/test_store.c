@@ -17,6 +17,7 @@
 #include "check.h"
 #include "compat.h"
 #include "store.h"
+#include "store_int.h"
 
 static char scratch[] = "/tmp/cfgstore-unit.XXXXXX";
 
@@ -291,11 +292,15 @@ test_apply(void)
 	CHECK(res == APPLY_REJECTED);
 	buf_free(&raw);
 
-	/* Diverged: trusted fw3's own r4 does not extend fw1's r3. */
+	/*
+	 * Trusted fw3's own r4 and r1: fw3 is not the primary of epoch 1,
+	 * whose commits alone b takes.
+	 */
 	for (int i = 0; i < 4; i++)
 		set(d, "k.x", i % 2 ? "a" : "b");
-	CHECK(ship(d, 4, b, &err) == APPLY_DIVERGED);
-	CHECK(ship(d, 1, b, &err) == APPLY_DIVERGED);
+	CHECK(ship(d, 4, b, &err) == APPLY_REJECTED);
+	CHECK(err.code == ERR_UNTRUSTED);
+	CHECK(ship(d, 1, b, &err) == APPLY_REJECTED);
 
 	/* The real next commit still goes in, and the replica verifies. */
 	CHECK(ship(a, 4, b, &err) == APPLY_OK);
@@ -938,6 +943,160 @@ test_verify_names_revision(void)
 	    12, "\xa1\x32", 4, "r4: history index has an entry for k.b");
 	verify_case("v-index-malformed", "history", "k.b\0\1", 5, "\xc0", 4,
 	    "r4: history index has a malformed entry for k.b");
+	verify_case("v-epochs-extra", "epochs", "\0\0\0\0\0\0\0\5", 8, "x",
+	    4, "the epochs index holds an epoch no promote started");
+}
+
+/* A promote commit signed by s's key, made by hand: rev, parent, epoch. */
+static void
+craft_promote(struct store *s, uint64_t rev, const unsigned char *parent,
+    uint64_t epoch, struct buf *out)
+{
+	struct identity *id = NULL;
+	struct commit_in in;
+	struct error err = { 0 };
+	unsigned char hash[STORE_HASH_LEN];
+
+	memset(&in, 0, sizeof(in));
+	in.rev = rev;
+	in.parent = parent;
+	in.author = "root";
+	in.node = store_node(s);
+	in.time_ms = 1767225600000ull;
+	in.message = "forged promote";
+	in.flags = COMMIT_PROMOTE;
+	in.epoch = epoch;
+	buf_reset(out);
+	CHECK(identity_load(s, &id, &err) == 0);
+	CHECK(commit_make(&in, id, out, hash, &err) == 0);
+	identity_free(id);
+}
+
+static enum store_apply_result
+apply_buf(struct store *to, const struct buf *b, struct error *err)
+{
+	struct store_raw r = { b->data, b->len };
+	enum store_apply_result res = APPLY_REJECTED;
+	size_t applied;
+
+	if (store_apply(to, &r, 1, &applied, &res, err) == -1)
+		return APPLY_REJECTED;
+	return res;
+}
+
+/*
+ * Failover at the store: promote, fencing, the fork point and the
+ * diverged branch; and every promote that must be refused.
+ */
+static void
+test_failover(void)
+{
+	struct store *p = new_store("ep1", 1), *q = new_store("ep2", 0);
+	struct store *t = new_store("ep3", 0), *u = new_store("epu", 0);
+	struct error err = { 0 };
+	struct commit *c = NULL;
+	struct change *ch;
+	struct buf raw = { 0 }, mine = { 0 };
+	unsigned char pk[STORE_PUBKEY_LEN], hash[STORE_HASH_LEN];
+	unsigned char zero[STORE_HASH_LEN] = { 0 };
+	char buf[64], name[64];
+	uint64_t rev = 0, epoch = 0, head = 0;
+	size_t n = 0;
+	int fenced = 0;
+
+	trust(p, "ep2", q); trust(p, "ep3", t);
+	trust(q, "ep1", p); trust(q, "ep3", t);
+	trust(t, "ep1", p); trust(t, "ep2", q);
+	trust(u, "ep1", p);
+	set(p, "k.a", "1");
+	set(p, "k.b", "2");
+	for (uint64_t r = 1; r <= 2; r++) {
+		CHECK(ship(p, r, q, &err) == APPLY_OK);
+		CHECK(ship(p, r, t, &err) == APPLY_OK);
+		CHECK(ship(p, r, u, &err) == APPLY_OK);
+	}
+	CHECK(store_epoch(q, &epoch, pk, &err) == 0 && epoch == 1);
+
+	/* q is promoted: epoch 2 on top of r2, and the primary now. */
+	CHECK(store_promote(q, &rev, &epoch, &err) == 0);
+	CHECK(rev == 3 && epoch == 2 && store_is_primary(q));
+	CHECK(store_commit_load(q, 3, &c, &err) == 0);
+	CHECK(commit_flags(c) == COMMIT_PROMOTE && commit_epoch(c) == 2);
+	CHECK_STR(commit_message(c), "promote ep2 to primary, epoch 2");
+	CHECK(commit_op_count(c) == 0);
+	commit_free(c);
+	CHECK(store_epoch_start(q, 1, &rev, &err) == 0 && rev == 3);
+	CHECK(store_epoch_start(q, 2, &rev, &err) == -1);
+
+	/* The old primary, cut off, goes on; so does the new one. */
+	set(p, "k.a", "x");
+	set(p, "k.c", "y");
+	set(q, "k.b", "z");
+	CHECK(ship(q, 3, t, &err) == APPLY_OK);
+	CHECK(store_epoch(t, &epoch, NULL, &err) == 0 && epoch == 2);
+	/* t follows q now: p's commits are not its primary's. */
+	CHECK(ship(p, 4, t, &err) == APPLY_REJECTED);
+	CHECK(err.code == ERR_UNTRUSTED);
+	CHECK(ship(q, 4, t, &err) == APPLY_OK);
+
+	/* p hears of epoch 2: fenced, writes refused naming q. */
+	CHECK(store_fence(p, 2, "ep2", &fenced, &err) == 0 && fenced);
+	CHECK(!store_is_primary(p));
+	CHECK(store_fenced(p, &epoch, name, sizeof(name)) && epoch == 2);
+	CHECK_STR(name, "ep2");
+	ch = change_new();
+	CHECK(store_commit(p, ch, "x", &rev, &err) == -1);
+	CHECK(err.code == ERR_FENCED && strstr(err.msg, "ep2") != NULL);
+	change_free(ch);
+
+	/* The promote sits on p's r2: p's r3 and r4 move out of the way. */
+	store_commit_raw(p, 3, &mine, &err);
+	CHECK(ship(q, 3, p, &err) == APPLY_OK);
+	CHECK(ship(q, 4, p, &err) == APPLY_OK);
+	CHECK(store_diverged_count(p, &n, &err) == 0 && n == 2);
+	CHECK(store_diverged_raw(p, 1, 3, &raw, &err) == 0);
+	CHECK(raw.len == mine.len && memcmp(raw.data, mine.data, raw.len) == 0);
+	CHECK(store_diverged_raw(p, 1, 5, &raw, &err) == -1);
+	CHECK_STR(get_text(p, "k.a", 0, buf, sizeof(buf)), "1");
+	CHECK_STR(get_text(p, "k.b", 0, buf, sizeof(buf)), "z");
+	CHECK(get_text(p, "k.c", 0, buf, sizeof(buf)) == NULL);
+	CHECK(get_text(p, "k.c", 4, buf, sizeof(buf)) == NULL);
+	CHECK(store_verify(p, &rev, &err) == 0);
+	CHECK(!store_fenced(p, NULL, name, sizeof(name)));
+	CHECK(store_epoch(p, &epoch, pk, &err) == 0 && epoch == 2);
+
+	/* An epoch that goes backwards: a trusted key, epoch 2 again. */
+	CHECK(store_head(p, &head, hash, &err) == 0 && head == 4);
+	craft_promote(t, 5, hash, 2, &raw);
+	CHECK(apply_buf(p, &raw, &err) == APPLY_REJECTED);
+	CHECK(err.code == ERR_EPOCH);
+	/* A promote on a revision p does not hold. */
+	craft_promote(t, 3, zero, 9, &raw);
+	CHECK(apply_buf(p, &raw, &err) == APPLY_DIVERGED);
+	/* Promoted by a key nobody trusts, on history it holds. */
+	CHECK(store_promote(u, &rev, &epoch, &err) == 0 && epoch == 2);
+	CHECK(ship(u, 3, p, &err) == APPLY_REJECTED);
+	CHECK(err.code == ERR_UNTRUSTED);
+	CHECK(ship(u, 3, t, &err) == APPLY_REJECTED);
+	/* A commit of q's, forged into a promote by changing its bytes. */
+	buf_reset(&raw);
+	store_commit_raw(q, 3, &raw, &err);
+	raw.data[raw.len - 70] ^= 1;
+	CHECK(apply_buf(t, &raw, &err) == APPLY_REJECTED &&
+	    err.code == ERR_BADSIG);
+	/* The genuine next epoch goes in; the history still verifies. */
+	craft_promote(t, 5, hash, 3, &raw);
+	CHECK(apply_buf(p, &raw, &err) == APPLY_OK);
+	CHECK(store_epoch(p, &epoch, pk, &err) == 0 && epoch == 3);
+	CHECK(store_verify(p, &rev, &err) == 0);
+	/* A primary takes nothing, promotes included. */
+	CHECK(apply_buf(q, &raw, &err) == APPLY_REJECTED);
+	buf_free(&raw);
+	buf_free(&mine);
+	store_close(p);
+	store_close(q);
+	store_close(t);
+	store_close(u);
 }
 
 int
@@ -950,6 +1109,7 @@ main(void)
 	test_values();
 	test_keys();
 	test_apply();
+	test_failover();
 	test_commit_parse_hostile();
 	test_host_check();
 	test_verify_names_revision();
