@@ -2,6 +2,7 @@
  * cmd_read.c - the commands that only read: get, list, export, log, show,
  * diff, verify.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "cli.h"
 #include "format.h"
+#include "replicator.h"
 
 enum { OPT_REV = 256, OPT_HOST, OPT_JSON, OPT_RAW, OPT_PATCH, OPT_DIVERGED };
 
@@ -208,15 +210,21 @@ cmd_list(struct cli *cli, const struct command *cmd, int argc, char **argv)
 	return list_or_export(cli, &r, argc > optind ? argv[optind] : NULL, 0);
 }
 
+struct export_arg {
+	struct error	*err;
+	size_t		 n;		/* commits written */
+};
+
 /* One diverged commit's changes as batch lines, after a comment naming it. */
 static int
 export_one(void *arg, uint64_t epoch, uint64_t rev, const void *raw,
     size_t len)
 {
-	struct error *err = arg;
+	struct export_arg *ea = arg;
 	struct commit *c;
 
-	if (commit_parse(raw, len, &c, err) == -1)
+	ea->n++;
+	if (commit_parse(raw, len, &c, ea->err) == -1)
 		return -1;
 	printf("# diverged:%llu:%llu ", (unsigned long long)epoch,
 	    (unsigned long long)rev);
@@ -242,12 +250,19 @@ static int
 export_diverged(struct cli *cli)
 {
 	struct error err = { 0 };
+	struct export_arg ea = { &err, 0 };
 	struct store *s;
 	int rc;
 
-	if ((rc = cli_open(cli, STORE_RDONLY, &s)) != 0)
+	if ((rc = cli_open(cli, 0, &s)) != 0)
 		return rc;
-	if (store_diverged_each(s, export_one, &err, &err) != 0)
+	if (store_diverged_each(s, export_one, &ea, &err) != 0)
+		rc = cli_fail(&err);
+	/* Written out whole: the branch is in the admin's hands (status). */
+	else if (fflush(stdout) == EOF || ferror(stdout))
+		rc = cli_error(ERR_FAIL, "export: standard output: %s",
+		    strerror(errno));
+	else if (ea.n > 0 && repl_diverged_exported(s, ea.n, &err) == -1)
 		rc = cli_fail(&err);
 	store_close(s);
 	return rc;

@@ -180,6 +180,7 @@ failover_text(const struct repl_status *st)
 {
 	const char *name = st->primary_name[0] ? st->primary_name :
 	    "not known yet";
+	char when[32];
 
 	printf("node:    %s (%s)\n", st->node, st->primary ? "primary" :
 	    "replica");
@@ -193,10 +194,16 @@ failover_text(const struct repl_status *st)
 		    st->primary_connected == 1 ? "connected" :
 		    st->primary_connected == 0 ? "not reachable" :
 		    "reachability unknown (daemon not running)");
-	if (st->ndiverged > 0)
+	if (st->ndiverged > 0) {
 		printf("diverged: %zu commit%s moved out of the history "
-		    "(cfgstore log --diverged)\n", st->ndiverged,
+		    "(cfgstore log --diverged)", st->ndiverged,
 		    st->ndiverged == 1 ? "" : "s");
+		if (st->nexported > 0) {
+			format_time(when, sizeof(when), st->exported_ms);
+			printf(", %zu exported at %s", st->nexported, when);
+		}
+		putchar('\n');
+	}
 }
 
 /* The same, as fields of the JSON status; -1 when one cannot be set. */
@@ -211,7 +218,9 @@ failover_json(json_t *j, const struct repl_status *st)
 	    st->primary_connected < 0 ? json_null() :
 	    json_boolean(st->primary_connected)) == -1 ||
 	    format_json_set(j, "diverged",
-	    json_integer((json_int_t)st->ndiverged)) == -1)
+	    json_integer((json_int_t)st->ndiverged)) == -1 ||
+	    format_json_set(j, "diverged_exported",
+	    json_integer((json_int_t)st->nexported)) == -1)
 		return -1;
 	return 0;
 }

@@ -97,10 +97,11 @@ health_verdict(struct store *s, const struct repl_status *st,
 		    ", above this node's %" PRIu64 ": writes refused",
 		    st->primary_name[0] != '\0' ? st->primary_name :
 		    "another node", st->fenced_epoch, st->epoch);
-	if (st->ndiverged > 0)
+	if (st->ndiverged > st->nexported)
 		health_add(h, "diverged", "%zu commit%s moved to the diverged "
-		    "branch (cfgstore log --diverged)", st->ndiverged,
-		    st->ndiverged == 1 ? "" : "s");
+		    "branch and not exported (cfgstore export --diverged)",
+		    st->ndiverged - st->nexported,
+		    st->ndiverged - st->nexported == 1 ? "" : "s");
 	if (st->demoted) {
 		format_time(when, sizeof(when), st->demoted_ms);
 		health_add(h, "demoted", "CARP demotion raised since %s: %s",

@@ -20,6 +20,7 @@
 #include "compat_fd.h"
 #include "log.h"
 #include "ctlmsg.h"
+#include "mpread.h"
 #include "repl_int.h"
 
 #define LINE_MAX_	1024
@@ -498,6 +499,48 @@ fail:
 	return -1;
 }
 
+#define EXPORTED_RECORD	"diverged.exported"
+
+static int
+exported_field(void *arg, const char *key, struct mpr *m)
+{
+	struct repl_status *st = arg;
+	uint64_t v;
+
+	if (strcmp(key, "count") != 0 && strcmp(key, "time_ms") != 0)
+		return 1;
+	if (mpr_uint(m, &v) == -1)
+		return -1;
+	if (strcmp(key, "count") == 0)
+		st->nexported = (size_t)v;
+	else
+		st->exported_ms = v;
+	return 0;
+}
+
+/* What export --diverged wrote out, never more than the branch holds. */
+static void
+exported_load(struct store *s, struct repl_status *st)
+{
+	st->nexported = 0;
+	st->exported_ms = 0;
+	if (rec_read(s, EXPORTED_RECORD, exported_field, st) == -1)
+		st->nexported = st->exported_ms = 0;
+	if (st->nexported > st->ndiverged)
+		st->nexported = st->ndiverged;
+}
+
+int
+repl_diverged_exported(struct store *s, size_t n, struct error *err)
+{
+	struct buf b = { 0 };
+
+	rec_map(&b, 2);
+	rec_uint(&b, "count", n);
+	rec_uint(&b, "time_ms", repl_now_ms());
+	return rec_write(s, EXPORTED_RECORD, &b, err);
+}
+
 int
 repl_failover_status(struct store *s, struct repl_status *st,
     struct error *err)
@@ -508,6 +551,7 @@ repl_failover_status(struct store *s, struct repl_status *st,
 	    store_diverged_count(s, &st->ndiverged, err) == -1)
 		return -1;
 	st->fenced = store_fenced(s, &st->fenced_epoch, name, sizeof(name));
+	exported_load(s, st);
 	/* Not a peer here: a daemon would have no session with it. */
 	st->primary_connected = st->daemon ? 0 : -1;
 	st->primary_head = 0;

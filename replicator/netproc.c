@@ -291,6 +291,15 @@ chan_dial(struct daemon *d, struct peer *p, struct chan **out,
 	memset(name, 0, sizeof(name));
 	snprintf(name, sizeof(name), "%s", p->info.name);
 	pthread_mutex_lock(&d->mu);
+	/*
+	 * Fenced since the push decided to dial, this node follows: the
+	 * peer's session may already be an inbound one (inbound.c, claim),
+	 * which a dial must not take the place of.
+	 */
+	if (!d->primary) {
+		pthread_mutex_unlock(&d->mu);
+		return error_set(err, ERR_FAIL, "not the primary any more");
+	}
 	if (++d->next_sid >= NET_SID_ACCEPTED)
 		d->next_sid = 1;
 	if ((c = chan_new(d, d->next_sid)) == NULL) {

@@ -154,6 +154,8 @@ struct repl_status {
 	int		 primary_connected;
 	uint64_t	 primary_head;	/* its head as last heard */
 	size_t		 ndiverged;	/* commits on the diverged branch */
+	size_t		 nexported;	/* of them, written out by export */
+	uint64_t	 exported_ms;	/* when, 0: never */
 };
 
 /*
@@ -170,6 +172,12 @@ void	repl_status_free(struct repl_status *st);
  */
 int	repl_failover_status(struct store *s, struct repl_status *st,
 	    struct error *err);
+/*
+ * `export --diverged` wrote the n commits of the diverged branch out
+ * (local record diverged.exported): the admin has them in hand, so they
+ * no longer make the node degraded; commits moved there later do.
+ */
+int	repl_diverged_exported(struct store *s, size_t n, struct error *err);
 
 /* ---- confirmed commits ------------------------------------------------ */
 

@@ -19,7 +19,7 @@ test_pids=""
 cleanup() {
 	for p in $test_pids; do kill "$p" 2>/dev/null; done
 	for p in $test_pids; do wait "$p" 2>/dev/null; done
-	rm -rf "$SCRATCH"
+	[ -n "${CFGSTORE_KEEP:-}" ] && echo "kept $SCRATCH" || rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
 

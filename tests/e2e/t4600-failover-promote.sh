@@ -42,8 +42,9 @@ assert_grep "^fw1: (unreachable|no answer yet), will catch up$" "$SCRATCH/out"
 assert_grep "fw2: promoted: now the primary, epoch 2" "$SCRATCH/fw2.log"
 expect 0 on fw2 show $((r + 1))
 assert_grep "promote fw2 to primary, epoch 2" "$SCRATCH/out"
-expect 0 on fw2 status
+expect 4 on fw2 status
 assert_grep "^node: +fw2 \(primary\)$" "$SCRATCH/out"
+assert_grep "^  peer-unreachable +fw1 " "$SCRATCH/out"
 assert_grep "^epoch: +2$" "$SCRATCH/out"
 
 step "fw2's commits reach fw3; fw3 refuses writes naming fw2"

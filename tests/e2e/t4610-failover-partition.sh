@@ -66,7 +66,8 @@ expect 1 on fw1 set ntpd.listen@fw1 10.0.1.9
 assert_err_line "write on the primary, fw2"
 
 step "fw1's commits are on its diverged branch, every one readable"
-expect 0 on fw1 status
+expect 4 on fw1 status
+assert_grep "^  diverged +3 commits moved to the diverged branch and not exported" "$SCRATCH/out"
 assert_grep "^diverged: 3 commits moved out of the history" "$SCRATCH/out"
 assert_grep "^primary: fw2, epoch 2, connected$" "$SCRATCH/out"
 expect 0 on fw1 log --diverged
@@ -85,9 +86,11 @@ expect 0 on fw1 log --diverged --json
 assert_grep "\"diverged\": \"diverged:1:$((r + 1))\"" "$SCRATCH/out"
 expect 0 on fw1 show --json diverged:1:$((r + 3))
 assert_grep "\"diverged\": \"diverged:1:$((r + 3))\"" "$SCRATCH/out"
-expect 0 on fw1 status --json
+expect 4 on fw1 status --json
 assert_grep '"epoch": 2,' "$SCRATCH/out"
 assert_grep '"diverged": 3' "$SCRATCH/out"
+assert_grep '"diverged_exported": 0' "$SCRATCH/out"
+assert_grep '"healthy": false' "$SCRATCH/out"
 assert_grep '"fenced": false' "$SCRATCH/out"
 assert_grep '"primary_connected": true' "$SCRATCH/out"
 expect 0 on fw1 verify
@@ -97,6 +100,12 @@ expect 0 on fw1 export --diverged
 cp "$SCRATCH/out" "$SCRATCH/diverged.apply"
 assert_grep "^# diverged:1:$((r + 1)) fw1: fw1 cut off 1$" "$SCRATCH/diverged.apply"
 assert_grep "^set ntpd.listen@fw1 10.0.1.3$" "$SCRATCH/diverged.apply"
+# Exported, the branch is in the admin's hands: healthy again, still kept.
+expect 0 on fw1 status
+assert_grep "^diverged: 3 commits moved out of the history .*, 3 exported at " "$SCRATCH/out"
+assert_grep "^health: +ok$" "$SCRATCH/out"
+expect 0 on fw1 log --diverged
+[ "$(grep -c '^diverged:1:' "$SCRATCH/out")" = 3 ] || fail "export lost the branch"
 CFGSTORE_WAIT=5
 expect 0 on fw2 apply -m "fw1's changes while cut off" "$SCRATCH/diverged.apply"
 assert_grep "^fw1: applied r$((r + 4)), restarted ntpd" "$SCRATCH/out"

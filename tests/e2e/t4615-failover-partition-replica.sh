@@ -59,8 +59,9 @@ for n in fw1 fw3; do
 	    { out; fail "$n: log --diverged"; }
 	assert_grep "^diverged:1:$((r + 2)) .*fw1 cut off 2$" "$SCRATCH/out"
 done
-expect 0 on fw3 status
+expect 4 on fw3 status
 assert_grep "^primary: fw2, epoch 2, connected$" "$SCRATCH/out"
+assert_grep "^  diverged +2 commits moved to the diverged branch" "$SCRATCH/out"
 expect 1 on fw1 set ntpd.listen@fw3 10.0.1.9
 assert_err_line "write on the primary.*fw2"
 expect 0 on fw2 set ntpd.listen@fw3 10.0.2.4

@@ -63,7 +63,9 @@ wait_for sh -c "tail -n +$((lines + 1)) '$SCRATCH/fw2.log' |
 	fail "no rejection of fw9's promote in fw2's log"; }
 store_fingerprint "$(dir fw2)" > "$SCRATCH/after"
 cmp -s "$SCRATCH/before" "$SCRATCH/after" || fail "fw2 was changed"
-expect 0 on fw2 status
+# fw1 was stopped above: degraded, its primary unreachable.
+expect 4 on fw2 status
+assert_grep "^  primary-unreachable +fw1 " "$SCRATCH/out"
 assert_grep "^node: +fw2 \(replica\)$" "$SCRATCH/out"
 assert_grep "^epoch: +1$" "$SCRATCH/out"
 
