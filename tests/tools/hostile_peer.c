@@ -25,7 +25,8 @@
  * not at, or a change that does not decode; the replica must answer
  * that it cannot check, and why.  ahead HEAD SECONDS: a session with the
  * key of -k whose hello claims head HEAD, held open SECONDS (at most
- * 25): a primary that is reachable and ahead.
+ * 25): a primary that is reachable and ahead.  epoch E SECONDS: the
+ * same with a hello that claims epoch E (and head 0).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -60,6 +61,7 @@ __asan_default_options(void)
 
 static const char *target;
 static uint64_t hello_head;	/* the head our hello claims */
+static uint64_t hello_epoch = 1;	/* and the epoch */
 static struct store *store, *sign_store;
 static struct identity *id, *resign_id;
 static unsigned char rnd_pk[32], rnd_sk[64];
@@ -148,7 +150,7 @@ session(int *fd)
 	*fd = dial();
 	if (link_connect(*fd, &a, NULL, &l, &err) == -1 ||
 	    proto_hello(&b, "hostile", ROLE_PRIMARY, hello_head, hash,
-	    1) == -1 ||
+	    hello_epoch) == -1 ||
 	    link_send(l, b.data, b.len, 2000, &err) == -1 ||
 	    link_recv(l, &b, 5000, &err) == -1 ||
 	    proto_decode(b.data, b.len, &m, &err) == -1) {
@@ -683,10 +685,14 @@ main(int argc, char **argv)
 		return prepare_attack(mode);
 	if (strcmp(mode, "nacker") == 0 && argc == 3)
 		return nacker(argv[2]);
-	if (strcmp(mode, "ahead") == 0 && argc == 4) {
+	if ((strcmp(mode, "ahead") == 0 || strcmp(mode, "epoch") == 0) &&
+	    argc == 4) {
 		struct link *l;
 
-		hello_head = strtoull(argv[2], NULL, 10);
+		if (strcmp(mode, "epoch") == 0)
+			hello_epoch = strtoull(argv[2], NULL, 10);
+		else
+			hello_head = strtoull(argv[2], NULL, 10);
 		l = session(&fd);
 		fflush(stdout);
 		n = atoi(argv[3]);
