@@ -276,7 +276,7 @@ run_cmd(const char *cmd, char *why, size_t len)
 static void
 failed(struct demote_run *r, const char *key, const char *why)
 {
-	snprintf(r->rec.error, sizeof(r->rec.error), "%s: %s", key, why);
+	snprintf(r->rec.error, sizeof(r->rec.error), "%s: %.200s", key, why);
 	r->rec.error_ms = repl_now_ms();
 	r->backoff_ms = r->backoff_ms == 0 ? DEMOTE_RETRY_MIN_MS :
 	    r->backoff_ms * 2;

@@ -286,7 +286,7 @@ int
 store_fenced(struct store *s, uint64_t *epoch, char *node, size_t len)
 {
 	struct txn tx;
-	uint64_t held, seen = 0;
+	uint64_t held = 0, seen = 0;
 	int rc;
 
 	if (db_txn_begin(s, 0, &tx, NULL) == -1)
