@@ -177,7 +177,7 @@ state_get_for_host(const struct rstate *st, const char *key,
 struct all {
 	char		**keys;
 	struct value	**vals;
-	size_t		  n;
+	size_t		  n, cap;
 };
 
 static void
@@ -198,13 +198,19 @@ all_add(struct all *a, const char *key, const struct value *v)
 {
 	char **k;
 	struct value **vv;
+	size_t cap;
 
-	if ((k = reallocarray(a->keys, a->n + 1, sizeof(*k))) == NULL)
-		return -1;
-	a->keys = k;
-	if ((vv = reallocarray(a->vals, a->n + 1, sizeof(*vv))) == NULL)
-		return -1;
-	a->vals = vv;
+	/* Doubling: 100,000 keys one by one must not copy the lot each time. */
+	if (a->n == a->cap) {
+		cap = a->cap == 0 ? 64 : a->cap * 2;
+		if ((k = reallocarray(a->keys, cap, sizeof(*k))) == NULL)
+			return -1;
+		a->keys = k;
+		if ((vv = reallocarray(a->vals, cap, sizeof(*vv))) == NULL)
+			return -1;
+		a->vals = vv;
+		a->cap = cap;
+	}
 	if ((a->keys[a->n] = strdup(key)) == NULL)
 		return -1;
 	if ((a->vals[a->n] = value_dup(v)) == NULL) {
@@ -264,7 +270,7 @@ int
 state_list_for_host(const struct rstate *st, const char *host,
     store_visit_fn fn, void *arg, struct error *err)
 {
-	struct all a = { NULL, NULL, 0 };
+	struct all a = { NULL, NULL, 0, 0 };
 	struct merge m = { st->ov, 0, &a };
 	char k[STORE_KEY_MAX + STORE_NODE_MAX + 2];
 	const char *h;
