@@ -16,14 +16,7 @@ netns_up
 ns_init fw1 A --primary
 ns_init fw2 B
 ns_init fw3 B
-pair fw1 fw2
-pair fw1 fw3
-pair fw2 fw3
-ns_start fw1
-ns_start fw2
-ns_start fw3
-guide_synced fw1 fw2
-wait_head fw3 "$r"
+three_synced ns_start
 
 step "the link is cut; fw1 commits on its side"
 link_cut

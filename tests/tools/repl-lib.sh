@@ -33,6 +33,16 @@ pair() {
 	    fail "pair $1 $2"
 }
 
+# mesh NAME...: each of them paired with every other.
+mesh() {
+	while [ $# -gt 1 ]; do
+		mesh_a=$1; shift
+		for mesh_b in "$@"; do
+			pair "$mesh_a" "$mesh_b"
+		done
+	done
+}
+
 # start NAME [PREFIX...]: the daemon in the foreground, in the background.
 start() {
 	name=$1; shift
@@ -124,6 +134,18 @@ guide_synced() {
 	guide "$1" || { cat "$SCRATCH/out"; fail "guide"; }
 	r=$(head_of "$1")
 	wait_head "$2" "$r"
+}
+
+# three_synced [STARTER]: fw1 (primary), fw2 and fw3, made by the caller,
+# each trusting the others, started by STARTER (start, or ns_start) and
+# holding the guide; r is then their head.
+three_synced() {
+	mesh fw1 fw2 fw3
+	for three_n in fw1 fw2 fw3; do
+		"${1:-start}" "$three_n"
+	done
+	guide_synced fw1 fw2
+	wait_head fw3 "$r"
 }
 
 # restarts: "NODE SERVICE" lines since the last call, sorted, on one line.
