@@ -9,16 +9,7 @@
 . "$SRCDIR/tests/tools/carp-lib.sh"
 
 step "fw1 and fw2 in step, the demotion commands set"
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
-start fw1 env CFGSTORE_TEST_BATCH=10
-start fw2
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-carp_keys fw1
-r=$(head_of fw1)
-wait_head fw2 "$r"
-wait_for acked fw1 fw2 "$r" || fail "fw1 did not see the acknowledgement"
+carp_in_step 10
 health fw1 0
 health fw2 0
 assert_eq "$(carp_lines fw2)" "" "fw2 in step: nothing raised"

@@ -9,17 +9,8 @@
 . "$SRCDIR/tests/tools/carp-lib.sh"
 
 step "fw1 and fw2 in step, the demotion commands set"
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
 # Batches of one commit: the catch-up lasts long enough to be cut.
-start fw1 env CFGSTORE_TEST_BATCH=1
-start fw2
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-carp_keys fw1
-r=$(head_of fw1)
-wait_head fw2 "$r"
-wait_for acked fw1 fw2 "$r" || fail "fw1 did not see the acknowledgement"
+carp_in_step 1
 
 step "SIGKILL while raised in the middle of a catch-up"
 stop fw2

@@ -6,12 +6,7 @@
 . "$SRCDIR/tests/tools/carp-lib.sh"
 
 step "fw1 and fw2 in step, the demotion commands set"
-two_nodes
-guide_synced fw1 fw2
-carp_keys fw1
-r=$(head_of fw1)
-wait_head fw2 "$r"
-wait_for acked fw1 fw2 "$r" || fail "fw1 did not see the acknowledgement"
+carp_in_step
 health fw1 0
 
 step "fw1's restart of ntpd fails: fw1 raised, fw2 not"
