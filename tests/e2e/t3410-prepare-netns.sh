@@ -8,30 +8,14 @@
 . "$SRCDIR/tests/tools/repl-lib.sh"
 . "$SRCDIR/tests/tools/netns-lib.sh"
 
-mkdir -p "$SCRATCH/bin2"
-cat > "$SCRATCH/bin2/nodecheck" <<EOS
-#!/bin/sh
-if grep -q 10.0.0.66 "\$1"; then
-	echo "\$1:1: 10.0.0.66 is not an address of this host"
-	exit 1
-fi
-exit 0
-EOS
-chmod +x "$SCRATCH/bin2/nodecheck"
-mkdir -p "$SCRATCH/bin1"
-printf '#!/bin/sh\nexit 0\n' > "$SCRATCH/bin1/nodecheck"
-chmod +x "$SCRATCH/bin1/nodecheck"
-PATH="$SCRATCH/bin1:$PATH"
-export PATH
+nodechecks
 
 step "two namespaces and a veth pair between them"
 netns_up
 
 step "fw1 in one, fw2 in the other; fw2 refuses what is not its own"
 ns_pair env PATH="$SCRATCH/bin2:$PATH"
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-r=$(head_of fw1)
-wait_head fw2 "$r"
+guide_synced fw1 fw2
 expect 0 on fw1 set service.ntpd.check "nodecheck {}"
 r=$((r + 1))
 expect 2 on fw1 set ntpd.listen@fw2 10.0.0.66

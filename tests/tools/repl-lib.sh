@@ -33,6 +33,17 @@ pair() {
 	    fail "pair $1 $2"
 }
 
+# star PRIMARY REPLICA...: PRIMARY (the primary) and its replicas, each
+# replica paired with the primary only.
+star() {
+	node_init "$1" --primary
+	star_p=$1; shift
+	for star_n in "$@"; do
+		node_init "$star_n"
+		pair "$star_p" "$star_n"
+	done
+}
+
 # mesh NAME...: each of them paired with every other.
 mesh() {
 	while [ $# -gt 1 ]; do
@@ -119,13 +130,42 @@ guide() {
 	    "$SCRATCH/guide.apply") > "$SCRATCH/out" 2>&1
 }
 
-# two_nodes: fw1 (primary) and fw2, each trusting the other, both running.
+# two_nodes [PREFIX...]: fw1 (primary) and fw2, each trusting the other,
+# both running; fw2's daemon run by PREFIX (env PATH=..., say).
 two_nodes() {
 	node_init fw1 --primary
 	node_init fw2
 	pair fw1 fw2
 	start fw1
-	start fw2
+	start fw2 "$@"
+}
+
+# nodechecks [LOG]: a checker named nodecheck on both nodes, a different
+# program on each: fw1's, in $SCRATCH/bin1 (put on PATH), passes
+# everything; fw2's, in $SCRATCH/bin2 (for fw2's daemon), refuses
+# 10.0.0.66, not an address of that host.  With LOG, each appends
+# "NODE FILE" to LOG (NODE is cli for the command line).
+nodechecks() {
+	nc_log=:
+	[ -z "${1:-}" ] || nc_log="echo \"\${NODE:-cli} \$1\" >> \"$1\""
+	mkdir -p "$SCRATCH/bin1" "$SCRATCH/bin2"
+	cat > "$SCRATCH/bin1/nodecheck" <<-EOS
+	#!/bin/sh
+	$nc_log
+	exit 0
+	EOS
+	cat > "$SCRATCH/bin2/nodecheck" <<-EOS
+	#!/bin/sh
+	$nc_log
+	if grep -q 10.0.0.66 "\$1"; then
+		echo "\$1:1: 10.0.0.66 is not an address of this host"
+		exit 1
+	fi
+	exit 0
+	EOS
+	chmod +x "$SCRATCH/bin1/nodecheck" "$SCRATCH/bin2/nodecheck"
+	PATH="$SCRATCH/bin1:$PATH"
+	export PATH
 }
 
 # guide_synced PRIMARY REPLICA: the guide on PRIMARY, held by REPLICA too;
