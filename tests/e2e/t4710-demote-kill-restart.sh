@@ -48,9 +48,7 @@ r=$((r + 1))
 expect 3 on fw1 set ntpd.servers@fw2 10.9.9.9
 r=$((r + 1))
 assert_grep "^fw2: applied r$r, failed: ntpd$" "$SCRATCH/out"
-wait_for grep -q "^fw2 raise 50$" "$CARP_LOG" || fail "not raised"
-wait_for has_reason fw2 demoted || fail "status does not say demoted"
-health fw2 4 service demoted
+demoted_for_service fw2
 assert_grep "^  service +ntpd: restart-failed at r$r: restart failed \(exit 1\)" \
     "$SCRATCH/out"
 assert_grep "^  demoted +CARP demotion raised since .*: ntpd: restart-failed at r$r$" \

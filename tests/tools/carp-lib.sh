@@ -39,6 +39,14 @@ carp_in_step() {
 	wait_for acked fw1 fw2 "$r" || fail "fw1 did not see the acknowledgement"
 }
 
+# demoted_for_service NODE: NODE raises the demotion for a failed
+# service, and its status says degraded, service and demoted.
+demoted_for_service() {
+	wait_for grep -q "^$1 raise 50$" "$CARP_LOG" || fail "$1 not raised"
+	wait_for has_reason "$1" demoted || fail "status does not say demoted"
+	health "$1" 4 service demoted
+}
+
 # carp_lines NODE: what NODE ran, in order, on one line ("raise 50,lower 50").
 carp_lines() {
 	grep "^$1 " "$CARP_LOG" | cut -d' ' -f2- | tr '\n' ',' | sed 's/,$//'
