@@ -16,8 +16,7 @@ assert_eq "$(carp_lines fw2)" "" "fw2 in step: nothing raised"
 
 step "fw2 down: fw1 degraded, the peer unreachable and behind"
 stop fw2
-"$BUILDDIR/tests/commit_many" "$(dir fw1)" 1000 test.counter > /dev/null ||
-    fail "commit_many"
+commits 1000
 r=$(head_of fw1)
 wait_for has_reason fw1 peer-unreachable || fail "fw2 not seen unreachable"
 health fw1 4 peer-unreachable peer-behind
@@ -60,8 +59,7 @@ stop fw1
 start fw1 env CFGSTORE_TEST_BATCH=1
 wait_for acked fw1 fw2 "$r" || fail "fw1 did not reconnect"
 stop fw2
-"$BUILDDIR/tests/commit_many" "$(dir fw1)" 1000 test.counter > /dev/null ||
-    fail "commit_many"
+commits 1000
 start fw2
 on fw1 set --no-wait test.kick 2 > /dev/null
 r=$(head_of fw1)

@@ -81,6 +81,13 @@ stop() {
 	return 0
 }
 
+# commits N: N commits on fw1 setting test.counter to 0..N-1, made in one
+# process (commit_many), the daemon told of the last one only.
+commits() {
+	"$BUILDDIR/tests/commit_many" "$(dir fw1)" "$1" test.counter \
+	    > /dev/null || fail "commit_many"
+}
+
 head_of() { on "$1" status | sed -n 's/^head: *r\([0-9]*\).*/\1/p'; }
 
 # wait_head NAME REV [SECONDS]: until NAME holds REV.
@@ -92,6 +99,14 @@ wait_head() {
 			tail -20 "$SCRATCH/$1.log"
 			fail "$1 is at r$(head_of "$1"), not r$2"; }
 		sleep 0.1
+	done
+}
+
+# last_commit TEXT NAME...: the message of each one's head has TEXT.
+last_commit() {
+	lc_text=$1; shift
+	for lc_n in "$@"; do
+		on "$lc_n" log -n 1 | grep -q "$lc_text" || return 1
 	done
 }
 
