@@ -13,24 +13,13 @@
 set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRCDIR/bench/lib.sh"
-BUILDDIR=$(cd "${1:-$SRCDIR/build}" && pwd)
-N=${2:-100}
-CFGSTORE="$BUILDDIR/cli/cfgstore"
-[ -x "$CFGSTORE" ] || { echo "build first: $CFGSTORE" >&2; exit 2; }
-PATH="$PATH:/usr/sbin:/sbin"
-command -v ntpd >/dev/null || { echo "no ntpd (openntpd) here" >&2; exit 2; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+bench_args 100 "$@"
+need "$CFGSTORE"
+need_ntpd
+scratch
 export CFGSTORE_DIR="$W/fw1"
-
-# timed CMD...: the wall time of CMD in ms, on stdout.
-timed() {
-	local t0=$EPOCHREALTIME
-	"$@" >/dev/null 2>&1
-	local rc=$?
-	[ $rc -eq 0 ] || [ $rc -eq 3 ] || { echo "failed ($rc): $*" >&2; exit 1; }
-	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'
-}
+# No daemon runs: 3, committed here only, is success.
+TIMED_OK="0 3"
 
 "$CFGSTORE" init --node fw1 --primary >/dev/null
 "$CFGSTORE" peer add fw2 127.0.0.1:9 \
@@ -40,7 +29,6 @@ timed() {
 	echo "set service.ntpd.check \"ntpd -n -f {}\""
 	echo "set service.dhcpd.check \"dhcpd -t -cf {}\""
 } > "$W/guide.apply"
-# No daemon runs: 3, committed here only, is success.
 (cd "$SRCDIR/tests/golden" && timed "$CFGSTORE" apply --force --no-wait \
     "$W/guide.apply" >/dev/null) || exit 1
 

@@ -16,56 +16,15 @@
 set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRCDIR/bench/lib.sh"
-BUILDDIR=$(cd "${1:-$SRCDIR/build}" && pwd)
-N=${2:-10}
-CFGSTORE="$BUILDDIR/cli/cfgstore"
+bench_args 10 "$@"
 COMMIT_MANY="$BUILDDIR/tests/commit_many"
-[ -x "$CFGSTORE" ] && [ -x "$COMMIT_MANY" ] ||
-    { echo "build first: $CFGSTORE, $COMMIT_MANY" >&2; exit 2; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
-
-on() { local node=$1; shift; "$CFGSTORE" -d "$W/$node" "$@"; }
-start() {
-	"$CFGSTORE" -d "$W/$1" serve -f --root "$W/root-$1" \
-	    >> "$W/$1.log" 2>&1 &
-	eval "pid_$1=$!"
-	pids="$pids $!"
-	while [ ! -S "$W/$1/serve.sock" ]; do sleep 0.02; done
-}
-stop() { eval "kill -${2:-TERM} \$pid_$1; wait \$pid_$1 2>/dev/null"; }
-head_of() { on "$1" status | sed -n 's/^head: *r\([0-9]*\).*/\1/p'; }
-ms_since() { echo "$1" | awk -v now="$EPOCHREALTIME" '{ printf "%.1f\n", (now - $1) * 1000 }'; }
+need "$CFGSTORE" "$COMMIT_MANY"
+scratch
 
 echo "== setup: fw1 (primary), fw2, fw3 on loopback, in $W"
-for n in fw1 fw2 fw3; do
-	eval "port_$n=$(port)"
-done
-on fw1 init --node fw1 --primary --listen "127.0.0.1:$port_fw1" >/dev/null
-on fw2 init --node fw2 --listen "127.0.0.1:$port_fw2" >/dev/null
-on fw3 init --node fw3 --listen "127.0.0.1:$port_fw3" >/dev/null
-for a in fw1 fw2 fw3; do
-	for b in fw1 fw2 fw3; do
-		[ $a = $b ] && continue
-		eval "p=\$port_$b"
-		on $a peer add $b "127.0.0.1:$p" "$(on $b key)" >/dev/null
-	done
-done
-for n in fw1 fw2 fw3; do start $n; done
-{
-	grep -v '^#' "$SRCDIR/tests/golden/guide.apply"
-	for s in carp dhcpd nsd ntpd unbound; do
-		echo "set service.$s.check true"
-		echo "set service.$s.restart true"
-	done
-} > "$W/guide.apply"
-(cd "$SRCDIR/tests/golden" && on fw1 apply "$W/guide.apply") >/dev/null
+nodes fw1 fw2 fw3
+guide_file
+guide fw1
 
 echo "== 1. promote with every node up, until the others applied it ($N)"
 export CFGSTORE_WAIT=10
@@ -73,9 +32,7 @@ order=(fw2 fw3 fw1)
 : > "$W/t1"
 for i in $(seq 1 "$N"); do
 	n=${order[$(((i - 1) % 3))]}
-	t0=$EPOCHREALTIME
-	on $n promote > "$W/out" 2>&1 || { cat "$W/out"; exit 1; }
-	ms_since "$t0" >> "$W/t1"
+	timed on $n promote >> "$W/t1"
 	[ "$(grep -c ': applied r' "$W/out")" = 2 ] || { cat "$W/out"; exit 1; }
 done
 echo "promote, both others applied: $(stats < "$W/t1")"
@@ -121,6 +78,6 @@ while [ "$(head_of fw3)" != "$h" ]; do sleep 0.05; done
 t0=$EPOCHREALTIME
 start fw1
 while [ "$(head_of fw1)" != "$h" ]; do sleep 0.02; done
-echo "fenced fw1 took r$h: $(ms_since "$t0") ms from its start" \
+echo "fenced fw1 took r$h: $(ms_since "$t0" 1) ms from its start" \
     "($(on fw1 log --diverged | grep -c '^diverged:') commits on its" \
     "diverged branch)"

@@ -18,55 +18,16 @@
 set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRCDIR/bench/lib.sh"
-BUILDDIR=$(cd "${1:-$SRCDIR/build}" && pwd)
-N=${2:-50}
-CFGSTORE="$BUILDDIR/cli/cfgstore"
-[ -x "$CFGSTORE" ] || { echo "build first: $CFGSTORE" >&2; exit 2; }
-PATH="$PATH:/usr/sbin:/sbin"
-command -v ntpd >/dev/null || { echo "no ntpd (openntpd) here" >&2; exit 2; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
+bench_args 50 "$@"
+need "$CFGSTORE"
+need_ntpd
+scratch
+# fw2's verdicts are read from its log.
+SERVE_FLAGS="-f -v"
 
-on() { n=$1; shift; "$CFGSTORE" -d "$W/$n" "$@"; }
-start() {
-	"$CFGSTORE" -d "$W/$1" serve -f -v --root "$W/root-$1" \
-	    >> "$W/$1.log" 2>&1 &
-	pids="$pids $!"
-	while [ ! -S "$W/$1/serve.sock" ]; do sleep 0.02; done
-}
-# timed CMD...: the wall time of CMD in ms, on stdout; 0 only.
-timed() {
-	local t0=$EPOCHREALTIME
-	"$@" > "$W/out" 2>&1 || { echo "failed ($?): $*" >&2; cat "$W/out" >&2;
-	    exit 1; }
-	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'
-}
-
-p1=$(port); p2=$(port)
-on fw1 init --node fw1 --primary --listen "127.0.0.1:$p1" >/dev/null
-on fw2 init --node fw2 --listen "127.0.0.1:$p2" >/dev/null
-on fw1 peer add fw2 "127.0.0.1:$p2" "$(on fw2 key)"
-on fw2 peer add fw1 "127.0.0.1:$p1" "$(on fw1 key)"
-start fw1
-start fw2
-{
-	grep -v '^#' "$SRCDIR/tests/golden/guide.apply"
-	for s in carp dhcpd nsd unbound; do
-		echo "set service.$s.check true"
-	done
-	echo "set service.ntpd.check \"ntpd -n -f {}\""
-	for s in carp dhcpd nsd ntpd unbound; do
-		echo "set service.$s.restart true"
-	done
-} > "$W/guide.apply"
-(cd "$SRCDIR/tests/golden" && on fw1 apply --force "$W/guide.apply") \
-    >/dev/null
+nodes fw1 fw2
+guide_file "ntpd -n -f {}"
+guide fw1 --force
 
 echo "== $N writes each, fw1 and fw2 both running, set --no-wait"
 printf "key no file reads (nobody asked):       "

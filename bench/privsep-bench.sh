@@ -20,58 +20,34 @@ B1=$(cd "$1" && pwd)
 B2=$(cd "$2" && pwd)
 N=${3:-200}
 STUCK_S=${4:-15}
-W=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
-pids=""
-stopped=""
-cleanup() {
-	for p in $stopped; do kill -CONT "$p" 2>/dev/null; done
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$W"
+scratch
+
+# use_build TAG: CFGSTORE, that of the build run by the nodes of TAG.
+use_build() {
+	case $1 in
+	before)	CFGSTORE="$B1/cli/cfgstore" ;;
+	*)	CFGSTORE="$B2/cli/cfgstore" ;;
+	esac
 }
-trap cleanup EXIT
 
-
-# pair TAG BUILDDIR: fw1-TAG (primary) and fw2-TAG, running the guide.
+# pair TAG: fw1_TAG (primary) and fw2_TAG, running the guide.
 pair() {
-	c="$2/cli/cfgstore"
-	p1=$(port); p2=$(port)
-	echo "$p1" > "$W/port-fw1-$1"
-	"$c" -d "$W/fw1-$1" init --node fw1 --primary --listen "127.0.0.1:$p1" >/dev/null
-	"$c" -d "$W/fw2-$1" init --node fw2 --listen "127.0.0.1:$p2" >/dev/null
-	"$c" -d "$W/fw1-$1" peer add fw2 "127.0.0.1:$p2" "$("$c" -d "$W/fw2-$1" key)"
-	"$c" -d "$W/fw2-$1" peer add fw1 "127.0.0.1:$p1" "$("$c" -d "$W/fw1-$1" key)"
-	for n in fw1 fw2; do
-		"$c" -d "$W/$n-$1" serve -f --root "$W/root-$n-$1" \
-		    >> "$W/$n-$1.log" 2>&1 &
-		pids="$pids $!"
-		eval "pid_${n}_$1=$!"
-		while [ ! -S "$W/$n-$1/serve.sock" ]; do sleep 0.02; done
-	done
-	(cd "$SRCDIR/tests/golden" && "$c" -d "$W/fw1-$1" apply "$W/guide.apply") >/dev/null
+	use_build "$1"
+	nodes "fw1_$1" "fw2_$1"
+	guide "fw1_$1"
 }
-{
-	grep -v '^#' "$SRCDIR/tests/golden/guide.apply"
-	for s in carp dhcpd nsd ntpd unbound; do
-		echo "set service.$s.check true"
-		echo "set service.$s.restart true"
-	done
-} > "$W/guide.apply"
-pair before "$B1"
-pair after "$B2"
+guide_file
+pair before
+pair after
 
 echo "== set on fw1 until fw2 acknowledged (rendered), $N times each, alternating"
 : > "$W/lat.before"; : > "$W/lat.after"
 for i in $(seq 1 "$N"); do
 	for t in before after; do
-		[ $t = before ] && c="$B1/cli/cfgstore" || c="$B2/cli/cfgstore"
-		t0=$EPOCHREALTIME
-		"$c" -d "$W/fw1-$t" set ntpd.listen@fw2 \
-		    "10.0.$((i / 250)).$((i % 250 + 1))" > "$W/out" ||
-		    { cat "$W/out"; exit 1; }
-		t1=$EPOCHREALTIME
+		use_build $t
+		timed on "fw1_$t" set ntpd.listen@fw2 \
+		    "10.0.$((i / 250)).$((i % 250 + 1))" >> "$W/lat.$t"
 		grep -q "^fw2: applied" "$W/out" || { cat "$W/out"; exit 1; }
-		awk "BEGIN { print ($t1 - $t0) * 1000 }" >> "$W/lat.$t"
 	done
 done
 echo "before: $(stats < "$W/lat.before")"
@@ -104,45 +80,36 @@ echo
 echo "== resident memory, KiB"
 memory fw1 fw2
 
-# acked TAG REV: fw1-TAG's status says fw2 acknowledged REV.
+# acked TAG PEER REV: fw1_TAG's status says PEER acknowledged REV.
 acked() {
-	"$c" -d "$W/fw1-$1" status | grep -q "^  fw2 .*acknowledged r$2 "
+	on "fw1_$1" status | grep -q "^  $2 .*acknowledged r$3 "
 }
 
 # stuck TAG BUILDDIR: fw3 joins, stops reading, is sent 24 MiB; then
 # fw2's acknowledgements are timed for STUCK_S seconds.
 stuck() {
-	c="$2/cli/cfgstore"
-	p3=$(port)
-	"$c" -d "$W/fw3-$1" init --node fw3 --listen "127.0.0.1:$p3" >/dev/null
-	"$c" -d "$W/fw3-$1" peer add fw1 "127.0.0.1:$(cat "$W/port-fw1-$1")" \
-	    "$("$c" -d "$W/fw1-$1" key)"
-	"$c" -d "$W/fw3-$1" serve -f --root "$W/root-fw3-$1" \
-	    >> "$W/fw3-$1.log" 2>&1 &
-	pids="$pids $!"
-	eval "pid_fw3_$1=$!"
-	while [ ! -S "$W/fw3-$1/serve.sock" ]; do sleep 0.02; done
-	"$c" -d "$W/fw1-$1" peer add fw3 "127.0.0.1:$p3" \
-	    "$("$c" -d "$W/fw3-$1" key)"
-	h=$("$c" -d "$W/fw1-$1" status | sed -n 's/^head: *r\([0-9]*\).*/\1/p')
-	until "$c" -d "$W/fw1-$1" status |
-	    grep -q "^  fw3 .*acknowledged r$h "; do sleep 0.1; done
+	use_build "$1"
+	node_init "fw3_$1"
+	trust "fw3_$1" "fw1_$1"
+	start "fw3_$1"
+	trust "fw1_$1" "fw3_$1"
+	h=$(head_of "fw1_$1")
+	until acked "$1" fw3 "$h"; do sleep 0.1; done
 	eval "p=\$pid_fw3_$1"
 	stopped="$stopped $p $(netproc "$p")"
 	kill -STOP $p $(netproc "$p")
-	"$2/tests/commit_blobs" "$W/fw1-$1" $((24 << 10)) bench.big >/dev/null
+	"$2/tests/commit_blobs" "$W/fw1_$1" $((24 << 10)) bench.big >/dev/null
 	: > "$W/stuck.$1"
 	i=0
 	end=$((${EPOCHREALTIME%.*} + STUCK_S))
 	while [ "${EPOCHREALTIME%.*}" -lt "$end" ]; do
 		i=$((i + 1))
 		t0=$EPOCHREALTIME
-		"$c" -d "$W/fw1-$1" set --no-wait bench.stuck "$i" > "$W/out" ||
+		on "fw1_$1" set --no-wait bench.stuck "$i" > "$W/out" ||
 		    { cat "$W/out"; exit 1; }
 		r=$(sed -n 's/^fw1: committed r\([0-9]*\).*/\1/p' "$W/out")
-		until acked "$1" "$r"; do :; done
-		t1=$EPOCHREALTIME
-		awk "BEGIN { print ($t1 - $t0) * 1000 }" >> "$W/stuck.$1"
+		until acked "$1" fw2 "$r"; do :; done
+		ms_since "$t0" >> "$W/stuck.$1"
 	done
 }
 echo

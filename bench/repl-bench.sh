@@ -15,48 +15,17 @@
 set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRCDIR/bench/lib.sh"
-BUILDDIR=$(cd "${1:-$SRCDIR/build}" && pwd)
-N=${2:-200}
-CFGSTORE="$BUILDDIR/cli/cfgstore"
+bench_args 200 "$@"
 COMMIT_MANY="$BUILDDIR/tests/commit_many"
-[ -x "$CFGSTORE" ] && [ -x "$COMMIT_MANY" ] ||
-    { echo "build first: $CFGSTORE, $COMMIT_MANY" >&2; exit 2; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
-
-on() { n=$1; shift; "$CFGSTORE" -d "$W/$n" "$@"; }
-start() {
-	"$CFGSTORE" -d "$W/$1" serve -f -v --root "$W/root-$1" \
-	    >> "$W/$1.log" 2>&1 &
-	eval "pid_$1=$!"
-	pids="$pids $!"
-	while [ ! -S "$W/$1/serve.sock" ]; do sleep 0.02; done
-}
-stop() { eval "kill \$pid_$1; wait \$pid_$1 2>/dev/null"; }
-head_of() { on "$1" status | sed -n 's/^head: *r\([0-9]*\).*/\1/p'; }
+need "$CFGSTORE" "$COMMIT_MANY"
+scratch
+# The daemon's timings are read from its log.
+SERVE_FLAGS="-f -v"
 
 echo "== setup: fw1 (primary) and fw2 on loopback, in $W"
-p1=$(port); p2=$(port)
-on fw1 init --node fw1 --primary --listen "127.0.0.1:$p1" >/dev/null
-on fw2 init --node fw2 --listen "127.0.0.1:$p2" >/dev/null
-on fw1 peer add fw2 "127.0.0.1:$p2" "$(on fw2 key)"
-on fw2 peer add fw1 "127.0.0.1:$p1" "$(on fw1 key)"
-start fw1
-start fw2
-{
-	grep -v '^#' "$SRCDIR/tests/golden/guide.apply"
-	for s in carp dhcpd nsd ntpd unbound; do
-		echo "set service.$s.check true"
-		echo "set service.$s.restart true"
-	done
-} > "$W/guide.apply"
-(cd "$SRCDIR/tests/golden" && on fw1 apply "$W/guide.apply") >/dev/null
+nodes fw1 fw2
+guide_file
+guide fw1
 
 echo
 echo "== 1. set on fw1 until fw2 acknowledged (rendered), $N times each"
@@ -66,16 +35,10 @@ echo "process start-up on this machine: /bin/true takes" \
 : > "$W/lat.a"; : > "$W/lat.b"
 for i in $(seq 1 "$N"); do
 	# a: every template rendered, no file changes (nothing to restart)
-	t0=$EPOCHREALTIME
-	on fw1 set bench.value "v$i" > "$W/out" || { cat "$W/out"; exit 1; }
-	t1=$EPOCHREALTIME
-	awk "BEGIN { print ($t1 - $t0) * 1000 }" >> "$W/lat.a"
+	timed on fw1 set bench.value "v$i" >> "$W/lat.a"
 	# b: fw2's ntpd.conf changes: installed, checked, restarted (true)
-	t0=$EPOCHREALTIME
-	on fw1 set ntpd.listen@fw2 "10.0.$((i / 250)).$((i % 250 + 1))" \
-	    > "$W/out" || { cat "$W/out"; exit 1; }
-	t1=$EPOCHREALTIME
-	awk "BEGIN { print ($t1 - $t0) * 1000 }" >> "$W/lat.b"
+	timed on fw1 set ntpd.listen@fw2 "10.0.$((i / 250)).$((i % 250 + 1))" \
+	    >> "$W/lat.b"
 done
 grep -q "^fw2: applied" "$W/out" || { cat "$W/out"; exit 1; }
 echo "end to end, no file changed:        $(stats < "$W/lat.a")"
@@ -157,11 +120,8 @@ cp "$W/root-fw1/etc/ntpd.conf" "$W/ntpd.conf"
 n=$(( N < 50 ? N : 50 ))
 for i in $(seq 1 "$n"); do
 	echo "# change $i" >> "$W/ntpd.conf"
-	t0=$EPOCHREALTIME
-	rsync -a -e "$SSH" "$W/ntpd.conf" "$(id -un)@127.0.0.1:$W/dst/" ||
-	    exit 1
-	t1=$EPOCHREALTIME
-	awk "BEGIN { print ($t1 - $t0) * 1000 }" >> "$W/lat.r"
+	timed rsync -a -e "$SSH" "$W/ntpd.conf" "$(id -un)@127.0.0.1:$W/dst/" \
+	    >> "$W/lat.r"
 done
 echo "rsync -e ssh, one changed file:     $(stats < "$W/lat.r")"
 echo "(rsync alone: no signature, no history, no render, no restart)"

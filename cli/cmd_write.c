@@ -421,6 +421,22 @@ show_one(void *arg, const char *key, const struct value *old,
 	return format_change(stdout, key, old, new) == -1 ? -1 : 0;
 }
 
+/* cli_commit_report with "WHAT rREV" as the message unless -m gave one. */
+static int
+commit_named(struct cli *cli, struct store *s, struct change *c,
+    const struct write_args *w, const char *what, uint64_t rev)
+{
+	struct write_args named = *w;
+	char msg[64];
+
+	if (named.message == NULL) {
+		snprintf(msg, sizeof(msg), "%s r%llu", what,
+		    (unsigned long long)rev);
+		named.message = msg;
+	}
+	return cli_commit_report(cli, s, c, &named);
+}
+
 int
 cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
     char **argv)
@@ -429,7 +445,6 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 	struct error err = { 0 };
 	struct change *c = NULL;
 	struct store *s = NULL;
-	char msg[64];
 	uint64_t to = 0, head;
 	int rc;
 
@@ -490,14 +505,8 @@ cmd_rollback(struct cli *cli, const struct command *cmd, int argc,
 	else if (change_count(c) == 0)
 		printf("%s: state already equals r%llu\n", store_node(s),
 		    (unsigned long long)to);
-	else {
-		if (w.message == NULL) {
-			snprintf(msg, sizeof(msg), "rollback to r%llu",
-			    (unsigned long long)to);
-			w.message = msg;
-		}
-		rc = cli_commit_report(cli, s, c, &w);
-	}
+	else
+		rc = commit_named(cli, s, c, &w, "rollback to", to);
 done:
 	change_free(c);
 	store_close(s);
@@ -519,7 +528,6 @@ cmd_confirm(struct cli *cli, const struct command *cmd, int argc,
 	struct repl_confirm p;
 	struct change *c = NULL;
 	struct store *s = NULL;
-	char msg[64];
 	int rc;
 
 	if ((rc = cli_write_opts(cmd, argc, argv, "", &w)) != 0)
@@ -549,12 +557,7 @@ cmd_confirm(struct cli *cli, const struct command *cmd, int argc,
 	}
 	change_expect_head(c, p.rev);
 	w.confirms = 1;
-	if (w.message == NULL) {
-		snprintf(msg, sizeof(msg), "confirm r%llu",
-		    (unsigned long long)p.rev);
-		w.message = msg;
-	}
-	rc = cli_commit_report(cli, s, c, &w);
+	rc = commit_named(cli, s, c, &w, "confirm", p.rev);
 done:
 	change_free(c);
 	store_close(s);

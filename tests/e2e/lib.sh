@@ -74,10 +74,13 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# wait_for CMD...: retries CMD for up to 10 s.
-wait_for() {
-	i=0
+# wait_secs SECONDS CMD...: retries CMD for up to SECONDS.
+wait_secs() {
+	i=0; ws_max=$(($1 * 20)); shift
 	while ! "$@" >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 200 ] || return 1; sleep 0.05
+		i=$((i + 1)); [ $i -lt $ws_max ] || return 1; sleep 0.05
 	done
 }
+
+# wait_for CMD...: retries CMD for up to 10 s.
+wait_for() { wait_secs 10 "$@"; }

@@ -9,45 +9,15 @@
 # after its deadline: fw2 renders the head again, nothing is rolled back.
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/tools/repl-lib.sh"
-
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: network namespaces need root"
-	exit 77
-fi
-command -v ip >/dev/null || { echo "SKIP: no ip(8)"; exit 77; }
-NSA=cfcA$$
-NSB=cfcB$$
-VA=cca$$
-VB=ccb$$
-NET=10.$(($$ % 200 + 20)).$(($$ / 200 % 250)).
-netns_cleanup() {
-	ip netns del "$NSA" 2>/dev/null
-	ip netns del "$NSB" 2>/dev/null
-}
-trap 'cleanup; netns_cleanup' EXIT
+. "$SRCDIR/tests/tools/netns-lib.sh"
 
 step "two namespaces and a veth pair between them"
-ip netns add "$NSA" && ip netns add "$NSB" || fail "ip netns add"
-ip link add "$VA" type veth peer name "$VB" || fail "ip link add veth"
-ip link set "$VA" netns "$NSA" && ip link set "$VB" netns "$NSB" ||
-    fail "move veth"
-ip -n "$NSA" addr add "${NET}1/24" dev "$VA"
-ip -n "$NSB" addr add "${NET}2/24" dev "$VB"
-for ns in "$NSA" "$NSB"; do
-	ip -n "$ns" link set lo up
-done
-ip -n "$NSA" link set "$VA" up
-ip -n "$NSB" link set "$VB" up
+netns_up
 link_state() { ip -n "$NSA" -o link show "$VA" | grep -q "state UP" && echo up || echo down; }
 link_is() { [ "$(link_state)" = "$1" ]; }
 
 step "fw1 and fw2, fw1's ntpd restart drives the link"
-LISTEN_HOST=${NET}1 node_init fw1 --primary
-LISTEN_HOST=${NET}2 node_init fw2
-on fw1 peer add fw2 "${NET}2:$(cat "$SCRATCH/fw2/port")" "$(key fw2)" >/dev/null || fail "peer fw2"
-on fw2 peer add fw1 "${NET}1:$(cat "$SCRATCH/fw1/port")" "$(key fw1)" >/dev/null || fail "peer fw1"
-start fw1 ip netns exec "$NSA"
-start fw2 ip netns exec "$NSB"
+ns_pair
 guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
 cat > "$SCRATCH/linkctl" <<EOS
 #!/bin/sh
@@ -81,7 +51,7 @@ wait_for link_is down || fail "the restart did not cut the link"
 
 step "fw2 killed and started again in the window, cut off"
 stop fw2 KILL
-start fw2 ip netns exec "$NSB"
+ns_start fw2
 expect 4 on fw2 status
 assert_grep "^  primary-unreachable " "$SCRATCH/out"
 assert_grep "^confirm: r$((r + 1)) awaits confirmation until .*else back to r$r$" "$SCRATCH/out"
@@ -125,7 +95,7 @@ r=$((r + 2))
 
 step "a confirmation fw2 hears only after its deadline: the head again"
 expect 0 on fw1 set --confirm 4s ntpd.listen@fw2 10.0.0.70
-ip -n "$NSA" link set "$VA" down
+link_cut
 sleep 2
 CFGSTORE_WAIT=1 expect 3 on fw1 confirm
 assert_grep "^fw1: committed r$((r + 2))" "$SCRATCH/out"
@@ -135,7 +105,7 @@ until on fw2 status 2>/dev/null | grep -q "reverted r$((r + 1)) locally"; do
 	sleep 0.05
 done
 wait_for has_ntp fw2 10.0.0.3 || fail "fw2's files are not r$r's"
-ip -n "$NSA" link set "$VA" up
+link_back
 wait_head fw2 $((r + 2)) 40
 wait_for has_ntp fw2 10.0.0.70 || fail "fw2 did not render the head again"
 sleep 1

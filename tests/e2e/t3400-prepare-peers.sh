@@ -11,24 +11,7 @@
 
 CHECKS="$SCRATCH/checks"
 : > "$CHECKS"
-# The same checker name on both nodes, a different program on each: fw1's
-# passes everything, fw2's refuses an address that is not its own.  Each
-# logs "NODE FILE" (NODE is unset for the command line).
-mkdir -p "$SCRATCH/bin1" "$SCRATCH/bin2"
-cat > "$SCRATCH/bin1/nodecheck" <<EOS
-#!/bin/sh
-echo "\${NODE:-cli} \$1" >> "$CHECKS"
-exit 0
-EOS
-cat > "$SCRATCH/bin2/nodecheck" <<EOS
-#!/bin/sh
-echo "\${NODE:-cli} \$1" >> "$CHECKS"
-if grep -q 10.0.0.66 "\$1"; then
-	echo "\$1:1: 10.0.0.66 is not an address of this host"
-	exit 1
-fi
-exit 0
-EOS
+nodechecks "$CHECKS"
 # A checker only fw2 has, for fw2's files only (service.ntpd.check@fw2).
 cat > "$SCRATCH/bin2/fw2only" <<EOS
 #!/bin/sh
@@ -38,18 +21,11 @@ if grep -q 10.0.0.55 "\$1"; then
 fi
 exit 0
 EOS
-chmod +x "$SCRATCH/bin1/nodecheck" "$SCRATCH/bin2/nodecheck" \
-    "$SCRATCH/bin2/fw2only"
-PATH="$SCRATCH/bin1:$PATH"
-export PATH
+chmod +x "$SCRATCH/bin2/fw2only"
 CFGSTORE_PREPARE_WAIT=10
 export CFGSTORE_PREPARE_WAIT
 
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
-start fw1
-start fw2 env PATH="$SCRATCH/bin2:$PATH"
+two_nodes env PATH="$SCRATCH/bin2:$PATH"
 guide_synced fw1 fw2
 expect 0 on fw1 set service.ntpd.check "nodecheck {}"
 wait_head fw2 $((r + 1))

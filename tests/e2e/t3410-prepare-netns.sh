@@ -6,64 +6,16 @@
 # checks (and refuses) for itself again.
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/tools/repl-lib.sh"
+. "$SRCDIR/tests/tools/netns-lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: network namespaces need root"
-	exit 77
-fi
-command -v ip >/dev/null 2>&1 || { echo "SKIP: no ip(8)"; exit 77; }
-NSA=cfpA$$
-NSB=cfpB$$
-VA=cpa$$
-VB=cpb$$
-NET=10.$(($$ % 200 + 20)).$(($$ / 200 % 250)).
-netns_cleanup() {
-	ip netns del "$NSA" 2>/dev/null
-	ip netns del "$NSB" 2>/dev/null
-}
-trap 'cleanup; netns_cleanup' EXIT
-
-mkdir -p "$SCRATCH/bin2"
-cat > "$SCRATCH/bin2/nodecheck" <<EOS
-#!/bin/sh
-if grep -q 10.0.0.66 "\$1"; then
-	echo "\$1:1: 10.0.0.66 is not an address of this host"
-	exit 1
-fi
-exit 0
-EOS
-chmod +x "$SCRATCH/bin2/nodecheck"
-mkdir -p "$SCRATCH/bin1"
-printf '#!/bin/sh\nexit 0\n' > "$SCRATCH/bin1/nodecheck"
-chmod +x "$SCRATCH/bin1/nodecheck"
-PATH="$SCRATCH/bin1:$PATH"
-export PATH
+nodechecks
 
 step "two namespaces and a veth pair between them"
-ip netns add "$NSA" && ip netns add "$NSB" || fail "ip netns add"
-ip link add "$VA" type veth peer name "$VB" || fail "ip link add veth"
-ip link set "$VA" netns "$NSA" && ip link set "$VB" netns "$NSB" ||
-    fail "move veth"
-ip -n "$NSA" addr add "${NET}1/24" dev "$VA"
-ip -n "$NSB" addr add "${NET}2/24" dev "$VB"
-for ns in "$NSA" "$NSB"; do
-	ip -n "$ns" link set lo up
-done
-ip -n "$NSA" link set "$VA" up
-ip -n "$NSB" link set "$VB" up
+netns_up
 
 step "fw1 in one, fw2 in the other; fw2 refuses what is not its own"
-LISTEN_HOST=${NET}1 node_init fw1 --primary
-LISTEN_HOST=${NET}2 node_init fw2
-fw1_addr="${NET}1:$(cat "$SCRATCH/fw1/port")"
-fw2_addr="${NET}2:$(cat "$SCRATCH/fw2/port")"
-on fw1 peer add fw2 "$fw2_addr" "$(key fw2)" >/dev/null || fail "peer fw2"
-on fw2 peer add fw1 "$fw1_addr" "$(key fw1)" >/dev/null || fail "peer fw1"
-start fw1 ip netns exec "$NSA"
-start fw2 ip netns exec "$NSB" env PATH="$SCRATCH/bin2:$PATH"
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-r=$(head_of fw1)
-wait_head fw2 "$r"
+ns_pair env PATH="$SCRATCH/bin2:$PATH"
+guide_synced fw1 fw2
 expect 0 on fw1 set service.ntpd.check "nodecheck {}"
 r=$((r + 1))
 expect 2 on fw1 set ntpd.listen@fw2 10.0.0.66
@@ -71,7 +23,7 @@ assert_grep '^cfgstore: fw2: ntpd: /etc/ntpd.conf: .*10.0.0.66 is not an address
     "$SCRATCH/err"
 
 step "the link is cut: the write waits at most the deadline, commits, exit 3"
-ip -n "$NSA" link set "$VA" down
+link_cut
 CFGSTORE_WAIT=2
 CFGSTORE_PREPARE_WAIT=3
 export CFGSTORE_PREPARE_WAIT
@@ -91,7 +43,7 @@ r=$((r + 1))
 assert_grep '^fw2: not checked \(' "$SCRATCH/out"
 
 step "the link is back: fw2 catches up and checks for itself again"
-ip -n "$NSA" link set "$VA" up
+link_back
 wait_head fw2 $r 60
 wait_for acked fw1 fw2 $r || fail "fw1 did not see the acknowledgement"
 CFGSTORE_PREPARE_WAIT=20

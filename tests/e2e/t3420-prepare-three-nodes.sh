@@ -22,11 +22,7 @@ PATH="$SCRATCH/bin-fw1:$PATH"
 export PATH
 ms() { python3 -c 'import time; print(int(time.monotonic() * 1000))'; }
 
-node_init fw1 --primary
-node_init fw2
-node_init fw3
-pair fw1 fw2
-pair fw1 fw3
+star fw1 fw2 fw3
 start fw1
 start fw2 env PATH="$SCRATCH/bin-fw2:$PATH"
 start fw3 env PATH="$SCRATCH/bin-fw3:$PATH"

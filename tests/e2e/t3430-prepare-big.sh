@@ -7,29 +7,13 @@
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/tools/repl-lib.sh"
 
-mkdir -p "$SCRATCH/bin1" "$SCRATCH/bin2"
-printf '#!/bin/sh\nexit 0\n' > "$SCRATCH/bin1/nodecheck"
-cat > "$SCRATCH/bin2/nodecheck" <<EOS
-#!/bin/sh
-if grep -q 10.0.0.66 "\$1"; then
-	echo "\$1:1: 10.0.0.66 is not an address of this host"
-	exit 1
-fi
-exit 0
-EOS
-chmod +x "$SCRATCH/bin1/nodecheck" "$SCRATCH/bin2/nodecheck"
-PATH="$SCRATCH/bin1:$PATH"
-export PATH
+nodechecks
 # A sanitizer build takes minutes over what takes a second here.
 CFGSTORE_PREPARE_WAIT=300
 CFGSTORE_WAIT=300
 export CFGSTORE_PREPARE_WAIT CFGSTORE_WAIT
 
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
-start fw1
-start fw2 env PATH="$SCRATCH/bin2:$PATH"
+two_nodes env PATH="$SCRATCH/bin2:$PATH"
 guide_synced fw1 fw2
 expect 0 on fw1 set service.ntpd.check "nodecheck {}"
 r=$((r + 1))

@@ -7,13 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/tools/repl-lib.sh"
 
-# commits N: N commits on fw1 setting test.counter to 0..N-1, made in one
-# process (commit_many), the daemon told of the last one only.
-commits() {
-	"$BUILDDIR/tests/commit_many" "$(dir fw1)" "$1" test.counter \
-	    > /dev/null || fail "commit_many"
-}
-
 step "fw1 and fw2 in step"
 node_init fw1 --primary
 node_init fw2

@@ -10,10 +10,6 @@ blobs() {
 	"$BUILDDIR/tests/commit_blobs" "$(dir fw1)" "$1" "$2" > /dev/null ||
 	    fail "commit_blobs $1"
 }
-small() {
-	"$BUILDDIR/tests/commit_many" "$(dir fw1)" "$1" test.counter \
-	    > /dev/null || fail "commit_many"
-}
 
 step "fw1 and fw2 in step"
 two_nodes
@@ -22,9 +18,9 @@ wait_head fw2 "$r"
 
 step "fw2 down: three small commits, 20 MiB, two small, 3 MiB, 62 MiB"
 stop fw2
-small 3
+commits 3
 blobs $((20 << 10)) test.twenty
-small 2
+commits 2
 blobs $((3 << 10)) test.three
 blobs $((62 << 10)) test.big
 h=$(head_of fw1)

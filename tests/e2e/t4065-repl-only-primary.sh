@@ -10,11 +10,7 @@
 HOSTILE="$BUILDDIR/tests/hostile_peer"
 
 step "fw1 primary of fw2 and fw3; fw2 also trusts fw3"
-node_init fw1 --primary
-node_init fw2
-node_init fw3
-pair fw1 fw2
-pair fw1 fw3
+star fw1 fw2 fw3
 on fw2 peer add fw3 "$(addr fw3)" "$(key fw3)" >/dev/null || fail "fw3"
 start fw1
 start fw2

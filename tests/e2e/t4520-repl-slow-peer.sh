@@ -31,11 +31,7 @@ acked_within() {
 }
 
 step "fw1 pushes to fw2 and fw3, all in step"
-node_init fw1 --primary
-node_init fw2
-node_init fw3
-pair fw1 fw2
-pair fw1 fw3
+star fw1 fw2 fw3
 start fw1
 start fw2
 start fw3

@@ -12,14 +12,7 @@ step "fw1 primary of fw2 and fw3, all three trusting each other"
 node_init fw1 --primary
 node_init fw2
 node_init fw3
-pair fw1 fw2
-pair fw1 fw3
-pair fw2 fw3
-start fw1
-start fw2
-start fw3
-guide_synced fw1 fw2
-wait_head fw3 "$r"
+three_synced
 expect 0 on fw2 status
 assert_grep "^epoch: +1$" "$SCRATCH/out"
 assert_grep "^primary: fw1, epoch 1, connected$" "$SCRATCH/out"

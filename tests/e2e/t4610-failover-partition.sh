@@ -16,14 +16,7 @@ netns_up
 ns_init fw1 A --primary
 ns_init fw2 B
 ns_init fw3 B
-pair fw1 fw2
-pair fw1 fw3
-pair fw2 fw3
-ns_start fw1
-ns_start fw2
-ns_start fw3
-guide_synced fw1 fw2
-wait_head fw3 "$r"
+three_synced ns_start
 
 step "the link is cut; fw1 commits on its side"
 link_cut
@@ -49,12 +42,8 @@ link_back
 wait_for grep -q "fw1: fenced: .* epoch 2" "$SCRATCH/fw1.log" ||
     wait_for grep -q "fw1: fenced: .* epoch 2" "$SCRATCH/fw1.log" ||
     fail "fw1 was not fenced"
-i=0
-until on fw1 log -n 1 | grep -q "fw2 side 2"; do
-	i=$((i + 1))
-	[ $i -lt 300 ] || { tail -30 "$SCRATCH/fw1.log"; fail "fw1 did not follow fw2"; }
-	sleep 0.1
-done
+wait_secs 30 last_commit "fw2 side 2" fw1 ||
+    { tail -30 "$SCRATCH/fw1.log"; fail "fw1 did not follow fw2"; }
 assert_grep "fw2: took its history from its promote on: 3 commits of ours moved to the diverged branch" \
     "$SCRATCH/fw1.log"
 same fw2 fw1 fw3

@@ -14,14 +14,7 @@ netns_up
 ns_init fw1 A --primary
 ns_init fw2 B
 ns_init fw3 A
-pair fw1 fw2
-pair fw1 fw3
-pair fw2 fw3
-ns_start fw1
-ns_start fw2
-ns_start fw3
-guide_synced fw1 fw2
-wait_head fw3 "$r"
+three_synced ns_start
 
 step "cut off with fw1, fw3 applies fw1's commits"
 link_cut
@@ -40,13 +33,8 @@ expect 3 on fw2 set -m "fw2 alone" ntpd.listen@fw3 10.0.2.3
 
 step "the link is back: fw3 and fw1 both follow fw2"
 link_back
-i=0
-until on fw3 log -n 1 | grep -q "fw2 alone" &&
-    on fw1 log -n 1 | grep -q "fw2 alone"; do
-	i=$((i + 1))
-	[ $i -lt 300 ] || { tail -20 "$SCRATCH/fw3.log"; fail "fw3 and fw1 did not follow fw2"; }
-	sleep 0.1
-done
+wait_secs 30 last_commit "fw2 alone" fw3 fw1 ||
+    { tail -20 "$SCRATCH/fw3.log"; fail "fw3 and fw1 did not follow fw2"; }
 assert_grep "fw2: took its history from its promote on: 2 commits of ours moved to the diverged branch" \
     "$SCRATCH/fw3.log"
 assert_grep "fw1: fenced: " "$SCRATCH/fw1.log"

@@ -9,24 +9,14 @@
 . "$SRCDIR/tests/tools/carp-lib.sh"
 
 step "fw1 and fw2 in step, the demotion commands set"
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
-start fw1 env CFGSTORE_TEST_BATCH=10
-start fw2
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-carp_keys fw1
-r=$(head_of fw1)
-wait_head fw2 "$r"
-wait_for acked fw1 fw2 "$r" || fail "fw1 did not see the acknowledgement"
+carp_in_step 10
 health fw1 0
 health fw2 0
 assert_eq "$(carp_lines fw2)" "" "fw2 in step: nothing raised"
 
 step "fw2 down: fw1 degraded, the peer unreachable and behind"
 stop fw2
-"$BUILDDIR/tests/commit_many" "$(dir fw1)" 1000 test.counter > /dev/null ||
-    fail "commit_many"
+commits 1000
 r=$(head_of fw1)
 wait_for has_reason fw1 peer-unreachable || fail "fw2 not seen unreachable"
 health fw1 4 peer-unreachable peer-behind
@@ -69,8 +59,7 @@ stop fw1
 start fw1 env CFGSTORE_TEST_BATCH=1
 wait_for acked fw1 fw2 "$r" || fail "fw1 did not reconnect"
 stop fw2
-"$BUILDDIR/tests/commit_many" "$(dir fw1)" 1000 test.counter > /dev/null ||
-    fail "commit_many"
+commits 1000
 start fw2
 on fw1 set --no-wait test.kick 2 > /dev/null
 r=$(head_of fw1)

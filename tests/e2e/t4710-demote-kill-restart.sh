@@ -9,22 +9,12 @@
 . "$SRCDIR/tests/tools/carp-lib.sh"
 
 step "fw1 and fw2 in step, the demotion commands set"
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
 # Batches of one commit: the catch-up lasts long enough to be cut.
-start fw1 env CFGSTORE_TEST_BATCH=1
-start fw2
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-carp_keys fw1
-r=$(head_of fw1)
-wait_head fw2 "$r"
-wait_for acked fw1 fw2 "$r" || fail "fw1 did not see the acknowledgement"
+carp_in_step 1
 
 step "SIGKILL while raised in the middle of a catch-up"
 stop fw2
-"$BUILDDIR/tests/commit_many" "$(dir fw1)" 1000 test.counter > /dev/null ||
-    fail "commit_many"
+commits 1000
 start fw2
 on fw1 set --no-wait test.kick 1 > /dev/null
 r=$(head_of fw1)
@@ -57,9 +47,7 @@ r=$((r + 1))
 expect 3 on fw1 set ntpd.servers@fw2 10.9.9.9
 r=$((r + 1))
 assert_grep "^fw2: applied r$r, failed: ntpd$" "$SCRATCH/out"
-wait_for grep -q "^fw2 raise 50$" "$CARP_LOG" || fail "not raised"
-wait_for has_reason fw2 demoted || fail "status does not say demoted"
-health fw2 4 service demoted
+demoted_for_service fw2
 assert_grep "^  service +ntpd: restart-failed at r$r: restart failed \(exit 1\)" \
     "$SCRATCH/out"
 assert_grep "^  demoted +CARP demotion raised since .*: ntpd: restart-failed at r$r$" \

@@ -9,13 +9,7 @@
 . "$SRCDIR/tests/tools/carp-lib.sh"
 
 step "fw1 and fw2 in step; fw2's commands its own, stale after 2 s"
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
-start fw1
-start fw2
-guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
-carp_keys fw1
+carp_in_step
 cat > "$SCRATCH/carp.apply" <<EOS
 set carp.demote.raise@fw2 "$SCRATCH/carp raise 70"
 set carp.demote.lower@fw2 "$SCRATCH/carp lower 70"

@@ -6,21 +6,14 @@
 . "$SRCDIR/tests/tools/carp-lib.sh"
 
 step "fw1 and fw2 in step, the demotion commands set"
-two_nodes
-guide_synced fw1 fw2
-carp_keys fw1
-r=$(head_of fw1)
-wait_head fw2 "$r"
-wait_for acked fw1 fw2 "$r" || fail "fw1 did not see the acknowledgement"
+carp_in_step
 health fw1 0
 
 step "fw1's restart of ntpd fails: fw1 raised, fw2 not"
 expect 0 on fw1 set service.ntpd.restart@fw1 "false"
 expect 3 on fw1 set ntpd.servers@fw1 10.9.9.9
 assert_grep "^fw1: committed r[0-9]+, failed: ntpd$" "$SCRATCH/out"
-wait_for grep -q "^fw1 raise 50$" "$CARP_LOG" || fail "fw1 not raised"
-wait_for has_reason fw1 demoted || fail "status does not say demoted"
-health fw1 4 service demoted
+demoted_for_service fw1
 assert_grep "^  demoted +CARP demotion raised since .*: ntpd: restart-failed at r[0-9]+$" \
     "$SCRATCH/out"
 health fw2 0

@@ -23,6 +23,30 @@ carp_keys() {
 	    >/dev/null || fail "carp keys on $1"
 }
 
+# carp_in_step [BATCH]: fw1 (primary; sending catch-ups in batches of
+# BATCH commits, if given) and fw2, in step, the demotion commands set;
+# r is their head.
+carp_in_step() {
+	node_init fw1 --primary
+	node_init fw2
+	pair fw1 fw2
+	start fw1 ${1:+env CFGSTORE_TEST_BATCH="$1"}
+	start fw2
+	guide fw1 || { cat "$SCRATCH/out"; fail "guide"; }
+	carp_keys fw1
+	r=$(head_of fw1)
+	wait_head fw2 "$r"
+	wait_for acked fw1 fw2 "$r" || fail "fw1 did not see the acknowledgement"
+}
+
+# demoted_for_service NODE: NODE raises the demotion for a failed
+# service, and its status says degraded, service and demoted.
+demoted_for_service() {
+	wait_for grep -q "^$1 raise 50$" "$CARP_LOG" || fail "$1 not raised"
+	wait_for has_reason "$1" demoted || fail "status does not say demoted"
+	health "$1" 4 service demoted
+}
+
 # carp_lines NODE: what NODE ran, in order, on one line ("raise 50,lower 50").
 carp_lines() {
 	grep "^$1 " "$CARP_LOG" | cut -d' ' -f2- | tr '\n' ',' | sed 's/,$//'

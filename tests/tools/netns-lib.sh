@@ -1,18 +1,19 @@
 # netns-lib.sh - sourced after lib.sh and repl-lib.sh by the tests that
-# partition nodes: two network namespaces, A and B, joined by a veth pair
-# (the sync link), removed at exit.  netns_up makes them, or exits 77
-# (skip) without root or ip(8); nodes in A listen on ${NET}1, in B on
-# ${NET}2.  link_cut and link_back cut the link and mend it.
+# put nodes on two sides of a link: two network namespaces, $NSA and
+# $NSB, joined by a veth pair ($VA in A, $VB in B: the sync link),
+# removed at exit.  netns_up makes them, or exits 77 (skip) without root
+# or ip(8); nodes in A listen on ${NET}1, in B on ${NET}2.  link_cut and
+# link_back cut the link and mend it.
 
 netns_up() {
 	if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
 		echo "SKIP: network namespaces need root and ip(8)"
 		exit 77
 	fi
-	NSA=cfoA$$
-	NSB=cfoB$$
-	VA=foa$$
-	VB=fob$$
+	NSA=cfgA$$
+	NSB=cfgB$$
+	VA=cfa$$
+	VB=cfb$$
 	NET=10.$(($$ % 200 + 20)).$(($$ / 200 % 250)).
 	trap 'cleanup; netns_cleanup' EXIT
 	ip netns add "$NSA" && ip netns add "$NSB" || fail "ip netns add"
@@ -47,12 +48,24 @@ addr() {
 	echo "$h:$(cat "$SCRATCH/$1/port")"
 }
 
-# ns_start NAME: its daemon in its namespace.
+# ns_start NAME [PREFIX...]: its daemon in its namespace, run by PREFIX
+# (env PATH=..., say) there.
 ns_start() {
-	case $(cat "$SCRATCH/side.$1") in
-	A) start "$1" ip netns exec "$NSA" ;;
-	*) start "$1" ip netns exec "$NSB" ;;
+	name=$1; shift
+	case $(cat "$SCRATCH/side.$name") in
+	A) start "$name" ip netns exec "$NSA" "$@" ;;
+	*) start "$name" ip netns exec "$NSB" "$@" ;;
 	esac
+}
+
+# ns_pair [PREFIX...]: fw1 (primary) in A and fw2 in B, each trusting the
+# other, both running; fw2's daemon run by PREFIX.
+ns_pair() {
+	ns_init fw1 A --primary
+	ns_init fw2 B
+	pair fw1 fw2
+	ns_start fw1
+	ns_start fw2 "$@"
 }
 
 link_cut() { ip -n "$NSA" link set "$VA" down; }

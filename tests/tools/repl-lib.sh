@@ -33,6 +33,27 @@ pair() {
 	    fail "pair $1 $2"
 }
 
+# star PRIMARY REPLICA...: PRIMARY (the primary) and its replicas, each
+# replica paired with the primary only.
+star() {
+	node_init "$1" --primary
+	star_p=$1; shift
+	for star_n in "$@"; do
+		node_init "$star_n"
+		pair "$star_p" "$star_n"
+	done
+}
+
+# mesh NAME...: each of them paired with every other.
+mesh() {
+	while [ $# -gt 1 ]; do
+		mesh_a=$1; shift
+		for mesh_b in "$@"; do
+			pair "$mesh_a" "$mesh_b"
+		done
+	done
+}
+
 # start NAME [PREFIX...]: the daemon in the foreground, in the background.
 start() {
 	name=$1; shift
@@ -60,6 +81,13 @@ stop() {
 	return 0
 }
 
+# commits N: N commits on fw1 setting test.counter to 0..N-1, made in one
+# process (commit_many), the daemon told of the last one only.
+commits() {
+	"$BUILDDIR/tests/commit_many" "$(dir fw1)" "$1" test.counter \
+	    > /dev/null || fail "commit_many"
+}
+
 head_of() { on "$1" status | sed -n 's/^head: *r\([0-9]*\).*/\1/p'; }
 
 # wait_head NAME REV [SECONDS]: until NAME holds REV.
@@ -71,6 +99,14 @@ wait_head() {
 			tail -20 "$SCRATCH/$1.log"
 			fail "$1 is at r$(head_of "$1"), not r$2"; }
 		sleep 0.1
+	done
+}
+
+# last_commit TEXT NAME...: the message of each one's head has TEXT.
+last_commit() {
+	lc_text=$1; shift
+	for lc_n in "$@"; do
+		on "$lc_n" log -n 1 | grep -q "$lc_text" || return 1
 	done
 }
 
@@ -109,13 +145,42 @@ guide() {
 	    "$SCRATCH/guide.apply") > "$SCRATCH/out" 2>&1
 }
 
-# two_nodes: fw1 (primary) and fw2, each trusting the other, both running.
+# two_nodes [PREFIX...]: fw1 (primary) and fw2, each trusting the other,
+# both running; fw2's daemon run by PREFIX (env PATH=..., say).
 two_nodes() {
 	node_init fw1 --primary
 	node_init fw2
 	pair fw1 fw2
 	start fw1
-	start fw2
+	start fw2 "$@"
+}
+
+# nodechecks [LOG]: a checker named nodecheck on both nodes, a different
+# program on each: fw1's, in $SCRATCH/bin1 (put on PATH), passes
+# everything; fw2's, in $SCRATCH/bin2 (for fw2's daemon), refuses
+# 10.0.0.66, not an address of that host.  With LOG, each appends
+# "NODE FILE" to LOG (NODE is cli for the command line).
+nodechecks() {
+	nc_log=:
+	[ -z "${1:-}" ] || nc_log="echo \"\${NODE:-cli} \$1\" >> \"$1\""
+	mkdir -p "$SCRATCH/bin1" "$SCRATCH/bin2"
+	cat > "$SCRATCH/bin1/nodecheck" <<-EOS
+	#!/bin/sh
+	$nc_log
+	exit 0
+	EOS
+	cat > "$SCRATCH/bin2/nodecheck" <<-EOS
+	#!/bin/sh
+	$nc_log
+	if grep -q 10.0.0.66 "\$1"; then
+		echo "\$1:1: 10.0.0.66 is not an address of this host"
+		exit 1
+	fi
+	exit 0
+	EOS
+	chmod +x "$SCRATCH/bin1/nodecheck" "$SCRATCH/bin2/nodecheck"
+	PATH="$SCRATCH/bin1:$PATH"
+	export PATH
 }
 
 # guide_synced PRIMARY REPLICA: the guide on PRIMARY, held by REPLICA too;
@@ -124,6 +189,18 @@ guide_synced() {
 	guide "$1" || { cat "$SCRATCH/out"; fail "guide"; }
 	r=$(head_of "$1")
 	wait_head "$2" "$r"
+}
+
+# three_synced [STARTER]: fw1 (primary), fw2 and fw3, made by the caller,
+# each trusting the others, started by STARTER (start, or ns_start) and
+# holding the guide; r is then their head.
+three_synced() {
+	mesh fw1 fw2 fw3
+	for three_n in fw1 fw2 fw3; do
+		"${1:-start}" "$three_n"
+	done
+	guide_synced fw1 fw2
+	wait_head fw3 "$r"
 }
 
 # restarts: "NODE SERVICE" lines since the last call, sorted, on one line.
