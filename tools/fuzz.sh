@@ -37,9 +37,14 @@ if [ $# -eq 0 ]; then
 fi
 findings="$build/findings"
 mkdir -p "$findings"
-# The harnesses that make stores put them on a tmpfs when there is one.
-[ -d /dev/shm ] && TMPDIR=${TMPDIR:-/dev/shm}
+# The harnesses that make stores put them on a tmpfs when there is one,
+# under one directory removed at the end: a harness that crashes or
+# times out never runs its own clean-up.
+base=${TMPDIR:-/tmp}
+[ -d /dev/shm ] && [ -z "${TMPDIR:-}" ] && base=/dev/shm
+TMPDIR=$(mktemp -d "$base/cfgstore-fuzz-run.XXXXXX")
 export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 SRCDIR=$top
 export SRCDIR
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
