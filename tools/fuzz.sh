@@ -58,6 +58,9 @@ for h in "$@"; do
 	log="$findings/$h.log"
 	echo "== $h: $secs s"
 	rc=0
+	# Artifacts of earlier runs stay for reference; this run's count.
+	stamp="$TMPDIR/$h.start"
+	: > "$stamp"
 	(cd "$findings" && "$build/tests/$h" -max_total_time="$secs" \
 	    -jobs=1 -workers=1 -print_final_stats=1 -timeout=10 \
 	    -rss_limit_mb=2048 -artifact_prefix="$findings/$h-" \
@@ -67,7 +70,8 @@ for h in "$@"; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" |
 	    tail -1)
 	files=$(ls "$findings/$h" | wc -l)
-	crash=$(ls "$findings" | grep -c "^$h-" || true)
+	crash=$(find "$findings" -maxdepth 1 -name "$h-*" -newer "$stamp" |
+	    wc -l)
 	line="$h: ${execs:-?} executions, $files new inputs, $crash crashes"
 	[ "$rc" = 0 ] || { line="$line (exit $rc, see $log)"; status=1; }
 	echo "$line"
