@@ -40,20 +40,6 @@ failed_service(void *arg, const struct render_status *st)
 	return 0;
 }
 
-/* Whether a replica's primary is connected (any peer, not known yet). */
-static int
-primary_connected(const struct repl_status *st)
-{
-	size_t i;
-
-	for (i = 0; i < st->npeers; i++)
-		if ((st->primary_name[0] == '\0' ||
-		    strcmp(st->peers[i].name, st->primary_name) == 0) &&
-		    st->peers[i].connected)
-			return 1;
-	return 0;
-}
-
 void
 health_verdict(struct store *s, const struct repl_status *st,
     struct health *h)
@@ -81,7 +67,7 @@ health_verdict(struct store *s, const struct repl_status *st,
 			    p->lag == 1 ? "" : "s");
 	}
 	if (!st->primary && st->npeers > 0) {
-		if (st->daemon && !primary_connected(st))
+		if (st->primary_connected == 0)
 			health_add(h, "primary-unreachable", "%s is not "
 			    "connected", st->primary_name[0] != '\0' ?
 			    st->primary_name : "the primary (not known yet)");

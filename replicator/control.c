@@ -560,13 +560,19 @@ repl_failover_status(struct store *s, struct repl_status *st,
 		st->primary_head = st->head;
 		return 0;
 	}
-	for (size_t i = 0; i < st->npeers; i++)
-		if (strcmp(st->peers[i].name, st->primary_name) == 0) {
+	/*
+	 * With no history yet the primary is not known by name: any peer
+	 * with a session counts (only a primary opens one to a replica).
+	 */
+	for (size_t i = 0; i < st->npeers; i++) {
+		if (st->primary_name[0] != '\0' &&
+		    strcmp(st->peers[i].name, st->primary_name) != 0)
+			continue;
+		if (st->peers[i].peer_head > st->primary_head)
 			st->primary_head = st->peers[i].peer_head;
-			if (st->daemon)
-				st->primary_connected =
-				    st->peers[i].connected;
-		}
+		if (st->daemon && st->peers[i].connected)
+			st->primary_connected = 1;
+	}
 	return 0;
 }
 
