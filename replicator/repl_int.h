@@ -122,6 +122,8 @@ struct daemon {
 					   the daemon started */
 	uint64_t	 render_want, render_done;
 	int		 render_again;	/* render, even if done (confirm.c) */
+	int		 rendering;	/* a render is with the worker */
+	uint64_t	 render_look_ms;	/* look at the head then (mono) */
 	char		 render_summary[PROTO_TEXT_MAX + 1];
 	int		 render_failed;
 	int		 ninbound, nsession, ncontrol;
@@ -251,6 +253,7 @@ struct acceptor {
 	int		 fd;
 	int		 control;	/* control socket, else peers */
 	int		 starved;	/* accept(2) out of descriptors */
+	uint64_t	 retry_ms;	/* then accept again (monotonic) */
 };
 /*
  * Accepts one connection on a->fd: the descriptor, -1 when there was
