@@ -1234,7 +1234,6 @@ run_loop(struct daemon *d, struct acceptor *ctl)
 		l->changed = 0;
 		now = repl_mono_ms();
 		loop_watch(d, d->wake[0], POLLIN, wake_io, NULL);
-		net_step(d, now);
 		render_step(d, now);
 		push_step(d, now);
 		inbound_step(d, now);
@@ -1242,6 +1241,8 @@ run_loop(struct daemon *d, struct acceptor *ctl)
 		confirm_step(d, now);
 		demote_step(d, now);
 		control_listen_step(d, ctl, now);
+		/* Last: it writes what the others queued for it this turn. */
+		net_step(d, now);
 		if (l->changed)
 			timeout = 0;
 		else if (l->at == UINT64_MAX)
