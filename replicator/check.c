@@ -24,17 +24,17 @@ struct check_job {
 	struct work	 w;
 	char		 name[STORE_NODE_MAX + 1];	/* who asked */
 	char		 node[STORE_NODE_MAX + 1];	/* this node */
-	char		*root;			/* NULL: none */
+	char		*root;		/* NULL: none */
 	uint64_t	 id, base, t0;
-	struct buf	 chg;			/* the change's bytes */
-	struct change	*c;			/* NULL: every file */
+	struct buf	 chg;		/* the change's bytes */
+	struct change	*c;		/* NULL: every file */
 	char		*refusals;
 	size_t		 nrefused, nchecked;
 	struct error	 err;
 	int		 rc;
-	int		 busy;			/* queued or running */
-	int		 finished;		/* its done callback ran */
-	int		 abandoned;		/* nobody polls: done frees it */
+	int		 busy;		/* queued or running */
+	int		 finished;	/* its done callback ran */
+	int		 abandoned;	/* unpolled: done frees it */
 };
 
 static void
