@@ -128,7 +128,6 @@ diverged_count(struct daemon *d)
 	return n;
 }
 
-
 /* What a session says when it ends for want of its peer, as it waited. */
 static void
 log_end(const struct in_session *x, const char *why)
