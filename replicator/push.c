@@ -520,6 +520,12 @@ send_batch(struct push *x, uint64_t now)
 	}
 	acked = p->rec.acked;
 	if (acked >= head) {
+		/*
+		 * A hint beyond the head (a history taken from a new
+		 * primary's fork point) would call us back here each turn.
+		 */
+		if (x->d->head_hint > head)
+			x->d->head_hint = head;
 		x->deadline = now + PING_MS;
 		x->state = PUSH_IDLE;
 		return 1;
