@@ -140,14 +140,21 @@ struct ctlconn {
 	size_t			 off;		/* how much of it is written */
 };
 
-/* The loop saw the descriptor ready: the next step reads or writes. */
+/*
+ * The loop saw the descriptor ready: the next step reads or writes.  Only
+ * a client still in the list is touched, should a step have closed it
+ * since it asked.
+ */
 static void
 ctl_io(struct daemon *d, void *arg, short revents)
 {
-	struct ctlconn *c = arg;
+	struct ctlconn *c;
 
-	(void)d;
-	c->revents |= revents;
+	for (c = d->ctls; c != NULL; c = c->next)
+		if (c == arg) {
+			c->revents |= revents;
+			return;
+		}
 }
 
 /* Closes c, already out of d->ctls: the loop may accept another. */
@@ -286,7 +293,7 @@ change_read(struct ctlconn *c, int readable, uint64_t now,
  * waited for another round to end and did not see it end.
  */
 static void
-prepare_busy(struct daemon *d, struct ctlconn *c, uint64_t now)
+prepare_busy(struct daemon *d, struct ctlconn *c)
 {
 	uint64_t id = ++d->prep_id;
 	size_t i;
@@ -296,7 +303,7 @@ prepare_busy(struct daemon *d, struct ctlconn *c, uint64_t now)
 		    "the time\n", d->peers[i]->info.name,
 		    (int)REPL_CHECK_UNCHECKED);
 	log_debug("prepare %" PRIu64 ": every verdict in %" PRIu64 " ms", id,
-	    now - c->t0);
+	    repl_mono_ms() - c->t0);
 	buf_puts(&c->out, "end\n");
 }
 
@@ -327,7 +334,7 @@ prepare_serve(struct daemon *d, struct ctlconn *c, uint64_t now)
 			return 1;
 		}
 		if (rc == 0) {
-			prepare_busy(d, c, now);
+			prepare_busy(d, c);
 			return 1;
 		}
 	}

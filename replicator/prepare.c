@@ -300,7 +300,7 @@ prepare_poll(struct daemon *d, struct prep_wait *w, uint64_t now,
 		a->lines = NULL;
 	}
 	log_debug("prepare %" PRIu64 ": every verdict in %" PRIu64 " ms",
-	    w->id, now - w->t0);
+	    w->id, repl_mono_ms() - w->t0);
 	buf_puts(out, "end\n");
 	return 1;
 }
