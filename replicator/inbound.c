@@ -388,17 +388,10 @@ hello(struct in_session *x, uint64_t now)
 	uint64_t head, epoch;
 	int rc, primary;
 
-	if ((rc = chan_take(x->l, &x->in)) == 0) {
-		if (now < x->deadline) {
-			loop_at(d, x->deadline);
-			return 0;
-		}
-		log_end(x, "timed out");
-		return -1;
-	}
-	if (rc == -1) {
-		log_end(x, chan_why(x->l));
-		return -1;
+	if ((rc = chan_wait(x->l, &x->in, now, x->deadline, &err)) != 1) {
+		if (rc == -1)
+			log_end(x, err.msg);
+		return rc;
 	}
 	if (proto_decode(x->in.data, x->in.len, &m, &err) == -1) {
 		log_warnx("%s: waiting for hello: %s", x->name, err.msg);
@@ -455,17 +448,11 @@ serve(struct in_session *x, uint64_t now)
 
 	while (x->state == IN_SERVING) {
 		/* The primary pings when idle: silence means it is gone. */
-		if ((rc = chan_take(x->l, &x->in)) == 0) {
-			if (now < x->deadline) {
-				loop_at(x->d, x->deadline);
-				return 0;
-			}
-			log_end(x, "timed out");
-			return -1;
-		}
-		if (rc == -1) {
-			log_end(x, chan_why(x->l));
-			return -1;
+		if ((rc = chan_wait(x->l, &x->in, now, x->deadline,
+		    &err)) != 1) {
+			if (rc == -1)
+				log_end(x, err.msg);
+			return rc;
 		}
 		if (proto_decode(x->in.data, x->in.len, &m, &err) == -1) {
 			log_warnx("%s: malformed message: %s", x->name,

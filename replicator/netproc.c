@@ -203,6 +203,22 @@ chan_take(struct chan *c, struct buf *out)
 }
 
 int
+chan_wait(struct chan *c, struct buf *out, uint64_t now, uint64_t deadline,
+    struct error *err)
+{
+	int rc;
+
+	if ((rc = chan_take(c, out)) == -1)
+		return error_set(err, ERR_FAIL, "%s", c->why);
+	if (rc == 0) {
+		if (now >= deadline)
+			return error_set(err, ERR_FAIL, "timed out");
+		loop_at(c->d, deadline);
+	}
+	return rc;
+}
+
+int
 chan_pending(const struct chan *c)
 {
 	return c->head != NULL || c->dead;

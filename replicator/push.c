@@ -84,14 +84,8 @@ recv_msg(struct push *x, struct msg *m, uint64_t now, struct error *err)
 {
 	int rc;
 
-	if ((rc = chan_take(x->l, &x->in)) == -1)
-		return error_set(err, ERR_FAIL, "%s", chan_why(x->l));
-	if (rc == 0) {
-		if (now >= x->deadline)
-			return error_set(err, ERR_FAIL, "timed out");
-		loop_at(x->d, x->deadline);
-		return 0;
-	}
+	if ((rc = chan_wait(x->l, &x->in, now, x->deadline, err)) != 1)
+		return rc;
 	if (proto_decode(x->in.data, x->in.len, m, err) == -1)
 		return error_wrap(err, "malformed message");
 	return 1;

@@ -325,6 +325,13 @@ enum chan_state chan_state(const struct chan *c);
 const char *chan_why(const struct chan *c);
 int	chan_send(struct chan *c, const struct buf *b, struct error *err);
 int	chan_take(struct chan *c, struct buf *out);
+/*
+ * chan_take for a reader with a deadline (monotonic ms): 1 a frame, 0
+ * none yet (loop_at(deadline) done), -1 and err: the session is over,
+ * or "timed out".
+ */
+int	chan_wait(struct chan *c, struct buf *out, uint64_t now,
+	    uint64_t deadline, struct error *err);
 int	chan_pending(const struct chan *c);	/* a frame or the end waits */
 void	chan_kill(struct chan *c, const char *why);
 void	net_kill_all(struct daemon *d);
