@@ -948,7 +948,7 @@ hs_done(struct daemon *d, struct inbound *in)
 			d->hs[i] = NULL;
 }
 
-/* Live (not evicted) unfinished handshakes from host, under mu. */
+/* Live (not evicted) unfinished handshakes from host. */
 static int
 hs_count(struct daemon *d, const char *host)
 {
