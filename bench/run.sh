@@ -1,8 +1,8 @@
 #!/bin/sh
 # run.sh - builds the benchmarks and prints their figures.  On demand only:
 # timing targets are checked here, never in the tests.
-#	sh bench/run.sh [store|render|repl|check|confirm|prepare|failover ...]
-#	(default: all seven)
+#	sh bench/run.sh [store|render|repl|check|confirm|prepare|failover|loop ...]
+#	(default: all eight)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tools/deps.sh"
@@ -13,7 +13,7 @@ cmake --build "$b" -j "$(nproc)" --target bench >/dev/null
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/cfgstore-bench.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
-for part in ${*:-store render repl check confirm prepare failover}; do
+for part in ${*:-store render repl check confirm prepare failover loop}; do
 	echo "== $part"
 	case $part in
 	store)	"$b/bench/bench_store" "$b/cli/cfgstore" "$b/bench/bench_trivial" ;;
@@ -24,7 +24,8 @@ for part in ${*:-store render repl check confirm prepare failover}; do
 	confirm) bash "$top/bench/confirm-bench.sh" "$b" ;;
 	prepare) bash "$top/bench/prepare-bench.sh" "$b" ;;
 	failover) bash "$top/bench/failover-bench.sh" "$b" ;;
+	loop)	bash "$top/bench/loop-bench.sh" "$b" ;;
 	*)	echo "unknown part '$part' (store, render, repl, check," \
-		    "confirm, prepare, failover)" >&2; exit 2 ;;
+		    "confirm, prepare, failover, loop)" >&2; exit 2 ;;
 	esac
 done

@@ -14,6 +14,7 @@
  * had the confirmation.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <msgpack.h>
@@ -138,7 +139,6 @@ cf_known(const struct cfrec *r, struct store_confirm *k)
  * written when that changed it: a new confirmed commit starts (or
  * extends) the wait, a commit without the flag ends it, and a deadline
  * passed marks the node reverted.  *newly: it was marked just now.
- * Under wmu, so the render thread and the timer take turns.
  */
 static int
 cf_update(struct daemon *d, struct cfrec *r, int *newly, struct error *err)
@@ -149,12 +149,9 @@ cf_update(struct daemon *d, struct cfrec *r, int *newly, struct error *err)
 	int changed = 0, rc = 0;
 
 	*newly = 0;
-	pthread_mutex_lock(&d->wmu);
 	cf_load(d->s, &old);
-	if (store_confirm_pending(d->s, cf_known(&old, &k), &p, err) == -1) {
-		pthread_mutex_unlock(&d->wmu);
+	if (store_confirm_pending(d->s, cf_known(&old, &k), &p, err) == -1)
 		return -1;
-	}
 	*r = old;
 	if (!p.pending) {
 		if (old.rev != 0) {
@@ -188,7 +185,6 @@ cf_update(struct daemon *d, struct cfrec *r, int *newly, struct error *err)
 	}
 	if (changed)
 		rc = cf_save(d->s, r, err);
-	pthread_mutex_unlock(&d->wmu);
 	return rc;
 }
 
@@ -212,15 +208,12 @@ cf_kick(struct daemon *d, uint64_t rev)
 {
 	size_t i;
 
-	pthread_mutex_lock(&d->mu);
 	if (rev > d->head_hint)
 		d->head_hint = rev;
-	if (rev > d->render_want)
-		d->render_want = rev;
+	render_kick(d, rev);
 	for (i = 0; i < d->npeers; i++)
 		d->peers[i]->kick = 1;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
+	daemon_changed(d);
 }
 
 /*
@@ -246,9 +239,7 @@ cf_rollback(struct daemon *d, const struct cfrec *r)
 	/* Back to a state the head already has: the commit only ends it. */
 	if (change_count(c) == 0)
 		change_set_flags(c, COMMIT_CONFIRMS);
-	pthread_mutex_lock(&d->wmu);
 	rc = store_commit(d->s, c, msg, &rev, &err);
-	pthread_mutex_unlock(&d->wmu);
 	change_free(c);
 	if (rc == -1 && err.code == ERR_STALE)
 		return 0;
@@ -262,70 +253,89 @@ cf_rollback(struct daemon *d, const struct cfrec *r)
 	return 0;
 }
 
-/* Asks the render thread to render again, whatever revision it did. */
+/* Asks for a render again, whatever revision was rendered last. */
 static void
 cf_render_again(struct daemon *d)
 {
-	pthread_mutex_lock(&d->mu);
 	d->render_again = 1;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
+	daemon_changed(d);
 }
+
+/* The timer's state, between the turns of the loop. */
+struct confirm_run {
+	struct cfrec	 r;		/* the record, as last brought up */
+	uint64_t	 seen;		/* the head r is of; UINT64_MAX: none */
+	uint64_t	 next_ms;	/* the next look (monotonic) */
+	uint64_t	 retry_ms;	/* a failed rollback's next try (mono) */
+};
 
 /*
  * The timer: looks at the head every second, and at the record only when
  * the head moved or the deadline came, so a large head commit is not
- * decoded every second.
+ * decoded every second.  Changes of the shared state do not hurry it:
+ * it looks when its tick or the deadline comes, nothing in between.
  */
-void *
-confirm_main(void *arg)
+void
+confirm_step(struct daemon *d, uint64_t now)
 {
-	struct daemon *d = arg;
+	struct confirm_run *c = d->confirm;
 	struct error err = { 0 };
-	struct timespec ts;
-	struct cfrec r;
-	uint64_t head, seen = UINT64_MAX, now, wait, retry_ms = 0;
+	uint64_t head, utc, wait;
 	int newly;
 
-	memset(&r, 0, sizeof(r));
-	pthread_mutex_lock(&d->mu);
-	while (!d->stop) {
-		pthread_mutex_unlock(&d->mu);
-		now = repl_now_ms();
-		if (repl_head(d, &head, NULL) == -1)
-			head = seen;
-		if (head != seen || (r.rev != 0 && r.reverted_ms == 0 &&
-		    now >= r.deadline_ms) || (r.reverted_ms != 0 &&
-		    d->primary && repl_mono_ms() >= retry_ms)) {
-			if (cf_update(d, &r, &newly, &err) == -1) {
-				log_warnx("confirmation: %s", err.msg);
-				memset(&r, 0, sizeof(r));
-			} else
-				seen = head;
-			if (newly)
-				cf_render_again(d);
-			/* Committed (or the head moved): look again. */
-			if (r.reverted_ms != 0 && d->primary) {
-				if (cf_rollback(d, &r) == 0)
-					seen = UINT64_MAX;
-				else
-					retry_ms = repl_mono_ms() +
-					    CONFIRM_RETRY_MS;
-			}
+	if (d->stop)
+		return;
+	if (c == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			log_warnx("confirmation: out of memory");
+			loop_at(d, now + CONFIRM_TICK_MS);
+			return;
 		}
-		wait = CONFIRM_TICK_MS;
-		now = repl_now_ms();
-		if (r.rev != 0 && r.reverted_ms == 0 && r.deadline_ms > now &&
-		    r.deadline_ms - now < wait)
-			wait = r.deadline_ms - now;
-		repl_deadline(&ts, wait);
-		pthread_mutex_lock(&d->mu);
-		while (!d->stop &&
-		    pthread_cond_timedwait(&d->cv, &d->mu, &ts) == 0)
-			;
+		c->seen = UINT64_MAX;
+		d->confirm = c;
 	}
-	pthread_mutex_unlock(&d->mu);
-	return NULL;
+	if (now < c->next_ms) {
+		loop_at(d, c->next_ms);
+		return;
+	}
+
+	utc = repl_now_ms();
+	if (repl_head(d, &head, NULL) == -1)
+		head = c->seen;
+	if (head != c->seen || (c->r.rev != 0 && c->r.reverted_ms == 0 &&
+	    utc >= c->r.deadline_ms) || (c->r.reverted_ms != 0 &&
+	    d->primary && now >= c->retry_ms)) {
+		if (cf_update(d, &c->r, &newly, &err) == -1) {
+			log_warnx("confirmation: %s", err.msg);
+			memset(&c->r, 0, sizeof(c->r));
+		} else
+			c->seen = head;
+		if (newly)
+			cf_render_again(d);
+		/* Committed (or the head moved): look again. */
+		if (c->r.reverted_ms != 0 && d->primary) {
+			if (cf_rollback(d, &c->r) == 0)
+				c->seen = UINT64_MAX;
+			else
+				c->retry_ms = repl_mono_ms() +
+				    CONFIRM_RETRY_MS;
+		}
+	}
+
+	wait = CONFIRM_TICK_MS;
+	utc = repl_now_ms();
+	if (c->r.rev != 0 && c->r.reverted_ms == 0 &&
+	    c->r.deadline_ms > utc && c->r.deadline_ms - utc < wait)
+		wait = c->r.deadline_ms - utc;
+	c->next_ms = repl_mono_ms() + wait;
+	loop_at(d, c->next_ms);
+}
+
+void
+confirm_free(struct daemon *d)
+{
+	free(d->confirm);
+	d->confirm = NULL;
 }
 
 /* ---- the command line's side ------------------------------------------ */

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -83,6 +84,24 @@ ctl_read_line(int fd, struct buf *pending, char *line, size_t len,
 
 /* ---- the daemon's side ---------------------------------------------------- */
 
+/*
+ * One state machine per client, in d->ctls, served by control_step each
+ * turn of the loop: nothing here blocks but control_stop_all, when the
+ * loop is over.
+ */
+
+#define CTL_READ_MS	2000	/* the request line: between two reads */
+#define CTL_WRITE_MS	2000	/* the whole answer */
+#define PREPARE_READ_MS	10000	/* the change, plus 1 s per MiB */
+
+enum ctl_phase {
+	CC_REQUEST,	/* reading the request line */
+	CC_CHANGE,	/* prepare: reading the LEN bytes of the change */
+	CC_PREPARE,	/* prepare: waiting for a round, then its verdicts */
+	CC_COMMIT,	/* commit: waiting for every node */
+	CC_ANSWER,	/* writing the answer, then closing */
+};
+
 struct verdict {
 	struct peer		*p;
 	uint64_t		 fails0;
@@ -91,187 +110,560 @@ struct verdict {
 	char			 text[PROTO_TEXT_MAX + 64];
 };
 
+/* "commit REV WAIT_MS", waiting for every node to be done with REV. */
+struct commit_wait {
+	uint64_t		 rev;
+	uint64_t		 t0;		/* us, for the log */
+	uint64_t		 deadline;	/* mono ms */
+	struct verdict		*v;
+	size_t			 n;
+	int			 local;
+	enum repl_node_state	 lst;
+	char			 ltext[PROTO_TEXT_MAX + 64];
+};
+
+struct ctlconn {
+	struct ctlconn		*next;
+	int			 fd;
+	enum ctl_phase		 phase;
+	short			 revents;	/* the loop saw, since the last step */
+	uint64_t		 t0;		/* the request came (mono ms) */
+	uint64_t		 deadline;	/* of this phase (mono ms) */
+	struct buf		 in;		/* read, not taken yet */
+	char			 line[256];	/* the request; l points into it */
+	struct ctl_line		 l;
+	struct buf		 chg;		/* prepare: the change */
+	size_t			 chg_len;
+	struct prep_wait	*pw;		/* prepare: its round, once started */
+	struct commit_wait	 cw;
+	struct buf		 out;		/* the answer */
+	size_t			 off;		/* how much of it is written */
+};
+
 /*
- * "commit REV WAIT_MS": start the render and the pushes, then wait for
- * every node to be done with REV (or plainly not reachable) or for the
- * time to run out, and say how each one stands.
+ * The loop saw the descriptor ready: the next step reads or writes.  Only
+ * a client still in the list is touched, should a step have closed it
+ * since it asked.
  */
 static void
-ctl_commit(struct daemon *d, int fd, uint64_t rev, uint64_t wait_ms)
+ctl_io(struct daemon *d, void *arg, short revents)
 {
-	struct verdict *v = NULL;
-	struct timespec ts;
-	struct buf out = { 0 };
-	size_t i, n;
-	int local = 0, undecided, timed_out = 0;
-	enum repl_node_state lst = REPL_NODE_PENDING;
-	char ltext[PROTO_TEXT_MAX + 64];
-	uint64_t t0 = repl_mono_us();
+	struct ctlconn *c;
 
-	pthread_mutex_lock(&d->mu);
+	for (c = d->ctls; c != NULL; c = c->next)
+		if (c == arg) {
+			c->revents |= revents;
+			return;
+		}
+}
+
+/* Closes c, already out of d->ctls: the loop may accept another. */
+static void
+ctl_close(struct daemon *d, struct ctlconn *c)
+{
+	if (c->pw != NULL)
+		prepare_cancel(d, c->pw);
+	close(c->fd);
+	buf_free_secret(&c->in);	/* it may hold part of a change */
+	buf_free_secret(&c->chg);
+	buf_free(&c->out);
+	free(c->cw.v);
+	free(c);
+	d->ncontrol--;
+	daemon_changed(d);
+}
+
+/* The answer is in c->out: write it. */
+static void
+ctl_answer(struct ctlconn *c, uint64_t now)
+{
+	c->phase = CC_ANSWER;
+	c->deadline = now + CTL_WRITE_MS;
+	c->off = 0;
+}
+
+static void
+ctl_error(struct ctlconn *c, struct error *err, uint64_t now)
+{
+	ctl_clean(err->msg);
+	buf_printf(&c->out, "error\t%s\n", err->msg);
+	ctl_answer(c, now);
+}
+
+/*
+ * The request line, as read_line reads it: 1 in c->line, 0 not yet, -1
+ * err.  Each read gives the client CTL_READ_MS more.
+ */
+static int
+request_read(struct ctlconn *c, int readable, uint64_t now,
+    struct error *err)
+{
+	char chunk[512], *nl;
+	ssize_t n;
+	size_t l;
+
+	for (;;) {
+		if (c->in.len > 0 &&
+		    (nl = memchr(c->in.data, '\n', c->in.len)) != NULL) {
+			l = (size_t)(nl - c->in.data);
+			if (l >= sizeof(c->line))
+				return error_set(err, ERR_FAIL, "line too long");
+			memcpy(c->line, c->in.data, l);
+			c->line[l] = '\0';
+			memmove(c->in.data, nl + 1, c->in.len - l - 1);
+			c->in.len -= l + 1;
+			return 1;
+		}
+		if (c->in.len > LINE_MAX_)
+			return error_set(err, ERR_FAIL, "line too long");
+		if (!readable)
+			break;
+		n = read(c->fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0)
+			return error_set(err, ERR_FAIL, "connection closed");
+		if (buf_append(&c->in, chunk, (size_t)n) == -1)
+			return error_errno(err, ERR_FAIL, "read");
+		c->deadline = now + CTL_READ_MS;
+	}
+	if (now >= c->deadline)
+		return error_set(err, ERR_FAIL, "timed out");
+	return 0;
+}
+
+/* The change that follows "prepare": what came with the line first. */
+static int
+change_begin(struct ctlconn *c, uint64_t now, struct error *err)
+{
+	size_t len;
+
+	buf_secret(&c->chg);
+	if (c->l.n[2] > STORE_CHANGE_MAX)
+		return error_set(err, ERR_INPUT, "change too large");
+	len = (size_t)c->l.n[2];
+	if (c->in.len > len)
+		return error_set(err, ERR_INPUT, "bytes after the change");
+	/* Bounded by STORE_CHANGE_MAX, from the store's owner only. */
+	if (buf_reserve(&c->chg, len) == -1 ||
+	    buf_append(&c->chg, c->in.data, c->in.len) == -1)
+		return error_errno(err, ERR_FAIL, "prepare");
+	buf_free_secret(&c->in);
+	c->chg_len = len;
+	c->deadline = now + PREPARE_READ_MS + 1000 * (len >> 20);
+	c->phase = CC_CHANGE;
+	c->revents = POLLIN;	/* the rest may be there already */
+	return 0;
+}
+
+/* Exactly chg_len bytes, and nothing after: 1 read, 0 not yet, -1 err. */
+static int
+change_read(struct ctlconn *c, int readable, uint64_t now,
+    struct error *err)
+{
+	ssize_t n;
+	char ch;
+
+	while (c->chg.len < c->chg_len) {
+		if (now >= c->deadline)
+			return error_set(err, ERR_INPUT, "change: timed out");
+		if (!readable)
+			return 0;
+		n = read(c->fd, c->chg.data + c->chg.len,
+		    c->chg_len - c->chg.len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return error_set(err, ERR_INPUT, "change: %zu of %zu "
+			    "bytes", c->chg.len, c->chg_len);
+		c->chg.len += (size_t)n;
+	}
+	/* Nothing may follow: one request per connection. */
+	if (read(c->fd, &ch, 1) == 1)
+		return error_set(err, ERR_INPUT, "bytes after the change");
+	return 1;
+}
+
+/*
+ * No round could start before the client's wait ran out: as when it
+ * waited for another round to end and did not see it end.
+ */
+static void
+prepare_busy(struct daemon *d, struct ctlconn *c)
+{
+	uint64_t id = ++d->prep_id;
+	size_t i;
+
+	for (i = 0; i < d->npeers; i++)
+		buf_printf(&c->out, "verdict\t%s\t%d\t0\tanother check took "
+		    "the time\n", d->peers[i]->info.name,
+		    (int)REPL_CHECK_UNCHECKED);
+	log_debug("prepare %" PRIu64 ": every verdict in %" PRIu64 " ms", id,
+	    repl_mono_ms() - c->t0);
+	buf_puts(&c->out, "end\n");
+}
+
+/*
+ * A prepare whose change is read: starts its round when none runs, then
+ * waits for the verdicts.  1 when the answer is in c->out.
+ */
+static int
+prepare_serve(struct daemon *d, struct ctlconn *c, uint64_t now)
+{
+	struct error err = { 0 };
+	struct ctl_line l;
+	int rc;
+
+	if (c->pw == NULL) {
+		/* The wait counts from the change, as long as it waits. */
+		l = c->l;
+		l.n[1] = c->deadline > now ? c->deadline - now : 0;
+		rc = prepare_start(d, &l, &c->chg, &c->pw, &err);
+		if (rc == 0 && now < c->deadline) {
+			loop_at(d, c->deadline);
+			return 0;
+		}
+		buf_free_secret(&c->chg);
+		if (rc == -1) {
+			ctl_clean(err.msg);
+			buf_printf(&c->out, "error\t%s\n", err.msg);
+			return 1;
+		}
+		if (rc == 0) {
+			prepare_busy(d, c);
+			return 1;
+		}
+	}
+	if (prepare_poll(d, c->pw, now, &c->out) == 0)
+		return 0;
+	prepare_cancel(d, c->pw);
+	c->pw = NULL;
+	return 1;
+}
+
+/*
+ * "commit REV WAIT_MS": start the render and the pushes; with a wait,
+ * commit_poll then waits for every node to be done with REV.
+ */
+static void
+commit_begin(struct daemon *d, struct ctlconn *c, uint64_t rev,
+    uint64_t wait_ms, uint64_t now)
+{
+	struct commit_wait *cw = &c->cw;
+	size_t i;
+
+	cw->t0 = repl_mono_us();
+	cw->rev = rev;
+	cw->lst = REPL_NODE_PENDING;
 	if (rev > d->head_hint)
 		d->head_hint = rev;
-	if (rev > d->render_want)
-		d->render_want = rev;
-	n = d->primary ? d->npeers : 0;
-	if (n > 0 && (v = calloc(n, sizeof(*v))) == NULL)
-		n = 0;
-	for (i = 0; i < n; i++) {
-		v[i].p = d->peers[i];
-		v[i].fails0 = d->peers[i]->fails;
+	render_kick(d, rev);
+	cw->n = d->primary ? d->npeers : 0;
+	if (cw->n > 0 && (cw->v = calloc(cw->n, sizeof(*cw->v))) == NULL)
+		cw->n = 0;
+	for (i = 0; i < cw->n; i++) {
+		cw->v[i].p = d->peers[i];
+		cw->v[i].fails0 = d->peers[i]->fails;
 		d->peers[i]->kick = 1;
 	}
-	pthread_cond_broadcast(&d->cv);
+	daemon_changed(d);
 	if (wait_ms == 0) {
-		pthread_mutex_unlock(&d->mu);
-		write_str(fd, "end\n", NULL);
-		free(v);
+		buf_puts(&c->out, "end\n");
+		ctl_answer(c, now);
 		return;
 	}
 	if (wait_ms > REPL_WAIT_MAX)
 		wait_ms = REPL_WAIT_MAX;
-	repl_deadline(&ts, wait_ms);
-	for (;;) {
-		undecided = 0;
-		if (!local && d->render_done >= rev) {
-			local = 1;
-			lst = d->render_failed ? REPL_NODE_FAILED : REPL_NODE_OK;
-			snprintf(ltext, sizeof(ltext), "committed r%" PRIu64
-			    ", %s", rev, d->render_summary);
-		}
-		undecided += !local;
-		for (i = 0; i < n; i++) {
-			struct peer *p = v[i].p;
+	cw->deadline = now + wait_ms;
+	c->phase = CC_COMMIT;
+}
 
-			if (v[i].decided)
-				continue;
-			if (p->rendered >= rev) {
-				v[i].st = p->render_failed ? REPL_NODE_FAILED :
-				    REPL_NODE_OK;
-				snprintf(v[i].text, sizeof(v[i].text),
-				    "applied r%" PRIu64 ", %s", rev, p->summary);
-			} else if (p->diverged || p->refused) {
-				/* "refused: diverged: ...", "refused (rejected): ..." */
-				v[i].st = REPL_NODE_FAILED;
-				snprintf(v[i].text, sizeof(v[i].text), "%s%s",
-				    p->diverged ? "refused: " : "", p->rec.error);
-			} else if (p->quit) {
-				v[i].st = REPL_NODE_PENDING;
-				snprintf(v[i].text, sizeof(v[i].text),
-				    "no longer a peer");
-			} else if (!p->connected && p->fails > v[i].fails0) {
-				v[i].st = REPL_NODE_PENDING;
-				snprintf(v[i].text, sizeof(v[i].text),
-				    "unreachable, will catch up");
-			} else if (timed_out) {
-				v[i].st = REPL_NODE_PENDING;
-				snprintf(v[i].text, sizeof(v[i].text), "%s",
-				    p->connected ? "no answer yet, will catch up"
-				    : "unreachable, will catch up");
-			} else {
-				undecided++;
-				continue;
-			}
-			v[i].decided = 1;
-		}
-		if (undecided == 0 || d->stop)
-			break;
-		if (timed_out) {
-			if (!local)
-				snprintf(ltext, sizeof(ltext), "committed r%"
-				    PRIu64 ", render still running", rev);
-			break;
-		}
-		if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
-			timed_out = 1;
+/*
+ * Whether every node is done with the commit (or plainly not reachable),
+ * the time ran out or the daemon stops: then 1, and how each one stands
+ * is in c->out.
+ */
+static int
+commit_poll(struct daemon *d, struct ctlconn *c, uint64_t now, int stopping)
+{
+	struct commit_wait *cw = &c->cw;
+	char summary[PROTO_TEXT_MAX + 1];
+	size_t i, undecided = 0;
+	int failed = 0, timed_out = now >= cw->deadline;
+
+	/* Stopping, render_covers says 1 whether or not it rendered. */
+	if (!cw->local && !stopping && render_covers(d, cw->rev, summary,
+	    sizeof(summary), &failed)) {
+		cw->local = 1;
+		cw->lst = failed ? REPL_NODE_FAILED : REPL_NODE_OK;
+		snprintf(cw->ltext, sizeof(cw->ltext), "committed r%" PRIu64
+		    ", %s", cw->rev, summary);
 	}
-	if (!local && d->stop)
-		snprintf(ltext, sizeof(ltext), "committed r%" PRIu64 ", daemon "
-		    "shutting down", rev);
-	ctl_clean(ltext);
-	buf_printf(&out, "%s\t%d\t%s\n", d->node, (int)lst, ltext);
-	for (i = 0; i < n; i++) {
-		if (!v[i].decided) {
-			v[i].st = REPL_NODE_PENDING;
-			snprintf(v[i].text, sizeof(v[i].text),
+	undecided += !cw->local;
+	for (i = 0; i < cw->n; i++) {
+		struct verdict *v = &cw->v[i];
+		struct peer *p = v->p;
+
+		if (v->decided)
+			continue;
+		if (p->rendered >= cw->rev) {
+			v->st = p->render_failed ? REPL_NODE_FAILED :
+			    REPL_NODE_OK;
+			snprintf(v->text, sizeof(v->text),
+			    "applied r%" PRIu64 ", %s", cw->rev, p->summary);
+		} else if (p->diverged || p->refused) {
+			/* "refused: diverged: ...", "refused (rejected): ..." */
+			v->st = REPL_NODE_FAILED;
+			snprintf(v->text, sizeof(v->text), "%s%s",
+			    p->diverged ? "refused: " : "", p->rec.error);
+		} else if (p->quit) {
+			v->st = REPL_NODE_PENDING;
+			snprintf(v->text, sizeof(v->text), "no longer a peer");
+		} else if (!p->connected && p->fails > v->fails0) {
+			v->st = REPL_NODE_PENDING;
+			snprintf(v->text, sizeof(v->text),
+			    "unreachable, will catch up");
+		} else if (timed_out) {
+			v->st = REPL_NODE_PENDING;
+			snprintf(v->text, sizeof(v->text), "%s",
+			    p->connected ? "no answer yet, will catch up"
+			    : "unreachable, will catch up");
+		} else {
+			undecided++;
+			continue;
+		}
+		v->decided = 1;
+	}
+	if (undecided > 0 && !stopping) {
+		if (!timed_out) {
+			loop_at(d, cw->deadline);
+			return 0;
+		}
+		if (!cw->local)
+			snprintf(cw->ltext, sizeof(cw->ltext), "committed r%"
+			    PRIu64 ", render still running", cw->rev);
+	}
+	if (!cw->local && stopping)
+		snprintf(cw->ltext, sizeof(cw->ltext), "committed r%" PRIu64
+		    ", daemon shutting down", cw->rev);
+	ctl_clean(cw->ltext);
+	buf_printf(&c->out, "%s\t%d\t%s\n", d->node, (int)cw->lst, cw->ltext);
+	for (i = 0; i < cw->n; i++) {
+		struct verdict *v = &cw->v[i];
+
+		if (!v->decided) {
+			v->st = REPL_NODE_PENDING;
+			snprintf(v->text, sizeof(v->text),
 			    "daemon shutting down");
 		}
-		ctl_clean(v[i].text);
-		buf_printf(&out, "%s\t%d\t%s\n", v[i].p->info.name,
-		    (int)v[i].st, v[i].text);
+		ctl_clean(v->text);
+		buf_printf(&c->out, "%s\t%d\t%s\n", v->p->info.name,
+		    (int)v->st, v->text);
 	}
-	pthread_mutex_unlock(&d->mu);
-	log_debug("r%" PRIu64 ": reported on every node %.3f ms after the notice",
-	    rev, (double)(repl_mono_us() - t0) / 1000);
-	buf_puts(&out, "end\n");
-	if (out.data != NULL)
-		link_write_all(fd, out.data, out.len, 2000, NULL);
-	buf_free(&out);
-	free(v);
+	log_debug("r%" PRIu64 ": reported on every node %.3f ms after the "
+	    "notice", cw->rev, (double)(repl_mono_us() - cw->t0) / 1000);
+	buf_puts(&c->out, "end\n");
+	return 1;
 }
 
 static void
-ctl_status(struct daemon *d, int fd)
+ctl_status(struct daemon *d, struct buf *out)
 {
-	struct buf out = { 0 };
 	char text[256];
 	size_t i;
 
-	pthread_mutex_lock(&d->mu);
 	for (i = 0; i < d->npeers; i++) {
 		struct peer *p = d->peers[i];
 
 		snprintf(text, sizeof(text), "%s", p->rec.error);
 		ctl_clean(text);
-		buf_printf(&out, "peer\t%s\t%d\t%" PRIu64 "\t%" PRIu64 "\t%"
+		buf_printf(out, "peer\t%s\t%d\t%" PRIu64 "\t%" PRIu64 "\t%"
 		    PRIu64 "\t%" PRIu64 "\t%s\n", p->info.name, p->connected,
 		    p->rec.acked, p->rec.acked_ms, p->rec.peer_head,
 		    p->rec.error_ms, text);
 	}
-	pthread_mutex_unlock(&d->mu);
-	buf_printf(&out, "pid\t%ld\nend\n", (long)getpid());
-	if (out.data != NULL)
-		link_write_all(fd, out.data, out.len, 2000, NULL);
-	buf_free(&out);
+	buf_printf(out, "pid\t%ld\nend\n", (long)getpid());
 }
 
-void *
-control_main(void *arg)
+/* The request line is in c->line: answer it, or start what it asks. */
+static void
+ctl_request(struct daemon *d, struct ctlconn *c, uint64_t now)
 {
-	struct ctlconn *cc = arg;
-	struct daemon *d = cc->d;
-	struct buf pending = { 0 };
 	struct error err = { 0 };
-	struct ctl_line l;
-	char line[256];
+	struct ctl_line *l = &c->l;
 
-	if (read_line(cc->fd, &pending, line, sizeof(line), 2000,
-	    &err) == -1)
-		log_debug("control: %s", err.msg);
-	else if (ctl_parse(line, &l, &err) == -1 || (l.kind != CTL_COMMIT &&
-	    l.kind != CTL_STATUS && l.kind != CTL_RELOAD &&
-	    l.kind != CTL_PREPARE))
-		write_str(cc->fd, "error\tunknown request\n", NULL);
-	else if (l.kind == CTL_PREPARE)
-		ctl_prepare(d, cc->fd, &pending, &l);
-	else if (l.kind == CTL_COMMIT)
-		ctl_commit(d, cc->fd, l.n[0], l.n[1]);
-	else if (l.kind == CTL_STATUS)
-		ctl_status(d, cc->fd);
-	else if (repl_daemon_reload(d, &err) == -1) {
-		ctl_clean(err.msg);
-		dprintf(cc->fd, "error\t%s\n", err.msg);
-	} else
-		write_str(cc->fd, "end\n", NULL);
-	buf_free(&pending);
-	pthread_mutex_lock(&d->mu);
-	conn_track(d, cc->fd, 0);
-	d->ncontrol--;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	close(cc->fd);
-	free(cc);
-	return NULL;
+	c->t0 = now;
+	if (ctl_parse(c->line, l, &err) == -1 || (l->kind != CTL_COMMIT &&
+	    l->kind != CTL_STATUS && l->kind != CTL_RELOAD &&
+	    l->kind != CTL_PREPARE)) {
+		buf_puts(&c->out, "error\tunknown request\n");
+		ctl_answer(c, now);
+	} else if (l->kind == CTL_PREPARE) {
+		if (change_begin(c, now, &err) == -1)
+			ctl_error(c, &err, now);
+	} else if (l->kind == CTL_COMMIT)
+		commit_begin(d, c, l->n[0], l->n[1], now);
+	else if (l->kind == CTL_STATUS) {
+		ctl_status(d, &c->out);
+		ctl_answer(c, now);
+	} else if (repl_daemon_reload(d, &err) == -1)
+		ctl_error(c, &err, now);
+	else {
+		buf_puts(&c->out, "end\n");
+		ctl_answer(c, now);
+	}
+}
+
+/* What the socket takes of the answer: 1 all, 0 not yet, -1 give up. */
+static int
+answer_write(struct ctlconn *c, uint64_t now)
+{
+	ssize_t n;
+	int flags = 0;
+
+#ifdef MSG_NOSIGNAL
+	flags = MSG_NOSIGNAL;
+#endif
+	while (c->off < c->out.len) {
+		n = send(c->fd, c->out.data + c->off, c->out.len - c->off,
+		    flags);
+		if (n > 0) {
+			c->off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return now >= c->deadline ? -1 : 0;
+		return -1;
+	}
+	return 1;
+}
+
+/* One client's turn: -1 when it is over, to be closed. */
+static int
+ctl_serve(struct daemon *d, struct ctlconn *c, uint64_t now)
+{
+	struct error err = { 0 };
+	int readable = c->revents != 0, rc;
+
+	c->revents = 0;
+	if (c->phase == CC_REQUEST) {
+		if ((rc = request_read(c, readable, now, &err)) == -1) {
+			log_debug("control: %s", err.msg);
+			return -1;
+		}
+		if (rc == 0) {
+			loop_watch(d, c->fd, POLLIN, ctl_io, c);
+			loop_at(d, c->deadline);
+			return 0;
+		}
+		ctl_request(d, c, now);
+		readable = c->revents != 0;
+		c->revents = 0;
+	}
+	if (c->phase == CC_CHANGE) {
+		if ((rc = change_read(c, readable, now, &err)) == -1)
+			ctl_error(c, &err, now);
+		else if (rc == 0) {
+			loop_watch(d, c->fd, POLLIN, ctl_io, c);
+			loop_at(d, c->deadline);
+			return 0;
+		} else {
+			c->phase = CC_PREPARE;
+			c->deadline = now + (c->l.n[1] > REPL_WAIT_MAX ?
+			    REPL_WAIT_MAX : c->l.n[1]);
+		}
+	}
+	if (c->phase == CC_PREPARE) {
+		if (prepare_serve(d, c, now) == 0)
+			return 0;
+		ctl_answer(c, now);
+	}
+	if (c->phase == CC_COMMIT) {
+		if (commit_poll(d, c, now, d->stop) == 0)
+			return 0;
+		ctl_answer(c, now);
+	}
+	/* CC_ANSWER */
+	if ((rc = answer_write(c, now)) != 0)
+		return -1;
+	loop_watch(d, c->fd, POLLOUT, ctl_io, c);
+	loop_at(d, c->deadline);
+	return 0;
+}
+
+void
+control_new(struct daemon *d, int fd)
+{
+	struct ctlconn *c;
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		log_warn("control: a client refused");
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warnx("control: out of memory, a client refused");
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->phase = CC_REQUEST;
+	c->deadline = repl_mono_ms() + CTL_READ_MS;
+	c->revents = POLLIN;	/* the request may be there already */
+	c->next = d->ctls;
+	d->ctls = c;
+	d->ncontrol++;
+}
+
+void
+control_step(struct daemon *d, uint64_t now)
+{
+	struct ctlconn **cp = &d->ctls, *c;
+
+	while ((c = *cp) != NULL) {
+		if (ctl_serve(d, c, now) == -1) {
+			*cp = c->next;
+			ctl_close(d, c);
+		} else
+			cp = &c->next;
+	}
+}
+
+/*
+ * The loop is over (d->stop): those still reading are closed; those
+ * waiting hear how things stand, as the daemon shuts down.  The answers
+ * are written here, blocking: nothing else runs any more.
+ */
+void
+control_stop_all(struct daemon *d)
+{
+	struct ctlconn *c;
+	uint64_t now = repl_mono_ms();
+	int answer;
+
+	while ((c = d->ctls) != NULL) {
+		d->ctls = c->next;
+		answer = 0;
+		if (c->phase == CC_PREPARE && d->stop)
+			/* Stopping, a round starts and ends at once. */
+			answer = prepare_serve(d, c, now) == 1;
+		else if (c->phase == CC_COMMIT)
+			answer = commit_poll(d, c, now, 1);
+		else if (c->phase == CC_ANSWER)
+			answer = 1;
+		if (answer && c->out.len > c->off)
+			link_write_all(c->fd, c->out.data + c->off,
+			    c->out.len - c->off, CTL_WRITE_MS, NULL);
+		ctl_close(d, c);
+	}
 }
 
 /* ---- the command line's side ------------------------------------------- */

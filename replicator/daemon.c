@@ -1,24 +1,31 @@
 /*
- * daemon.c - `cfgstore serve`: set-up, the shared state, rendering,
- * the listeners and shutdown.
+ * daemon.c - `cfgstore serve`: set-up, the parent's loop, its two
+ * workers, rendering, the listeners and shutdown.
  *
- * Threads with blocking-style I/O and poll(2) deadlines: easy to follow
- * and to bound.  The main thread only waits for signals (sigwait), so no
- * handler ever runs in the middle of anything.
+ * One poll(2) loop, as OpenBSD's ntpd and bgpd have: every turn it calls
+ * each module's step function, which does what it can without blocking
+ * and says what it waits for, then sleeps in poll(2) until a descriptor
+ * is ready, the nearest deadline, or a worker is done.  Signals only set
+ * a flag and write a byte to the loop's pipe, so no handler runs in the
+ * middle of anything.  Rendering and the CARP commands take seconds and
+ * run on two worker threads that see only the store and their work.
  */
 #include <sys/types.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,18 +72,6 @@ repl_mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-void
-repl_deadline(struct timespec *ts, uint64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += (time_t)(ms / 1000);
-	ts->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 struct peer *
 peer_find(struct daemon *d, const char *name)
 {
@@ -104,33 +99,10 @@ void
 peer_save(struct peer *p)
 {
 	struct daemon *d = p->d;
-	struct peer_record r;
 	struct error err = { 0 };
 
-	pthread_mutex_lock(&d->mu);
-	r = p->rec;
-	pthread_mutex_unlock(&d->mu);
-	pthread_mutex_lock(&d->wmu);
-	if (record_save(d->s, p->info.name, &r, &err) == -1)
+	if (record_save(d->s, p->info.name, &p->rec, &err) == -1)
 		log_warnx("%s: cannot record state: %s", p->info.name, err.msg);
-	pthread_mutex_unlock(&d->wmu);
-}
-
-void
-conn_track(struct daemon *d, int fd, int add)
-{
-	size_t i, n = sizeof(d->conn_fds) / sizeof(d->conn_fds[0]);
-
-	for (i = 0; i < n; i++) {
-		if (add && d->conn_fds[i] == -1) {
-			d->conn_fds[i] = fd;
-			return;
-		}
-		if (!add && d->conn_fds[i] == fd) {
-			d->conn_fds[i] = -1;
-			return;
-		}
-	}
 }
 
 int
@@ -151,7 +123,264 @@ send_msg(struct chan *c, struct buf *b, struct error *err)
 	return chan_send(c, b, err);
 }
 
+/* ---- the loop ------------------------------------------------------------ */
+
+/* What the step functions asked for this turn. */
+struct watch {
+	loop_io_fn	 fn;
+	void		*arg;
+};
+struct loop {
+	struct pollfd	*pfd;
+	struct watch	*w;
+	size_t		 n, cap;
+	uint64_t	 at;		/* the nearest deadline (monotonic) */
+	int		 changed;	/* turn again without sleeping */
+};
+
+static volatile sig_atomic_t got_hup, got_term;
+static int signal_fd = -1;	/* the loop's pipe, for the handler */
+
+void
+loop_watch(struct daemon *d, int fd, short events, loop_io_fn fn, void *arg)
+{
+	struct loop *l = d->loop;
+	struct pollfd *pfd;
+	struct watch *w;
+	size_t cap;
+
+	if (fd == -1)
+		return;
+	if (l->n == l->cap) {
+		cap = l->cap == 0 ? 32 : 2 * l->cap;
+		if ((pfd = reallocarray(l->pfd, cap, sizeof(*pfd))) == NULL)
+			fatal("poll set");
+		l->pfd = pfd;
+		if ((w = reallocarray(l->w, cap, sizeof(*w))) == NULL)
+			fatal("poll set");
+		l->w = w;
+		l->cap = cap;
+	}
+	l->pfd[l->n].fd = fd;
+	l->pfd[l->n].events = events;
+	l->pfd[l->n].revents = 0;
+	l->w[l->n].fn = fn;
+	l->w[l->n].arg = arg;
+	l->n++;
+}
+
+void
+loop_at(struct daemon *d, uint64_t mono_ms)
+{
+	if (mono_ms < d->loop->at)
+		d->loop->at = mono_ms;
+}
+
+void
+daemon_changed(struct daemon *d)
+{
+	d->gen++;
+	if (d->loop != NULL)
+		d->loop->changed = 1;
+}
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = sig;
+	/* A full pipe is an awake loop: nothing is lost. */
+	if (signal_fd != -1)
+		(void)!write(signal_fd, "s", 1);
+	errno = saved;
+}
+
+/* ---- the workers ---------------------------------------------------------- */
+
+/*
+ * A thread and its queue.  The mutex guards the two lists and stop, and
+ * is a leaf: nothing else is taken under it, and the loop holds it only
+ * to move work in or out.
+ */
+struct worker {
+	struct daemon	*d;
+	pthread_t	 t;
+	int		 started;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct work	*todo, *todo_tail;	/* not started */
+	struct work	*finished;		/* run, done not called yet */
+	int		 stop;
+};
+
+static void
+list_append(struct work **head, struct work **tail, struct work *w)
+{
+	w->next = NULL;
+	if (*tail != NULL)
+		(*tail)->next = w;
+	else
+		*head = w;
+	*tail = w;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *k = arg;
+	struct work *w;
+
+	pthread_mutex_lock(&k->mu);
+	for (;;) {
+		while (k->todo == NULL && !k->stop)
+			pthread_cond_wait(&k->cv, &k->mu);
+		if ((w = k->todo) == NULL)
+			break;
+		if ((k->todo = w->next) == NULL)
+			k->todo_tail = NULL;
+		pthread_mutex_unlock(&k->mu);
+		w->run(w);
+		pthread_mutex_lock(&k->mu);
+		w->next = k->finished;
+		k->finished = w;
+		/* The loop wakes and calls done; full, it is awake. */
+		(void)!write(k->d->wake[1], "w", 1);
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+void
+work_submit(struct daemon *d, enum work_queue q, struct work *w)
+{
+	struct worker *k = &d->workers[q];
+
+	w->d = d;
+	w->cancelled = 0;
+	pthread_mutex_lock(&k->mu);
+	if (d->stop || k->stop || !k->started) {
+		pthread_mutex_unlock(&k->mu);
+		w->cancelled = 1;
+		w->done(d, w);
+		return;
+	}
+	list_append(&k->todo, &k->todo_tail, w);
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+}
+
+/* Calls done for what the workers finished, in the order they did. */
+static void
+work_reap(struct daemon *d)
+{
+	struct work *list, *w, *rev;
+	int q;
+
+	for (q = 0; q < WORK_QUEUES; q++) {
+		struct worker *k = &d->workers[q];
+
+		pthread_mutex_lock(&k->mu);
+		list = k->finished;
+		k->finished = NULL;
+		pthread_mutex_unlock(&k->mu);
+		for (rev = NULL; list != NULL; list = w) {
+			w = list->next;
+			list->next = rev;
+			rev = list;
+		}
+		for (; rev != NULL; rev = w) {
+			w = rev->next;
+			rev->done(d, rev);
+			daemon_changed(d);
+		}
+	}
+}
+
+/* Signals stay with the loop's thread: the handler never runs here. */
+static int
+workers_start(struct daemon *d, struct error *err)
+{
+	sigset_t all, old;
+	pthread_attr_t a;
+	int q, rc = 0;
+
+	if ((d->workers = calloc(WORK_QUEUES, sizeof(*d->workers))) == NULL)
+		return error_errno(err, ERR_FAIL, "workers");
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, THREAD_STACK);
+	for (q = 0; q < WORK_QUEUES; q++) {
+		struct worker *k = &d->workers[q];
+
+		k->d = d;
+		pthread_mutex_init(&k->mu, NULL);
+		pthread_cond_init(&k->cv, NULL);
+		if (rc == 0 && (rc = pthread_create(&k->t, &a, worker_main,
+		    k)) == 0)
+			k->started = 1;
+	}
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return error_set(err, ERR_FAIL, "cannot start a thread: %s",
+		    strerror(rc));
+	return 0;
+}
+
+/*
+ * At stop: work not started is cancelled, work running is waited for,
+ * and every done is called.
+ */
+static void
+workers_stop(struct daemon *d)
+{
+	struct work *w, *todo;
+	int q;
+
+	if (d->workers == NULL)
+		return;
+	for (q = 0; q < WORK_QUEUES; q++) {
+		struct worker *k = &d->workers[q];
+
+		pthread_mutex_lock(&k->mu);
+		todo = k->todo;
+		k->todo = k->todo_tail = NULL;
+		k->stop = 1;
+		pthread_cond_signal(&k->cv);
+		pthread_mutex_unlock(&k->mu);
+		for (; todo != NULL; todo = w) {
+			w = todo->next;
+			todo->cancelled = 1;
+			todo->done(d, todo);
+		}
+		if (k->started)
+			pthread_join(k->t, NULL);
+	}
+	work_reap(d);
+	for (q = 0; q < WORK_QUEUES; q++) {
+		pthread_mutex_destroy(&d->workers[q].mu);
+		pthread_cond_destroy(&d->workers[q].cv);
+	}
+	free(d->workers);
+	d->workers = NULL;
+}
+
 /* ---- rendering ----------------------------------------------------------- */
+
+/* One render, on WORK_RENDER: what it was asked, and how it went. */
+struct render_work {
+	struct work	 w;
+	struct store	*s;
+	const char	*root;
+	uint64_t	 want, at, done;
+	int		 failed;
+	char		 summary[PROTO_TEXT_MAX + 1];
+};
 
 /* A failed render: the summary, then why each service failed. */
 static void
@@ -173,103 +402,101 @@ log_render_failures(const struct render_report *rep, uint64_t rev,
 	}
 }
 
-/*
- * The one place that calls the renderer.  One thread renders, always the
- * head, so a burst of commits costs one render, and every caller waits
- * for a render that covers its revision.
- */
+/* The one place that calls the renderer, on the worker. */
 static void
-render_once(struct daemon *d, uint64_t want)
+render_run_work(struct work *w)
 {
+	struct render_work *r = (struct render_work *)w;
 	struct render_opts o;
 	struct render_report *rep = NULL;
 	struct error err = { 0 };
-	char summary[PROTO_TEXT_MAX + 1];
-	uint64_t done = want, at;
-	int failed;
 
 	memset(&o, 0, sizeof(o));
-	o.root = d->root;
+	o.root = r->root;
+	r->done = r->want;
 	/* A confirmed commit reverted here: the files of before it. */
-	at = confirm_render_at(d);
-	if (render_run(d->s, at, &o, &rep, &err) == -1) {
-		snprintf(summary, sizeof(summary), "render failed: %.400s", err.msg);
-		failed = 1;
-		log_warnx("%s", summary);
-	} else {
-		render_report_summary(rep, summary, sizeof(summary));
-		failed = render_report_failures(rep) > 0;
-		if (at == 0 && render_report_rev(rep) > done)
-			done = render_report_rev(rep);
-		if (failed)
-			log_render_failures(rep, done, summary);
-		else if (at != 0)
-			log_info("rendered r%llu in place of r%llu, not "
-			    "confirmed in time: %s", (unsigned long long)at,
-			    (unsigned long long)done, summary);
-		else
-			log_info("rendered r%llu: %s",
-			    (unsigned long long)done, summary);
-		render_report_free(rep);
+	if (render_run(r->s, r->at, &o, &rep, &err) == -1) {
+		snprintf(r->summary, sizeof(r->summary), "render failed: "
+		    "%.400s", err.msg);
+		r->failed = 1;
+		log_warnx("%s", r->summary);
+		return;
 	}
-	pthread_mutex_lock(&d->mu);
-	if (done > d->render_done)
-		d->render_done = done;
-	memcpy(d->render_summary, summary, sizeof(summary));
-	d->render_failed = failed;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
+	render_report_summary(rep, r->summary, sizeof(r->summary));
+	r->failed = render_report_failures(rep) > 0;
+	if (r->at == 0 && render_report_rev(rep) > r->done)
+		r->done = render_report_rev(rep);
+	if (r->failed)
+		log_render_failures(rep, r->done, r->summary);
+	else if (r->at != 0)
+		log_info("rendered r%llu in place of r%llu, not confirmed in "
+		    "time: %s", (unsigned long long)r->at,
+		    (unsigned long long)r->done, r->summary);
+	else
+		log_info("rendered r%llu: %s", (unsigned long long)r->done,
+		    r->summary);
+	render_report_free(rep);
+}
+
+static void
+render_done_work(struct daemon *d, struct work *w)
+{
+	struct render_work *r = (struct render_work *)w;
+
+	d->rendering = 0;
+	if (!w->cancelled) {
+		if (r->done > d->render_done)
+			d->render_done = r->done;
+		memcpy(d->render_summary, r->summary, sizeof(r->summary));
+		d->render_failed = r->failed;
+	}
+	free(r);
 }
 
 /*
- * Renders whenever asked; every 10 s idle it also looks at the head, so
- * a commit nobody told us of (a tool writing the store directly) is
- * rendered all the same.
+ * Hands the worker a render when one is wanted and none runs: always of
+ * the head, so a burst of commits costs one render.  Every 10 s it also
+ * looks at the head, so a commit nobody told us of (a tool writing the
+ * store directly) is rendered all the same.
  */
-static void *
-render_main(void *arg)
+static void
+render_step(struct daemon *d, uint64_t now)
 {
-	struct daemon *d = arg;
-	struct timespec ts;
-	uint64_t want, head;
+	struct render_work *r;
+	uint64_t head;
 
-	pthread_mutex_lock(&d->mu);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += PING_MS / 1000;
-	for (;;) {
-		while (!d->stop && d->render_want <= d->render_done &&
-		    !d->render_again) {
-			/*
-			 * d->cv wakes us for every control client and every
-			 * ack: the deadline is set once per look at the head,
-			 * not at each wake, or a busy daemon never looks.
-			 */
-			if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) == 0)
-				continue;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += PING_MS / 1000;
-			pthread_mutex_unlock(&d->mu);
-			if (repl_head(d, &head, NULL) == -1)
-				head = 0;
-			pthread_mutex_lock(&d->mu);
+	if (d->stop)
+		return;
+	if (now >= d->render_look_ms) {
+		d->render_look_ms = now + PING_MS;
+		if (repl_head(d, &head, NULL) == 0) {
 			if (head > d->render_want)
 				d->render_want = head;
 			/* The peers lack it too: the pushes start now. */
 			if (head > d->head_hint) {
 				d->head_hint = head;
-				pthread_cond_broadcast(&d->cv);
+				daemon_changed(d);
 			}
 		}
-		if (d->stop)
-			break;
-		want = d->render_want;
-		d->render_again = 0;
-		pthread_mutex_unlock(&d->mu);
-		render_once(d, want);
-		pthread_mutex_lock(&d->mu);
 	}
-	pthread_mutex_unlock(&d->mu);
-	return NULL;
+	loop_at(d, d->render_look_ms);
+	if (d->rendering || (d->render_want <= d->render_done &&
+	    !d->render_again))
+		return;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("render");
+		loop_at(d, now + 1000);
+		return;
+	}
+	r->w.run = render_run_work;
+	r->w.done = render_done_work;
+	r->s = d->s;
+	r->root = d->root;
+	r->want = d->render_want;
+	r->at = confirm_render_at(d);
+	d->render_again = 0;
+	d->rendering = 1;
+	work_submit(d, WORK_RENDER, &r->w);
 }
 
 /*
@@ -280,118 +507,63 @@ render_main(void *arg)
 void
 render_rewind(struct daemon *d)
 {
-	pthread_mutex_lock(&d->mu);
 	d->render_done = 0;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
+	daemon_changed(d);
 }
 
 void
 render_kick(struct daemon *d, uint64_t rev)
 {
-	pthread_mutex_lock(&d->mu);
 	if (rev > d->render_want) {
 		d->render_want = rev;
-		pthread_cond_broadcast(&d->cv);
+		daemon_changed(d);
 	}
-	pthread_mutex_unlock(&d->mu);
 }
 
 int
-render_wait_for(struct daemon *d, uint64_t rev, int timeout_ms,
-    char *summary, size_t len, int *failed)
-{
-	struct timespec ts;
-
-	repl_deadline(&ts, (uint64_t)timeout_ms);
-	pthread_mutex_lock(&d->mu);
-	if (rev > d->render_want) {
-		d->render_want = rev;
-		pthread_cond_broadcast(&d->cv);
-	}
-	while (!d->stop && d->render_done < rev)
-		if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
-			break;
-	if (!d->stop && d->render_done < rev) {
-		pthread_mutex_unlock(&d->mu);
-		return 0;
-	}
-	snprintf(summary, len, "%s", d->stop && d->render_done < rev ?
-	    "shutting down" : d->render_summary);
-	*failed = d->render_failed;
-	pthread_mutex_unlock(&d->mu);
-	return 1;
-}
-
-void
-render_wait(struct daemon *d, uint64_t rev, char *summary, size_t len,
+render_covers(struct daemon *d, uint64_t rev, char *summary, size_t len,
     int *failed)
 {
-	pthread_mutex_lock(&d->mu);
-	if (rev > d->render_want) {
-		d->render_want = rev;
-		pthread_cond_broadcast(&d->cv);
-	}
-	while (!d->stop && d->render_done < rev)
-		pthread_cond_wait(&d->cv, &d->mu);
-	snprintf(summary, len, "%s", d->stop && d->render_done < rev ?
+	if (d->render_done < rev && !d->stop)
+		return 0;
+	snprintf(summary, len, "%s", d->render_done < rev ?
 	    "shutting down" : d->render_summary);
 	*failed = d->render_failed;
-	pthread_mutex_unlock(&d->mu);
+	return 1;
 }
-
-/* ---- threads ----------------------------------------------------------- */
-
-int
-repl_spawn(pthread_t *t, void *(*fn)(void *), void *arg, int detached)
-{
-	pthread_attr_t a;
-	pthread_t tmp;
-	int rc;
-
-	pthread_attr_init(&a);
-	pthread_attr_setstacksize(&a, THREAD_STACK);
-	if (detached)
-		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(t ? t : &tmp, &a, fn, arg);
-	pthread_attr_destroy(&a);
-	return rc;
-}
-
-static int	push_start(struct daemon *, struct error *);
 
 static void
 peer_free(struct peer *p)
 {
+	push_free(p);
 	free(p);
 }
 
 /*
- * (Re)reads the peers from the store: keeps the ones unchanged, stops
- * the threads of those removed or changed, starts the new ones.
+ * (Re)reads the peers from the store: keeps the ones unchanged, ends the
+ * sessions of those removed or changed; push_step takes up the new ones.
+ * The peers removed are kept till exit: a control client may still be
+ * waiting on one.
  */
 static int
 peers_load(struct daemon *d, struct error *err)
 {
 	struct peer_info *list = NULL;
-	struct peer **next = NULL, **gone = NULL, *p;
-	size_t n = 0, i, j, ngone = 0;
+	struct peer **next = NULL, **gone, *p;
+	size_t n = 0, i, j;
 
-	pthread_mutex_lock(&d->mu);
-	if (d->stop) {
-		pthread_mutex_unlock(&d->mu);
+	if (d->stop)
 		return 0;
-	}
-	pthread_mutex_unlock(&d->mu);
 	if (store_peers(d->s, &list, &n, err) == -1)
 		return -1;
 	if ((next = calloc(n + 1, sizeof(*next))) == NULL ||
-	    (gone = calloc(d->npeers + 1, sizeof(*gone))) == NULL) {
+	    (gone = reallocarray(d->gone, d->ngone + d->npeers + 1,
+	    sizeof(*gone))) == NULL) {
 		free(next);
 		free(list);
 		return error_errno(err, ERR_FAIL, "peers");
 	}
-	pthread_mutex_lock(&d->mu);
+	d->gone = gone;
 	for (i = 0; i < n; i++) {
 		p = peer_find(d, list[i].name);
 		if (p != NULL && strcmp(p->info.addr, list[i].addr) == 0 &&
@@ -411,12 +583,9 @@ peers_load(struct daemon *d, struct error *err)
 	}
 	if (i < n) {
 		for (j = 0; j < i; j++)
-			if (next[j] != NULL && peer_find(d, next[j]->info.name)
-			    != next[j])
+			if (peer_find(d, next[j]->info.name) != next[j])
 				peer_free(next[j]);
-		pthread_mutex_unlock(&d->mu);
 		free(next);
-		free(gone);
 		free(list);
 		return error_errno(err, ERR_FAIL, "peers");
 	}
@@ -428,73 +597,25 @@ peers_load(struct daemon *d, struct error *err)
 			continue;
 		p = d->peers[i];
 		p->quit = 1;
+		push_stop(p);
 		if (p->ch != NULL)
 			chan_kill(p->ch, "no longer a peer");
-		gone[ngone++] = p;
+		d->gone[d->ngone++] = p;
 	}
 	free(d->peers);
 	d->peers = next;
 	d->npeers = n;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
+	daemon_changed(d);
 	free(list);
-
-	/*
-	 * Threads of peers gone end at their next step; wait for them.  The
-	 * peers themselves are kept till exit: sessions and control clients
-	 * may still look at them.
-	 */
-	for (i = 0; i < ngone; i++)
-		if (gone[i]->has_thread)
-			pthread_join(gone[i]->thread, NULL);
-	pthread_mutex_lock(&d->mu);
-	for (i = 0; i < ngone; i++) {
-		struct peer **g = reallocarray(d->gone, d->ngone + 1,
-		    sizeof(*g));
-
-		if (g == NULL)
-			break;	/* leaked rather than freed under a user */
-		d->gone = g;
-		d->gone[d->ngone++] = gone[i];
-	}
-	pthread_mutex_unlock(&d->mu);
-	free(gone);
 	/* The network process knows them before anyone dials. */
 	net_peers_changed(d);
-	return push_start(d, err);
-}
-
-/*
- * On the primary, a push thread per peer that has none.  A fenced node's
- * threads wait, idle, until it is the primary again.  Under reload_mu.
- */
-static int
-push_start(struct daemon *d, struct error *err)
-{
-	struct peer *p;
-	int primary;
-
-	pthread_mutex_lock(&d->mu);
-	primary = d->primary;
-	pthread_mutex_unlock(&d->mu);
-	if (!primary)
-		return 0;
-	for (size_t i = 0; i < d->npeers; i++) {
-		p = d->peers[i];
-		if (p->has_thread)
-			continue;
-		if (repl_spawn(&p->thread, push_main, p, 0) != 0)
-			return error_set(err, ERR_FAIL, "cannot start "
-			    "a thread for %s", p->info.name);
-		p->has_thread = 1;
-	}
 	return 0;
 }
 
 /*
  * The store's role read again: `promote` made this node the primary.
  * Sessions from the old primary end (it learns the new epoch when it
- * comes back), and this node pushes.  Under reload_mu.
+ * comes back), and this node pushes.
  */
 static int
 role_load(struct daemon *d, struct error *err)
@@ -503,11 +624,8 @@ role_load(struct daemon *d, struct error *err)
 
 	if (store_refresh(d->s, err) == -1)
 		return -1;
-	pthread_mutex_lock(&d->mu);
-	if (!store_is_primary(d->s) || d->primary) {
-		pthread_mutex_unlock(&d->mu);
+	if (!store_is_primary(d->s) || d->primary)
 		return 0;
-	}
 	d->primary = 1;
 	/* A new term: every peer is pushed to at once, old refusals aside. */
 	for (size_t i = 0; i < d->npeers; i++) {
@@ -518,13 +636,12 @@ role_load(struct daemon *d, struct error *err)
 		p->kick = 1;
 		p->diverged = p->refused = 0;
 	}
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
+	daemon_changed(d);
 	if (store_epoch(d->s, &epoch, NULL, err) == -1)
 		return -1;
 	log_info("%s: promoted: now the primary, epoch %llu", d->node,
 	    (unsigned long long)epoch);
-	return push_start(d, err);
+	return 0;
 }
 
 void
@@ -541,16 +658,12 @@ repl_fence(struct daemon *d, uint64_t epoch, const char *node,
 	}
 	if (epoch <= held)
 		return;
-	pthread_mutex_lock(&d->wmu);
 	if (store_fence(d->s, epoch, node, &fenced, &err) == -1)
 		log_warnx("fencing: %s", err.msg);
-	pthread_mutex_unlock(&d->wmu);
 	if (!fenced)
 		return;
-	pthread_mutex_lock(&d->mu);
 	d->primary = 0;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
+	daemon_changed(d);
 	log_warnx("%s: fenced: %s is the primary of epoch %llu (heard from "
 	    "%s), above our epoch %llu; no longer the primary: writes "
 	    "refused, pushing stops, following it", d->node,
@@ -835,7 +948,7 @@ hs_done(struct daemon *d, struct inbound *in)
 			d->hs[i] = NULL;
 }
 
-/* Live (not evicted) unfinished handshakes from host, under mu. */
+/* Live (not evicted) unfinished handshakes from host. */
 static int
 hs_count(struct daemon *d, const char *host)
 {
@@ -931,9 +1044,7 @@ inbound_admit(struct daemon *d, int fd, const struct sockaddr_storage *ss)
 	char from[80], host[64], victim[80];
 
 	describe_peer(ss, host, sizeof(host), from, sizeof(from));
-	pthread_mutex_lock(&d->mu);
 	if (d->nsession >= MAX_INBOUND) {
-		pthread_mutex_unlock(&d->mu);
 		log_warnx("connection from %s refused: too many sessions",
 		    from);
 		close(fd);
@@ -941,7 +1052,6 @@ inbound_admit(struct daemon *d, int fd, const struct sockaddr_storage *ss)
 	}
 	if ((slot = hs_admit(d, host, victim, sizeof(victim))) == -1 ||
 	    (in = calloc(1, sizeof(*in))) == NULL) {
-		pthread_mutex_unlock(&d->mu);
 		log_warnx("connection from %s refused: too many unfinished "
 		    "handshakes", from);
 		close(fd);
@@ -954,7 +1064,6 @@ inbound_admit(struct daemon *d, int fd, const struct sockaddr_storage *ss)
 	snprintf(in->host, sizeof(in->host), "%s", host);
 	d->hs[slot] = in;
 	d->ninbound++;
-	pthread_mutex_unlock(&d->mu);
 	if (victim[0] != '\0')
 		log_warnx("connection from %s dropped: too many unfinished "
 		    "handshakes, the oldest makes room for %s", victim, from);
@@ -962,76 +1071,37 @@ inbound_admit(struct daemon *d, int fd, const struct sockaddr_storage *ss)
 	return in;
 }
 
-/*
- * Takes one control connection.  -1 when accept itself failed for want
- * of descriptors or memory.
- */
-static int
-accept_one(struct acceptor *a)
-{
-	struct daemon *d = a->d;
-	struct sockaddr_storage ss;
-	struct ctlconn *cc;
-	int fd;
-
-	if ((fd = acceptor_take(a, &ss)) < 0)
-		return fd == -2 ? -1 : 0;
-	pthread_mutex_lock(&d->mu);
-	if ((cc = malloc(sizeof(*cc))) == NULL) {
-		pthread_mutex_unlock(&d->mu);
-		log_warnx("control: out of memory, a client refused");
-		close(fd);
-		return 0;
-	}
-	cc->d = d;
-	cc->fd = fd;
-	d->ncontrol++;
-	conn_track(d, fd, 1);
-	pthread_mutex_unlock(&d->mu);
-	if (repl_spawn(NULL, control_main, cc, 1) != 0) {
-		pthread_mutex_lock(&d->mu);
-		d->ncontrol--;
-		conn_track(d, fd, 0);
-		pthread_mutex_unlock(&d->mu);
-		close(fd);
-		free(cc);
-	}
-	return 0;
-}
-
-void *
-acceptor_main(void *arg)
+/* The control socket is readable: one client more. */
+static void
+control_accept(struct daemon *d, void *arg, short revents)
 {
 	struct acceptor *a = arg;
-	struct pollfd pfd[2];
+	struct sockaddr_storage ss;
+	int fd;
 
-	pfd[0].fd = a->fd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = a->d->wake[0];
-	pfd[1].events = POLLIN;
-	for (;;) {
-		/*
-		 * MAX_CONTROL clients at once; the others are not refused
-		 * (their commits are made: they must hear how they went)
-		 * but left in the backlog until one is done.
-		 */
-		if (a->control) {
-			pthread_mutex_lock(&a->d->mu);
-			while (!a->d->stop && a->d->ncontrol >= MAX_CONTROL)
-				pthread_cond_wait(&a->d->cv, &a->d->mu);
-			pthread_mutex_unlock(&a->d->mu);
-		}
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR) {
-			log_warn("poll");
-			break;
-		}
-		if (pfd[1].revents)
-			break;
+	(void)revents;
+	if ((fd = acceptor_take(a, &ss)) == -2)
 		/* Out of descriptors: the backlog stays; wait, not spin. */
-		if ((pfd[0].revents & POLLIN) && accept_one(a) == -1)
-			poll(&pfd[1], 1, ACCEPT_BACKOFF_MS);
+		a->retry_ms = repl_mono_ms() + ACCEPT_BACKOFF_MS;
+	else if (fd >= 0)
+		control_new(d, fd);
+}
+
+/*
+ * MAX_CONTROL clients at once; the others are not refused (their
+ * commits are made: they must hear how they went) but left in the
+ * backlog until one is done.
+ */
+static void
+control_listen_step(struct daemon *d, struct acceptor *a, uint64_t now)
+{
+	if (d->stop || a->fd == -1 || d->ncontrol >= MAX_CONTROL)
+		return;
+	if (now < a->retry_ms) {
+		loop_at(d, a->retry_ms);
+		return;
 	}
-	return NULL;
+	loop_watch(d, a->fd, POLLIN, control_accept, a);
 }
 
 /* ---- start and stop ------------------------------------------------------- */
@@ -1114,59 +1184,122 @@ lock_dir(const char *dir, struct error *err)
 	return fd;
 }
 
+/* SIGHUP or the control socket. */
+int
+repl_daemon_reload(struct daemon *d, struct error *err)
+{
+	if (peers_load(d, err) == -1)
+		return -1;
+	return role_load(d, err);
+}
+
+/* The loop's pipe: a worker finished, or a signal came. */
+static void
+wake_io(struct daemon *d, void *arg, short revents)
+{
+	char buf[64];
+
+	(void)arg;
+	(void)revents;
+	while (read(d->wake[0], buf, sizeof(buf)) > 0)
+		;
+	work_reap(d);
+}
+
+/* Runs every step function, sleeps, dispatches; until SIGTERM or SIGINT. */
+static void
+run_loop(struct daemon *d, struct acceptor *ctl)
+{
+	struct loop *l = d->loop;
+	struct error err;
+	uint64_t now;
+	size_t i, n;
+	int timeout;
+
+	for (;;) {
+		if (got_term) {
+			log_info("%s: shutting down", got_term == SIGTERM ?
+			    "SIGTERM" : "SIGINT");
+			return;
+		}
+		if (got_hup) {
+			got_hup = 0;
+			log_info("SIGHUP: re-reading peers");
+			error_clear(&err);
+			if (repl_daemon_reload(d, &err) == -1)
+				log_warnx("peers: %s", err.msg);
+		}
+		l->n = 0;
+		l->at = UINT64_MAX;
+		l->changed = 0;
+		now = repl_mono_ms();
+		loop_watch(d, d->wake[0], POLLIN, wake_io, NULL);
+		render_step(d, now);
+		push_step(d, now);
+		inbound_step(d, now);
+		control_step(d, now);
+		confirm_step(d, now);
+		demote_step(d, now);
+		control_listen_step(d, ctl, now);
+		/* Last: it writes what the others queued for it this turn. */
+		net_step(d, now);
+		if (l->changed)
+			timeout = 0;
+		else if (l->at == UINT64_MAX)
+			timeout = -1;
+		else if ((now = repl_mono_ms()) >= l->at)
+			timeout = 0;
+		else
+			timeout = l->at - now > INT_MAX ? INT_MAX :
+			    (int)(l->at - now);
+		if (poll(l->pfd, l->n, timeout) == -1) {
+			if (errno != EINTR)
+				fatal("poll");
+			continue;
+		}
+		/* A callback may add watches of its own: only these. */
+		n = l->n;
+		for (i = 0; i < n; i++)
+			if (l->pfd[i].revents != 0)
+				l->w[i].fn(d, l->w[i].arg, l->pfd[i].revents);
+	}
+}
+
+/*
+ * Ends everything the loop ran: clients waiting hear why, sessions end,
+ * the workers finish what they run, the network process exits.
+ */
 static void
 shutdown_all(struct daemon *d)
 {
 	size_t i;
 
-	pthread_mutex_lock(&d->mu);
 	d->stop = 1;
-	for (i = 0; i < d->npeers; i++)
-		if (d->peers[i]->ch != NULL)
-			chan_kill(d->peers[i]->ch, "stopping");
-	for (i = 0; i < sizeof(d->conn_fds) / sizeof(d->conn_fds[0]); i++)
-		if (d->conn_fds[i] != -1)
-			shutdown(d->conn_fds[i], SHUT_RDWR);
+	daemon_changed(d);
+	control_stop_all(d);
+	for (i = 0; i < d->npeers; i++) {
+		d->peers[i]->quit = 1;
+		push_stop(d->peers[i]);
+	}
+	inbound_stop_all(d);
 	net_kill_all(d);
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	if (write(d->wake[1], "x", 1) == -1)
-		log_warn("wake");
+	workers_stop(d);
 }
 
 static int
-wait_signals(struct daemon *d, const sigset_t *set)
+set_signals(struct daemon *d)
 {
-	struct error err = { 0 };
-	int sig;
+	struct sigaction sa;
 
-	for (;;) {
-		if (sigwait(set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			log_info("SIGHUP: re-reading peers");
-			if (repl_daemon_reload(d, &err) == -1)
-				log_warnx("peers: %s", err.msg);
-			continue;
-		}
-		log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" :
-		    "SIGINT");
-		return 0;
-	}
-}
-
-/* SIGHUP or the control socket; the two may come at once. */
-int
-repl_daemon_reload(struct daemon *d, struct error *err)
-{
-	int rc;
-
-	pthread_mutex_lock(&d->reload_mu);
-	rc = peers_load(d, err);
-	if (rc == 0)
-		rc = role_load(d, err);
-	pthread_mutex_unlock(&d->reload_mu);
-	return rc;
+	signal_fd = d->wake[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGHUP, &sa, NULL) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		return -1;
+	return 0;
 }
 
 int
@@ -1174,28 +1307,21 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
     struct error *err)
 {
 	struct daemon d;
+	struct loop loop;
 	struct acceptor ctl = { 0 };
-	pthread_t render_t, ctl_t, confirm_t, demote_t;
-	int ready = -1, lockfd = -1, has_render = 0, has_ctl = 0;
-	int has_confirm = 0, has_demote = 0;
+	int ready = -1, lockfd = -1, started = 0, has_net = 0;
 	int rc = -1;
-	sigset_t set;
 	uint64_t head;
 	size_t i;
 	char sockpath[1024];
 
 	memset(&d, 0, sizeof(d));
+	memset(&loop, 0, sizeof(loop));
+	d.loop = &loop;
 	d.wake[0] = d.wake[1] = -1;
 	d.listen_fd = d.net.fd = -1;
 	d.net_pid = -1;
 	ctl.fd = -1;
-	for (i = 0; i < sizeof(d.conn_fds) / sizeof(d.conn_fds[0]); i++)
-		d.conn_fds[i] = -1;
-	pthread_mutex_init(&d.mu, NULL);
-	pthread_cond_init(&d.cv, NULL);
-	pthread_mutex_init(&d.wmu, NULL);
-	pthread_mutex_init(&d.reload_mu, NULL);
-	pthread_mutex_init(&d.netmu, NULL);
 	d.root = o->root;
 	d.user = o->user != NULL ? o->user : PRIV_USER_DEFAULT;
 	d.chroot = o->chroot != NULL ? o->chroot : REPL_CHROOT;
@@ -1209,11 +1335,6 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 		return -1;
 	log_init(o->foreground, o->verbose, "cfgstore");
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	if (store_open(dir, 0, &d.s, err) == -1)
 		goto fail;
@@ -1227,6 +1348,17 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 	memcpy(d.auth.pk, identity_public(d.id), LINK_KEY_LEN);
 	if (fd_pipe_cloexec(d.wake) == -1) {
 		error_errno(err, ERR_FAIL, "pipe");
+		goto fail;
+	}
+	/* Neither end may block: a full pipe only means the loop is awake. */
+	for (i = 0; i < 2; i++)
+		if (fcntl(d.wake[i], F_SETFL, fcntl(d.wake[i], F_GETFL) |
+		    O_NONBLOCK) == -1) {
+			error_errno(err, ERR_FAIL, "pipe");
+			goto fail;
+		}
+	if (set_signals(&d) == -1) {
+		error_errno(err, ERR_FAIL, "sigaction");
 		goto fail;
 	}
 	ctl.d = &d;
@@ -1255,63 +1387,35 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 	/* Set up: from here on the store, the rendered files, commands. */
 	if (repl_sandbox(err) == -1)
 		goto fail;
+	has_net = 1;
 	if (net_start(&d, err) == -1 || peers_load(&d, err) == -1)
+		goto fail;
+	if (workers_start(&d, err) == -1)
 		goto fail;
 	/* Last: its socket says the daemon is up, peers and all. */
 	if ((ctl.fd = listen_control(dir, err)) == -1)
 		goto fail;
-	if (repl_spawn(&render_t, render_main, &d, 0) != 0 ||
-	    !(has_render = 1) ||
-	    repl_spawn(&ctl_t, acceptor_main, &ctl, 0) != 0 || !(has_ctl = 1) ||
-	    repl_spawn(&confirm_t, confirm_main, &d, 0) != 0 ||
-	    !(has_confirm = 1) ||
-	    repl_spawn(&demote_t, demote_main, &d, 0) != 0 ||
-	    !(has_demote = 1)) {
-		error_set(err, ERR_FAIL, "cannot start threads");
-		goto fail;
-	}
 	log_info("%s: serving as %s at r%llu%s%s, %zu peer%s", d.node,
 	    d.primary ? "primary" : "replica", (unsigned long long)head,
 	    d.listen_fd != -1 ? ", listening on " : "",
 	    d.listen_fd != -1 ? store_listen(d.s) : "", d.npeers,
 	    d.npeers == 1 ? "" : "s");
 	tell_parent(&ready, "ok");
-	rc = wait_signals(&d, &set);
+	started = 1;
+	run_loop(&d, &ctl);
+	rc = 0;
 fail:
 	if (rc == -1 && ready != -1)
 		tell_parent(&ready, err->msg);
 	if (rc == -1 && !o->foreground)
 		log_warnx("%s", err->msg);
-	if (d.wake[1] != -1)
-		shutdown_all(&d);
-	/* A reload under way finishes; none starts after (d.stop). */
-	pthread_mutex_lock(&d.reload_mu);
-	pthread_mutex_unlock(&d.reload_mu);
-	if (has_render)
-		pthread_join(render_t, NULL);
-	if (has_ctl)
-		pthread_join(ctl_t, NULL);
-	if (has_confirm)
-		pthread_join(confirm_t, NULL);
+	shutdown_all(&d);
 	/* Only a daemon that ran its demotion takes it back. */
-	if (has_demote) {
-		pthread_join(demote_t, NULL);
+	if (started)
 		demote_stop(&d);
-	}
-	pthread_mutex_lock(&d.mu);
-	for (i = 0; i < d.npeers; i++)
-		d.peers[i]->quit = 1;
-	pthread_mutex_unlock(&d.mu);
-	for (i = 0; i < d.npeers; i++) {
-		if (d.peers[i]->has_thread)
-			pthread_join(d.peers[i]->thread, NULL);
-	}
-	/* Detached sessions end once their sockets are shut down. */
-	pthread_mutex_lock(&d.mu);
-	while (d.ninbound > 0 || d.ncontrol > 0)
-		pthread_cond_wait(&d.cv, &d.mu);
-	pthread_mutex_unlock(&d.mu);
-	net_stop(&d);
+	confirm_free(&d);
+	if (has_net)
+		net_stop(&d);
 	for (i = 0; i < d.npeers; i++)
 		peer_free(d.peers[i]);
 	free(d.peers);
@@ -1325,19 +1429,17 @@ fail:
 	}
 	if (d.listen_fd != -1)
 		close(d.listen_fd);
+	signal_fd = -1;
 	if (d.wake[0] != -1) {
 		close(d.wake[0]);
 		close(d.wake[1]);
 	}
+	free(loop.pfd);
+	free(loop.w);
 	identity_free(d.id);
 	store_close(d.s);
 	if (lockfd != -1)
 		close(lockfd);
-	pthread_cond_destroy(&d.cv);
-	pthread_mutex_destroy(&d.mu);
-	pthread_mutex_destroy(&d.wmu);
-	pthread_mutex_destroy(&d.reload_mu);
-	pthread_mutex_destroy(&d.netmu);
 	if (rc == 0)
 		log_info("stopped");
 	return rc;

@@ -88,9 +88,7 @@ demote_record_save(struct daemon *d, const struct demote_record *r)
 	rec_str(&b, "why", r->why);
 	rec_str(&b, "error", r->error);
 	rec_uint(&b, "error_ms", r->error_ms);
-	pthread_mutex_lock(&d->wmu);
 	rc = rec_write(d->s, DEMOTE_RECORD, &b, &err);
-	pthread_mutex_unlock(&d->wmu);
 	if (rc == -1)
 		log_warnx("carp demotion: cannot record it: %s", err.msg);
 	return rc;
@@ -106,6 +104,9 @@ struct demote_run {
 	uint64_t		 head_rev;	/* head_ms is this revision's */
 	uint64_t		 head_ms;
 	int			 warned_lower;	/* raise set, lower not */
+	uint64_t		 gen;		/* d->gen at the last look */
+	uint64_t		 next_ms;	/* the next look at the latest */
+	int			 busy;		/* a command is on WORK_CARP */
 };
 
 /*
@@ -205,7 +206,6 @@ untrusted(struct demote_run *r, char *why, size_t len)
 	size_t i;
 	int reached;
 
-	pthread_mutex_lock(&d->mu);
 	known = d->head_hint;
 	/* What the primary said its head was, also in an earlier life. */
 	for (i = 0; !d->primary && i < d->npeers; i++)
@@ -214,7 +214,6 @@ untrusted(struct demote_run *r, char *why, size_t len)
 	catchup = d->catchup;
 	done = d->render_done;
 	reached = d->reached;
-	pthread_mutex_unlock(&d->mu);
 	/* After: a head the primary told of is applied by the time we read. */
 	if (repl_head(d, &head, NULL) == -1) {
 		snprintf(why, len, "cannot read the head");
@@ -296,23 +295,34 @@ succeeded(struct demote_run *r)
 	r->retry_at = 0;
 }
 
-static void
-demote_raise(struct demote_run *r, const char *raise, const char *lower,
-    const char *why)
-{
-	char fail[256];
+/*
+ * A command on WORK_CARP: run sees only what it holds; done, in the loop,
+ * finishes what the command was for.
+ */
+struct demote_work {
+	struct work	 w;
+	int		 lower;		/* else a raise */
+	char		*cmd;
+	char		 why[256];	/* a lower's, for the log */
+	char		 fail[256];	/* what went wrong */
+	int		 rc;		/* run_cmd's */
+};
 
-	/* Recorded first: a crash after the command leaves no raise unknown. */
-	r->rec.raised = 1;
-	snprintf(r->rec.lower, sizeof(r->rec.lower), "%s", lower);
-	snprintf(r->rec.why, sizeof(r->rec.why), "%s", why);
-	r->rec.since_ms = repl_now_ms();
-	if (demote_record_save(r->d, &r->rec) == -1) {
-		r->rec.raised = 0;
-		failed(r, "recording", "cannot write the local record");
-		return;
-	}
-	if (run_cmd(raise, fail, sizeof(fail)) == -1) {
+/* On the worker: run_cmd uses nothing of the daemon. */
+static void
+demote_work_run(struct work *w)
+{
+	struct demote_work *dw = w->arg;
+
+	dw->rc = run_cmd(dw->cmd, dw->fail, sizeof(dw->fail));
+}
+
+/* What follows the raise command, recorded then. */
+static void
+raise_finish(struct demote_run *r, const char *raise, int rc,
+    const char *fail)
+{
+	if (rc == -1) {
 		r->rec.raised = 0;
 		failed(r, KEY_RAISE, fail);
 		demote_record_save(r->d, &r->rec);
@@ -320,18 +330,14 @@ demote_raise(struct demote_run *r, const char *raise, const char *lower,
 	}
 	succeeded(r);
 	demote_record_save(r->d, &r->rec);
-	log_info("carp demotion raised (%s): %s", raise, why);
+	log_info("carp demotion raised (%s): %s", raise, r->rec.why);
 }
 
-/* 0 when lowered (or nothing to lower). */
+/* What follows the lower command; 0 when lowered. */
 static int
-demote_lower(struct demote_run *r, const char *why)
+lower_finish(struct demote_run *r, int rc, const char *fail, const char *why)
 {
-	char fail[256];
-
-	if (!r->rec.raised)
-		return 0;
-	if (run_cmd(r->rec.lower, fail, sizeof(fail)) == -1) {
+	if (rc == -1) {
 		failed(r, KEY_LOWER, fail);
 		demote_record_save(r->d, &r->rec);
 		return -1;
@@ -345,84 +351,180 @@ demote_lower(struct demote_run *r, const char *why)
 }
 
 /*
- * Waits for a change of the shared state (a hello, a batch, a render)
- * or ms at most; 1 when the daemon stops.
+ * In the loop, the command over.  Cancelled (the daemon stops before it
+ * ran) is not run: a raise not run is no raise, a lower not run leaves
+ * the record raised for demote_stop.  Nothing of the daemon's shared
+ * state changes, so no daemon_changed.
  */
-static int
-nap(struct daemon *d, int ms)
+static void
+demote_work_done(struct daemon *d, struct work *w)
 {
-	struct timespec ts;
-	int stop;
+	struct demote_work *dw = w->arg;
+	struct demote_run *r = d->demote;
 
-	repl_deadline(&ts, (uint64_t)ms);
-	pthread_mutex_lock(&d->mu);
-	if (!d->stop)
-		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
-	stop = d->stop;
-	pthread_mutex_unlock(&d->mu);
-	return stop;
+	if (r != NULL) {
+		r->busy = 0;
+		if (dw->lower) {
+			if (!w->cancelled)
+				lower_finish(r, dw->rc, dw->fail, dw->why);
+		} else if (w->cancelled) {
+			r->rec.raised = 0;
+			demote_record_save(d, &r->rec);
+		} else
+			raise_finish(r, dw->cmd, dw->rc, dw->fail);
+	}
+	free(dw->cmd);
+	free(dw);
+}
+
+/* Hands cmd (taken, freed in any case) to WORK_CARP; -1 out of memory. */
+static int
+demote_submit(struct demote_run *r, int lower, char *cmd, const char *why)
+{
+	struct demote_work *dw;
+
+	if (cmd == NULL || (dw = calloc(1, sizeof(*dw))) == NULL) {
+		free(cmd);
+		return -1;
+	}
+	dw->lower = lower;
+	dw->cmd = cmd;
+	snprintf(dw->why, sizeof(dw->why), "%s", why);
+	dw->w.run = demote_work_run;
+	dw->w.done = demote_work_done;
+	dw->w.d = r->d;
+	dw->w.arg = dw;
+	r->busy = 1;
+	work_submit(r->d, WORK_CARP, &dw->w);
+	return 0;
 }
 
 /*
- * Looks at every change of the daemon's state, and five times a second
- * for what is not announced (records, keys, the clock).  The first look
- * reconciles with the record: raised there and now trusted, lowered;
- * untrusted and not recorded, raised; raised and untrusted, left.
+ * Recorded first, then the command handed to the worker (raise, taken);
+ * demote_work_done finishes it.
  */
-void *
-demote_main(void *arg)
+static void
+demote_raise(struct demote_run *r, char *raise, const char *lower,
+    const char *why)
 {
-	struct demote_run r;
+	/* Recorded first: a crash after the command leaves no raise unknown. */
+	r->rec.raised = 1;
+	snprintf(r->rec.lower, sizeof(r->rec.lower), "%s", lower);
+	snprintf(r->rec.why, sizeof(r->rec.why), "%s", why);
+	r->rec.since_ms = repl_now_ms();
+	if (demote_record_save(r->d, &r->rec) == -1) {
+		free(raise);
+		r->rec.raised = 0;
+		failed(r, "recording", "cannot write the local record");
+		return;
+	}
+	if (demote_submit(r, 0, raise, why) == -1) {
+		r->rec.raised = 0;
+		failed(r, KEY_RAISE, "out of memory");
+		demote_record_save(r->d, &r->rec);
+	}
+}
+
+/* The lower command handed to the worker, when raised. */
+static void
+demote_lower(struct demote_run *r, const char *why)
+{
+	if (!r->rec.raised)
+		return;
+	if (demote_submit(r, 1, strdup(r->rec.lower), why) == -1) {
+		failed(r, KEY_LOWER, "out of memory");
+		demote_record_save(r->d, &r->rec);
+	}
+}
+
+/*
+ * Looks at every change of the daemon's state (d->gen), and five times a
+ * second for what is not announced (records, keys, the clock); never
+ * before a failed command's retry, nor while a command runs.  The first
+ * look reconciles with the record: raised there and now trusted,
+ * lowered; untrusted and not recorded, raised; raised and untrusted,
+ * left.
+ */
+void
+demote_step(struct daemon *d, uint64_t now)
+{
+	struct demote_run *r = d->demote;
 	char why[256], *raise, *lower;
 	int bad;
 
-	memset(&r, 0, sizeof(r));
-	r.d = arg;
-	demote_record_load(r.d->s, &r.rec);
-	if (r.rec.raised)
-		log_info("carp demotion: raised by an earlier run (%s)",
-		    r.rec.why);
-	do {
-		if (repl_mono_ms() < r.retry_at)
-			continue;
-		bad = untrusted(&r, why, sizeof(why));
-		raise = key_text(r.d, KEY_RAISE);
-		lower = key_text(r.d, KEY_LOWER);
-		if (r.rec.raised && (!bad || raise == NULL))
-			demote_lower(&r, bad ? KEY_RAISE " unset" :
-			    "configuration trusted again");
-		else if (!r.rec.raised && bad && raise != NULL &&
-		    lower != NULL)
-			demote_raise(&r, raise, lower, why);
-		else if (r.rec.error[0] != '\0') {
-			/* What failed is no longer wanted: not an error now. */
-			succeeded(&r);
-			demote_record_save(r.d, &r.rec);
+	if (d->stop)
+		return;
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL) {
+			log_warnx("carp demotion: out of memory");
+			loop_at(d, now + DEMOTE_TICK_MS);
+			return;
 		}
-		if (!r.rec.raised && bad && raise != NULL && lower == NULL &&
-		    !r.warned_lower) {
-			log_warnx("carp demotion: %s is set but %s is not: "
-			    "not raising what could not be lowered", KEY_RAISE,
-			    KEY_LOWER);
-			r.warned_lower = 1;
-		}
-		if (lower != NULL)
-			r.warned_lower = 0;
-		free(raise);
-		free(lower);
-	} while (!nap(r.d, DEMOTE_TICK_MS));
-	return NULL;
+		r->d = d;
+		demote_record_load(d->s, &r->rec);
+		if (r->rec.raised)
+			log_info("carp demotion: raised by an earlier run (%s)",
+			    r->rec.why);
+		d->demote = r;
+	} else if (r->busy)
+		return;		/* its done turns the loop again */
+	else if (now < r->retry_at) {
+		loop_at(d, r->retry_at);
+		return;
+	} else if (r->gen == d->gen && now < r->next_ms) {
+		loop_at(d, r->next_ms);
+		return;
+	}
+	r->gen = d->gen;
+	r->next_ms = now + DEMOTE_TICK_MS;
+
+	bad = untrusted(r, why, sizeof(why));
+	raise = key_text(d, KEY_RAISE);
+	lower = key_text(d, KEY_LOWER);
+	if (r->rec.raised && (!bad || raise == NULL))
+		demote_lower(r, bad ? KEY_RAISE " unset" :
+		    "configuration trusted again");
+	else if (!r->rec.raised && bad && raise != NULL && lower != NULL) {
+		demote_raise(r, raise, lower, why);
+		raise = NULL;	/* taken */
+	} else if (r->rec.error[0] != '\0') {
+		/* What failed is no longer wanted: not an error now. */
+		succeeded(r);
+		demote_record_save(d, &r->rec);
+	}
+	if (!r->rec.raised && bad && raise != NULL && lower == NULL &&
+	    !r->warned_lower) {
+		log_warnx("carp demotion: %s is set but %s is not: "
+		    "not raising what could not be lowered", KEY_RAISE,
+		    KEY_LOWER);
+		r->warned_lower = 1;
+	}
+	if (lower != NULL)
+		r->warned_lower = 0;
+	free(raise);
+	free(lower);
+	if (r->busy)
+		return;
+	loop_at(d, r->retry_at > r->next_ms ? r->retry_at : r->next_ms);
 }
 
+/* Blocks: the workers ended, nothing else runs a command now. */
 void
 demote_stop(struct daemon *d)
 {
 	struct demote_run r;
+	char fail[256];
+	int rc;
 
+	free(d->demote);
+	d->demote = NULL;
 	memset(&r, 0, sizeof(r));
 	r.d = d;
 	demote_record_load(d->s, &r.rec);
-	if (r.rec.raised && demote_lower(&r, "the daemon stops") == -1)
+	if (!r.rec.raised)
+		return;
+	rc = run_cmd(r.rec.lower, fail, sizeof(fail));
+	if (lower_finish(&r, rc, fail, "the daemon stops") == -1)
 		log_warnx("carp demotion left raised: the next start lowers "
 		    "it");
 }

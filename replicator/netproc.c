@@ -77,23 +77,24 @@ field_ok(const char *f, size_t size)
 	return memchr(f, '\0', size) != NULL && f[0] != '\0';
 }
 
-/* Composes and writes one message now, one writer at a time. */
+/*
+ * Queues one message and writes what the socketpair takes now; the rest
+ * goes out as it becomes writable (the parent's loop, net_step).  Only
+ * the child's first message, READY, is sent before its socket is made
+ * non-blocking, and so goes out whole.
+ */
 static int
 net_send(struct daemon *d, uint32_t type, uint32_t sid, const void *p,
     size_t len, struct error *err)
 {
-	int rc;
-
-	pthread_mutex_lock(&d->netmu);
 	if (d->net.fd == -1)
-		rc = error_set(err, ERR_FAIL, "the network process is gone");
-	else if ((rc = ipc_compose(&d->net, type, sid, p, len, err)) == 0)
-		rc = ipc_flush(&d->net, err);
-	/* A failed write leaves nothing half queued for the next one. */
-	buf_reset(&d->net.out);
-	d->net.outoff = 0;
-	pthread_mutex_unlock(&d->netmu);
-	return rc;
+		return error_set(err, ERR_FAIL, "the network process is gone");
+	if (ipc_compose(&d->net, type, sid, p, len, err) == -1)
+		return -1;
+	/* A write that fails is seen by the loop: the process is gone. */
+	if (ipc_flush(&d->net, NULL) == -1)
+		return 0;
+	return 0;
 }
 
 /* ======================================================================
@@ -129,14 +130,14 @@ chan_find(struct daemon *d, uint32_t sid)
 	return NULL;
 }
 
-/* Under mu: the session is over, for the reason given. */
+/* The session is over, for the reason given. */
 static void
 chan_end(struct chan *c, const char *why)
 {
 	if (!c->dead)
 		snprintf(c->why, sizeof(c->why), "%s", why);
 	c->dead = 1;
-	pthread_cond_broadcast(&c->d->cv);
+	daemon_changed(c->d);
 }
 
 const unsigned char *
@@ -157,75 +158,79 @@ chan_from(const struct chan *c)
 	return c->from;
 }
 
+enum chan_state
+chan_state(const struct chan *c)
+{
+	if (c->dead)
+		return CHAN_DEAD;
+	return c->up ? CHAN_UP : CHAN_DIALING;
+}
+
+const char *
+chan_why(const struct chan *c)
+{
+	return c->dead ? c->why : "not over";
+}
+
 int
 chan_send(struct chan *c, const struct buf *b, struct error *err)
 {
-	int dead;
-
 	if (b->data == NULL)
 		return error_set(err, ERR_FAIL, "out of memory");
-	pthread_mutex_lock(&c->d->mu);
-	dead = c->dead;
-	pthread_mutex_unlock(&c->d->mu);
-	if (dead)
+	if (c->dead)
 		return error_set(err, ERR_FAIL, "%s", c->why);
 	return net_send(c->d, NET_FRAME, c->sid, b->data, b->len, err);
 }
 
 int
-chan_recv(struct chan *c, struct buf *out, int timeout_ms, struct error *err)
+chan_take(struct chan *c, struct buf *out)
 {
-	struct daemon *d = c->d;
-	struct timespec ts;
 	struct frame *f;
 	struct buf tmp;
 
-	repl_deadline(&ts, timeout_ms >= 0 ? (uint64_t)timeout_ms : 0);
-	pthread_mutex_lock(&d->mu);
-	while (c->head == NULL && !c->dead) {
-		if (timeout_ms < 0)
-			pthread_cond_wait(&d->cv, &d->mu);
-		else if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
-			break;
-	}
-	if ((f = c->head) == NULL) {
-		pthread_mutex_unlock(&d->mu);
-		if (c->dead)
-			return error_set(err, ERR_FAIL, "%s", c->why);
-		return error_set(err, ERR_FAIL, "timed out");
-	}
+	if ((f = c->head) == NULL)
+		return c->dead ? -1 : 0;
 	if ((c->head = f->next) == NULL)
 		c->tail = NULL;
 	c->nframes--;
-	pthread_mutex_unlock(&d->mu);
 	/* The frame's buffer becomes out's; out's old one is wiped. */
 	tmp = *out;
 	*out = f->b;
 	out->secret = 1;
 	buf_free_secret(&tmp);
 	free(f);
-	return 0;
+	return 1;
 }
 
 int
-chan_pending(struct chan *c)
+chan_wait(struct chan *c, struct buf *out, uint64_t now, uint64_t deadline,
+    struct error *err)
 {
-	int r;
+	int rc;
 
-	pthread_mutex_lock(&c->d->mu);
-	r = c->head != NULL || c->dead;
-	pthread_mutex_unlock(&c->d->mu);
-	return r;
+	if ((rc = chan_take(c, out)) == -1)
+		return error_set(err, ERR_FAIL, "%s", c->why);
+	if (rc == 0) {
+		if (now >= deadline)
+			return error_set(err, ERR_FAIL, "timed out");
+		loop_at(c->d, deadline);
+	}
+	return rc;
 }
 
-/* Under mu: ends the session and tells the network process to close it. */
+int
+chan_pending(const struct chan *c)
+{
+	return c->head != NULL || c->dead;
+}
+
+/* Ends the session and tells the network process to close it. */
 void
 chan_kill(struct chan *c, const char *why)
 {
 	chan_end(c, why);
 	if (!c->closed) {
 		c->closed = 1;
-		/* Leaf lock: netmu is taken under mu, never the other way. */
 		net_send(c->d, NET_CLOSE, c->sid, NULL, 0, NULL);
 	}
 }
@@ -249,14 +254,12 @@ chan_close(struct chan *c)
 	if (c == NULL)
 		return;
 	d = c->d;
-	pthread_mutex_lock(&d->mu);
 	chan_kill(c, "closed");
 	for (pp = &d->chans; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
-	pthread_mutex_unlock(&d->mu);
 	while ((f = c->head) != NULL) {
 		c->head = f->next;
 		buf_free_secret(&f->b);
@@ -283,60 +286,32 @@ int
 chan_dial(struct daemon *d, struct peer *p, struct chan **out,
     struct error *err)
 {
-	struct timespec ts;
 	struct chan *c;
 	char name[STORE_NODE_MAX + 1];
 
 	*out = NULL;
-	memset(name, 0, sizeof(name));
-	snprintf(name, sizeof(name), "%s", p->info.name);
-	pthread_mutex_lock(&d->mu);
 	/*
 	 * Fenced since the push decided to dial, this node follows: the
 	 * peer's session may already be an inbound one (inbound.c, claim),
 	 * which a dial must not take the place of.
 	 */
-	if (!d->primary) {
-		pthread_mutex_unlock(&d->mu);
+	if (!d->primary)
 		return error_set(err, ERR_FAIL, "not the primary any more");
-	}
+	if (d->net.fd == -1)
+		return error_set(err, ERR_FAIL, "the network process is gone");
 	if (++d->next_sid >= NET_SID_ACCEPTED)
 		d->next_sid = 1;
-	if ((c = chan_new(d, d->next_sid)) == NULL) {
-		pthread_mutex_unlock(&d->mu);
+	if ((c = chan_new(d, d->next_sid)) == NULL)
 		return error_errno(err, ERR_FAIL, "session");
-	}
 	memcpy(c->pk, p->info.pubkey, LINK_KEY_LEN);
 	snprintf(c->name, sizeof(c->name), "%s", p->info.name);
-	p->ch = c;
-	pthread_mutex_unlock(&d->mu);
+	memset(name, 0, sizeof(name));
+	snprintf(name, sizeof(name), "%s", p->info.name);
 	if (net_send(d, NET_DIAL, c->sid, name, sizeof(name), err) == -1) {
-		pthread_mutex_lock(&d->mu);
-		if (p->ch == c)
-			p->ch = NULL;
-		pthread_mutex_unlock(&d->mu);
 		chan_close(c);
 		return -1;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (DIAL_MS + LINK_HANDSHAKE_MS) / 1000 + 2;
-	pthread_mutex_lock(&d->mu);
-	while (!c->up && !c->dead && !d->stop && !p->quit)
-		if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
-			break;
-	if (!c->up || c->dead) {
-		if (!c->dead)
-			chan_end(c, d->stop || p->quit ? "stopping" :
-			    "no answer from the network process");
-		error_set(err, ERR_FAIL, "%s", c->why);
-		/* Nobody may kill it once closed (push.c clears only its own). */
-		if (p->ch == c)
-			p->ch = NULL;
-		pthread_mutex_unlock(&d->mu);
-		chan_close(c);
-		return -1;
-	}
-	pthread_mutex_unlock(&d->mu);
+	p->ch = c;
 	*out = c;
 	return 0;
 }
@@ -351,7 +326,6 @@ send_peers(struct daemon *d, struct error *err)
 	size_t i;
 	int rc = 0;
 
-	pthread_mutex_lock(&d->mu);
 	for (i = 0; i < d->npeers && rc == 0; i++) {
 		struct peer *p = d->peers[i];
 
@@ -381,7 +355,6 @@ send_peers(struct daemon *d, struct error *err)
 		}
 		rc = net_send(d, NET_PEER, 0, &np, sizeof(np), err);
 	}
-	pthread_mutex_unlock(&d->mu);
 	if (rc == 0)
 		rc = net_send(d, NET_PEERS_END, 0, NULL, 0, err);
 	return rc;
@@ -449,9 +422,10 @@ net_spawn(struct daemon *d, struct error *err)
 		_exit(127);
 	}
 	close(sv[1]);
-	pthread_mutex_lock(&d->netmu);
+	/* The loop never waits on it: what it does not take now, later. */
+	if (fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) == -1)
+		log_warn("fcntl");
 	ipc_init(&d->net, sv[0]);
-	pthread_mutex_unlock(&d->netmu);
 	d->net_pid = pid;
 	d->net_ready = 0;
 	d->net_started_ms = repl_mono_ms();
@@ -471,7 +445,11 @@ net_spawn(struct daemon *d, struct error *err)
 	return 0;
 }
 
-/* The network process is gone or killed: every session with it ends. */
+/*
+ * The network process is gone or killed: every session with it ends,
+ * and another starts after a pause that grows while they keep dying
+ * young.
+ */
 static void
 net_lost(struct daemon *d, const char *why)
 {
@@ -483,10 +461,7 @@ net_lost(struct daemon *d, const char *why)
 		while (waitpid(d->net_pid, &status, 0) == -1 && errno == EINTR)
 			;
 	}
-	pthread_mutex_lock(&d->netmu);
 	ipc_clear(&d->net);
-	pthread_mutex_unlock(&d->netmu);
-	pthread_mutex_lock(&d->mu);
 	for (c = d->chans; c != NULL; c = c->next) {
 		c->closed = 1;
 		chan_end(c, "the network process is gone");
@@ -494,12 +469,17 @@ net_lost(struct daemon *d, const char *why)
 		c->sid = 0;
 	}
 	d->last_accepted = 0;
-	pthread_mutex_unlock(&d->mu);
 	if (!d->stop)
 		log_warnx("network process %ld %s%s", (long)d->net_pid, why,
 		    WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL ?
 		    " (killed by a signal)" : "");
 	d->net_pid = -1;
+	if (repl_mono_ms() - d->net_started_ms > 10000)
+		d->net_backoff_ms = NET_RESTART_MIN_MS;
+	d->net_restart_ms = repl_mono_ms() + d->net_backoff_ms;
+	if (d->net_backoff_ms < NET_RESTART_MAX_MS)
+		d->net_backoff_ms *= 2;
+	daemon_changed(d);
 }
 
 /* A session the network process accepted and authenticated. */
@@ -509,62 +489,44 @@ net_up(struct daemon *d, uint32_t sid, const struct net_up *u,
 {
 	struct chan *c;
 	struct peer *p;
-	struct inbound_arg *a;
-	pthread_t t;
 
 	if (!field_ok(u->name, sizeof(u->name)) ||
 	    memchr(u->from, '\0', sizeof(u->from)) == NULL)
 		return error_set(err, ERR_INPUT, "up: bad fields");
-	pthread_mutex_lock(&d->mu);
 	c = chan_find(d, sid);
 	if (!(sid & NET_SID_ACCEPTED)) {
 		/* A dial: the key must be the one asked for. */
-		if (c == NULL && sid <= d->next_sid) {
-			pthread_mutex_unlock(&d->mu);
+		if (c == NULL && sid <= d->next_sid)
 			return 0;	/* given up on meanwhile */
-		}
-		if (c == NULL) {
-			pthread_mutex_unlock(&d->mu);
+		if (c == NULL)
 			return error_set(err, ERR_INPUT, "up: session %lu was "
 			    "never asked for", (unsigned long)sid);
-		}
-		if (c->up || sodium_memcmp(c->pk, u->pk, LINK_KEY_LEN) != 0) {
-			pthread_mutex_unlock(&d->mu);
+		if (c->up || sodium_memcmp(c->pk, u->pk, LINK_KEY_LEN) != 0)
 			return error_set(err, ERR_INPUT, "up: session %lu "
 			    "again, or with another key", (unsigned long)sid);
-		}
 		c->up = 1;
 		snprintf(c->from, sizeof(c->from), "%s", u->from);
-		pthread_cond_broadcast(&d->cv);
-		pthread_mutex_unlock(&d->mu);
+		daemon_changed(d);
 		return 0;
 	}
-	if (c != NULL || sid <= d->last_accepted) {
-		pthread_mutex_unlock(&d->mu);
+	if (c != NULL || sid <= d->last_accepted)
 		return error_set(err, ERR_INPUT, "up: session %lu again",
 		    (unsigned long)sid);
-	}
 	d->last_accepted = sid;
 	p = peer_find(d, u->name);
 	if (d->stop) {
-		pthread_mutex_unlock(&d->mu);
 		net_send(d, NET_CLOSE, sid, NULL, 0, NULL);
 		return 0;
 	}
 	if (p == NULL || sodium_memcmp(p->info.pubkey, u->pk,
 	    LINK_KEY_LEN) != 0) {
-		pthread_mutex_unlock(&d->mu);
 		/* Removed by a reload meanwhile; the link knew it then. */
 		log_warnx("connection from %s: %s is no longer a peer",
 		    u->from, u->name);
 		net_send(d, NET_CLOSE, sid, NULL, 0, NULL);
 		return 0;
 	}
-	if ((c = chan_new(d, sid)) == NULL ||
-	    (a = calloc(1, sizeof(*a))) == NULL) {
-		pthread_mutex_unlock(&d->mu);
-		if (c != NULL)
-			chan_close(c);
+	if ((c = chan_new(d, sid)) == NULL) {
 		net_send(d, NET_CLOSE, sid, NULL, 0, NULL);
 		return 0;
 	}
@@ -572,18 +534,7 @@ net_up(struct daemon *d, uint32_t sid, const struct net_up *u,
 	memcpy(c->pk, u->pk, LINK_KEY_LEN);
 	snprintf(c->name, sizeof(c->name), "%s", u->name);
 	snprintf(c->from, sizeof(c->from), "%s", u->from);
-	a->d = d;
-	a->ch = c;
-	d->ninbound++;
-	pthread_mutex_unlock(&d->mu);
-	if (repl_spawn(&t, inbound_main, a, 1) != 0) {
-		pthread_mutex_lock(&d->mu);
-		d->ninbound--;
-		pthread_cond_broadcast(&d->cv);
-		pthread_mutex_unlock(&d->mu);
-		chan_close(c);
-		free(a);
-	}
+	inbound_new(d, c);
 	return 0;
 }
 
@@ -629,22 +580,20 @@ net_dispatch(struct daemon *d, const struct ipc_msg *m, struct error *err)
 			log_warnx("network process: %s", why);
 			return 0;
 		}
-		pthread_mutex_lock(&d->mu);
 		if ((c = chan_find(d, m->peer)) != NULL) {
 			c->closed = 1;
 			chan_end(c, why);
 		}
-		pthread_mutex_unlock(&d->mu);
 		return 0;
 	case NET_FRAME:
-		pthread_mutex_lock(&d->mu);
 		if ((c = chan_find(d, m->peer)) == NULL || !c->up ||
 		    c->dead) {
-			pthread_mutex_unlock(&d->mu);
 			/* Sent before it heard of a close: not an offence. */
 			if (c == NULL && (m->peer & NET_SID_ACCEPTED ?
 			    m->peer <= d->last_accepted :
 			    m->peer <= d->next_sid))
+				return 0;
+			if (c != NULL && c->dead)
 				return 0;
 			return error_set(err, ERR_INPUT, "a frame for session "
 			    "%lu, which is not up", (unsigned long)m->peer);
@@ -652,10 +601,8 @@ net_dispatch(struct daemon *d, const struct ipc_msg *m, struct error *err)
 		if (c->nframes >= NET_QUEUE_MAX) {
 			/* The peer sends without waiting for answers. */
 			chan_kill(c, "too many messages unanswered");
-			pthread_mutex_unlock(&d->mu);
 			return 0;
 		}
-		pthread_mutex_unlock(&d->mu);
 		if ((f = calloc(1, sizeof(*f))) == NULL)
 			return error_errno(err, ERR_FAIL, "frame");
 		buf_secret(&f->b);
@@ -663,87 +610,85 @@ net_dispatch(struct daemon *d, const struct ipc_msg *m, struct error *err)
 			free(f);
 			return error_errno(err, ERR_FAIL, "frame");
 		}
-		pthread_mutex_lock(&d->mu);
-		if ((c = chan_find(d, m->peer)) == NULL) {
-			pthread_mutex_unlock(&d->mu);
-			buf_free_secret(&f->b);
-			free(f);
-			return 0;
-		}
 		if (c->tail != NULL)
 			c->tail->next = f;
 		else
 			c->head = f;
 		c->tail = f;
 		c->nframes++;
-		pthread_cond_broadcast(&d->cv);
-		pthread_mutex_unlock(&d->mu);
+		daemon_changed(d);
 		return 0;
 	}
 	return error_set(err, ERR_INPUT, "unexpected message %lu",
 	    (unsigned long)m->type);
 }
 
-/*
- * The parent's thread that listens to the network process, and starts
- * a new one when it dies or misbehaves, after a pause that grows while
- * they keep dying young.
- */
-static void *
-net_reader_main(void *arg)
+/* Takes every whole message read; a misbehaving process is killed. */
+static void
+net_drain(struct daemon *d)
 {
-	struct daemon *d = arg;
-	struct pollfd pfd[2];
 	struct ipc_msg m;
-	struct error err;
-	uint64_t backoff = NET_RESTART_MIN_MS;
+	struct error err = { 0 };
 	int rc;
 
-	for (;;) {
-		if (d->net_pid == -1) {
-			if (repl_mono_ms() - d->net_started_ms > 10000)
-				backoff = NET_RESTART_MIN_MS;
-			pfd[0].fd = d->wake[0];
-			pfd[0].events = POLLIN;
-			if (poll(pfd, 1, (int)backoff) == 1)
-				break;
-			if (backoff < NET_RESTART_MAX_MS)
-				backoff *= 2;
-			error_clear(&err);
-			if (net_spawn(d, &err) == -1) {
-				log_warnx("network process: %s", err.msg);
-				net_lost(d, "did not start");
-				continue;
-			}
-			log_info("network process %ld started again",
-			    (long)d->net_pid);
-		}
-		/* First what was read already (with READY, at start). */
-		error_clear(&err);
-		while ((rc = ipc_get(&d->net, &m, &err)) == 1)
-			if (net_dispatch(d, &m, &err) == -1)
-				break;
-		if (rc != 0) {
-			log_warnx("network process %ld misbehaved: %s; killing "
-			    "it", (long)d->net_pid, err.msg);
-			net_lost(d, "killed");
-			continue;
-		}
-		pfd[0].fd = d->net.fd;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = d->wake[0];
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno != EINTR)
-				log_warn("poll");
-			continue;
-		}
-		if (pfd[1].revents)
+	while ((rc = ipc_get(&d->net, &m, &err)) == 1)
+		if (net_dispatch(d, &m, &err) == -1)
 			break;
-		if ((rc = ipc_read(&d->net, &err)) <= 0)
-			net_lost(d, rc == 0 ? "exited" : err.msg);
+	if (rc != 0) {
+		log_warnx("network process %ld misbehaved: %s; killing it",
+		    (long)d->net_pid, err.msg);
+		net_lost(d, "killed");
 	}
-	return NULL;
+}
+
+static void
+net_io(struct daemon *d, void *arg, short revents)
+{
+	struct error err = { 0 };
+	int rc;
+
+	(void)arg;
+	if (d->net.fd == -1)
+		return;
+	if ((revents & POLLOUT) && ipc_flush(&d->net, &err) == -1) {
+		net_lost(d, err.msg);
+		return;
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		if ((rc = ipc_read(&d->net, &err)) <= 0) {
+			/* What it said last (why it could not start) first. */
+			net_drain(d);
+			if (d->net.fd != -1)
+				net_lost(d, rc == 0 ? "exited" : err.msg);
+			return;
+		}
+		net_drain(d);
+	}
+}
+
+void
+net_step(struct daemon *d, uint64_t now)
+{
+	struct error err = { 0 };
+
+	if (d->stop)
+		return;
+	if (d->net.fd == -1) {
+		if (now < d->net_restart_ms) {
+			loop_at(d, d->net_restart_ms);
+			return;
+		}
+		if (net_spawn(d, &err) == -1) {
+			log_warnx("network process: %s", err.msg);
+			net_lost(d, "did not start");
+			loop_at(d, d->net_restart_ms);
+			return;
+		}
+		log_info("network process %ld started again",
+		    (long)d->net_pid);
+	}
+	loop_watch(d, d->net.fd, POLLIN | (ipc_queued(&d->net) > 0 ?
+	    POLLOUT : 0), net_io, NULL);
 }
 
 /*
@@ -757,10 +702,10 @@ net_wait_ready(struct daemon *d, struct error *err)
 	struct pollfd pfd;
 	struct ipc_msg m;
 	char why[ERROR_MSG_MAX];
+	uint64_t until = repl_mono_ms() + LINK_HANDSHAKE_MS, now;
 	int rc;
 
 	pfd.fd = d->net.fd;
-	pfd.events = POLLIN;
 	for (;;) {
 		while ((rc = ipc_get(&d->net, &m, err)) == 1) {
 			if (m.type == NET_READY && m.len == 0) {
@@ -781,12 +726,17 @@ net_wait_ready(struct daemon *d, struct error *err)
 		}
 		if (rc == -1)
 			goto fail;
-		if (poll(&pfd, 1, LINK_HANDSHAKE_MS) == 0) {
+		pfd.events = POLLIN | (ipc_queued(&d->net) > 0 ? POLLOUT : 0);
+		if ((now = repl_mono_ms()) >= until ||
+		    poll(&pfd, 1, (int)(until - now)) == 0) {
 			error_set(err, ERR_FAIL, "network process: did not "
 			    "start");
 			goto fail;
 		}
-		if ((rc = ipc_read(&d->net, err)) <= 0) {
+		if ((pfd.revents & POLLOUT) && ipc_flush(&d->net, err) == -1)
+			goto fail;
+		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    (rc = ipc_read(&d->net, err)) <= 0) {
 			if (rc == 0)
 				error_set(err, ERR_FAIL, "network process: "
 				    "exited while starting");
@@ -818,26 +768,27 @@ net_start(struct daemon *d, struct error *err)
 		snprintf(path, sizeof(path), "%s", d->net_exec);
 	if ((d->self = strdup(path)) == NULL)
 		return error_errno(err, ERR_FAIL, "start");
+	d->net_backoff_ms = NET_RESTART_MIN_MS;
 	if (net_spawn(d, err) == -1 || net_wait_ready(d, err) == -1)
 		return -1;
-	if (repl_spawn(&d->net_t, net_reader_main, d, 0) != 0)
-		return error_set(err, ERR_FAIL, "cannot start a thread");
-	d->has_net = 1;
 	return 0;
 }
 
 void
 net_stop(struct daemon *d)
 {
+	struct pollfd pfd;
 	int status;
 
+	/* What was queued last (the CLOSEs, an ack) goes, for a second. */
+	pfd.fd = d->net.fd;
+	pfd.events = POLLOUT;
+	while (d->net.fd != -1 && ipc_queued(&d->net) > 0 &&
+	    poll(&pfd, 1, 1000) == 1 && ipc_flush(&d->net, NULL) == 0)
+		;
 	/* Its socketpair closes: the network process exits on its own. */
-	if (d->has_net)
-		pthread_join(d->net_t, NULL);
-	pthread_mutex_lock(&d->netmu);
 	ipc_clear(&d->net);
-	pthread_mutex_unlock(&d->netmu);
-	/* It exits when the socketpair closes; SIGTERM in case it is stuck. */
+	/* SIGTERM in case it is stuck. */
 	if (d->net_pid > 0) {
 		kill(d->net_pid, SIGTERM);
 		while (waitpid(d->net_pid, &status, 0) == -1 && errno == EINTR)
@@ -1556,9 +1507,6 @@ repl_net_main(void)
 	struct acceptor tcp;
 	struct error err = { 0 };
 
-	pthread_mutex_init(&d.mu, NULL);
-	pthread_cond_init(&d.cv, NULL);
-	pthread_mutex_init(&d.netmu, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0)
 		_exit(1);

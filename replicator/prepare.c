@@ -3,15 +3,13 @@
  * (JunOS `commit check` on every host; docs/PROTOCOL.md, "prepare").
  *
  * The command line sends the daemon on the primary the base head and
- * the change; the daemon hands one prepare message to the push thread of
- * every connected peer, which owns that peer's session, and waits for all
- * the verdicts at once.  A peer renders the candidate for itself, runs
- * its own checkers on it in a scratch directory, and answers; it installs
- * and stores nothing.
+ * the change; the daemon puts one prepare message in the slot of every
+ * peer, whose push sends it on the peer's session when idle and puts the
+ * verdict back, and answers once every peer decided.  A peer renders
+ * the candidate for itself, runs its own checkers on it in a scratch
+ * directory, and answers (check.c); it installs and stores nothing.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +18,7 @@
 #include <sodium.h>
 
 #include "log.h"
-#include "render.h"
 #include "repl_int.h"
-
-#define PREPARE_READ_MS	10000	/* the change, plus 1 s per MiB */
 
 /* The largest change, with the prepare message around it, fits a frame. */
 _Static_assert(STORE_CHANGE_MAX + 64 <= LINK_PAYLOAD_MAX,
@@ -31,12 +26,12 @@ _Static_assert(STORE_CHANGE_MAX + 64 <= LINK_PAYLOAD_MAX,
 
 /* One round: the message every asked peer gets, shared. */
 struct prep_round {
-	int		 refs;		/* under d->mu */
+	int		 refs;		/* the wait's, and each slot's */
 	uint64_t	 id;
 	struct buf	 msg;		/* the prepare message, encoded */
 };
 
-/* Drops a reference (under d->mu); the last frees the round. */
+/* Drops a reference; the last frees the round. */
 static void
 round_unref(struct prep_round *r)
 {
@@ -46,7 +41,7 @@ round_unref(struct prep_round *r)
 	free(r);
 }
 
-/* Clears p's slot (under d->mu). */
+/* Clears p's slot. */
 static void
 slot_clear(struct prep_slot *sl)
 {
@@ -55,26 +50,7 @@ slot_clear(struct prep_slot *sl)
 	memset(sl, 0, sizeof(*sl));
 }
 
-/* The verdict of a round into p's slot, if the round still wants it. */
-static void
-slot_done(struct daemon *d, struct peer *p, struct prep_round *r,
-    enum proto_verdict st, char *lines, uint64_t ms)
-{
-	pthread_mutex_lock(&d->mu);
-	if (p->prep.r == r && p->prep.state == PREP_SENT) {
-		p->prep.state = PREP_DONE;
-		p->prep.status = st;
-		p->prep.lines = lines;
-		p->prep.ms = ms;
-		lines = NULL;
-	}
-	round_unref(r);
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	free(lines);
-}
-
-/* ---- the push thread's side -------------------------------------------- */
+/* ---- the push's side ----------------------------------------------------- */
 
 int
 prepare_wanted(const struct peer *p)
@@ -82,108 +58,39 @@ prepare_wanted(const struct peer *p)
 	return p->prep.state == PREP_WANTED;
 }
 
-int
-prepare_push(struct daemon *d, struct peer *p, struct chan *ch,
-    struct buf *in, struct error *err)
+/*
+ * The round's message for p, now sent: valid while the slot holds the
+ * round, so queued at once.
+ */
+const struct buf *
+prepare_take(struct peer *p, uint64_t *id)
 {
-	struct prep_round *r;
-	struct buf text = { 0 };
-	struct msg m;
-	uint64_t t0, id;
-	size_t i;
+	struct prep_round *r = p->prep.r;
 
-	pthread_mutex_lock(&d->mu);
-	if ((r = p->prep.r) == NULL || p->prep.state != PREP_WANTED) {
-		pthread_mutex_unlock(&d->mu);
-		return 0;
-	}
-	r->refs++;
-	id = r->id;
+	if (r == NULL || p->prep.state != PREP_WANTED)
+		return NULL;
 	p->prep.state = PREP_SENT;
-	pthread_mutex_unlock(&d->mu);
-	t0 = repl_mono_ms();
-	if (send_msg(ch, &r->msg, err) == -1)
-		goto fail;
-	/* Pongs while it checks, as while it renders. */
-	for (;;) {
-		if (chan_recv(ch, in, REPLY_MS, err) == -1)
-			goto fail;
-		if (proto_decode(in->data, in->len, &m, err) == -1) {
-			error_wrap(err, "malformed message");
-			goto fail;
-		}
-		if (m.type == MSG_VERDICT && m.id == id)
-			break;
-		if (m.type != MSG_PONG) {
-			error_set(err, ERR_FAIL, "unexpected %s to a prepare",
-			    proto_type_name(m.type));
-			proto_msg_free(&m);
-			goto fail;
-		}
-		log_debug("%s: still checking", p->info.name);
+	*id = r->id;
+	return &r->msg;
+}
+
+/* The verdict into p's slot, if the round still waits for it. */
+void
+prepare_done(struct daemon *d, struct peer *p, enum proto_verdict st,
+    char *lines, uint64_t ms)
+{
+	if (p->prep.r != NULL && p->prep.state == PREP_SENT) {
+		p->prep.state = PREP_DONE;
+		p->prep.status = st;
+		p->prep.lines = lines;
+		p->prep.ms = ms;
+		lines = NULL;
+		daemon_changed(d);
 	}
-	for (i = 0; i < m.nlines; i++)
-		buf_printf(&text, "%s\n", m.lines[i]);
-	log_info("%s: prepare %" PRIu64 ": %s after %" PRIu64 " ms",
-	    p->info.name, id, proto_verdict_name(m.status),
-	    repl_mono_ms() - t0);
-	slot_done(d, p, r, m.status, buf_detach(&text, NULL),
-	    repl_mono_ms() - t0);
-	proto_msg_free(&m);
-	buf_free(&text);
-	return 0;
-fail:
-	buf_printf(&text, "connection lost: %s\n", err->msg);
-	slot_done(d, p, r, VERDICT_UNCHECKED, buf_detach(&text, NULL),
-	    repl_mono_ms() - t0);
-	buf_free(&text);
-	return -1;
+	free(lines);
 }
 
 /* ---- the control request ----------------------------------------------- */
-
-/* The change that follows the request line: exactly len bytes. */
-static int
-read_change(int fd, struct buf *pending, size_t len, struct buf *out,
-    struct error *err)
-{
-	struct pollfd pfd;
-	uint64_t deadline;
-	ssize_t n;
-	char c;
-	int rc;
-
-	if (pending->len > len)
-		return error_set(err, ERR_INPUT, "bytes after the change");
-	/* Bounded by STORE_CHANGE_MAX, from the store's owner only. */
-	if (buf_reserve(out, len) == -1 ||
-	    buf_append(out, pending->data, pending->len) == -1)
-		return error_errno(err, ERR_FAIL, "prepare");
-	deadline = repl_mono_ms() + PREPARE_READ_MS + 1000 * (len >> 20);
-	while (out->len < len) {
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if (repl_mono_ms() >= deadline)
-			return error_set(err, ERR_INPUT, "change: timed out");
-		rc = poll(&pfd, 1, (int)(deadline - repl_mono_ms()));
-		if (rc == -1 && errno == EINTR)
-			continue;
-		if (rc == -1)
-			return error_errno(err, ERR_FAIL, "poll");
-		if (rc == 0)
-			continue;
-		if ((n = read(fd, out->data + out->len, len - out->len)) <= 0)
-			return error_set(err, ERR_INPUT, "change: %zu of %zu "
-			    "bytes", out->len, len);
-		out->len += (size_t)n;
-	}
-	/* Nothing may follow: one request per connection. */
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 0) == 1 && read(fd, &c, 1) == 1)
-		return error_set(err, ERR_INPUT, "bytes after the change");
-	return 0;
-}
 
 /*
  * The round's message: the base and the change as they came.  The peers
@@ -209,7 +116,7 @@ round_make(const struct ctl_line *l, const struct buf *chg, uint64_t id,
 	return 0;
 }
 
-/* What the control thread tells of each peer. */
+/* What the control client is told of each peer. */
 struct answer {
 	struct peer		*p;
 	uint64_t		 fails0;	/* its failed attempts before */
@@ -220,7 +127,19 @@ struct answer {
 	char			 why[160];
 };
 
-/* Whether a peer is decided now (under d->mu); fills a. */
+/* A control client's round, from prepare_start to prepare_cancel. */
+struct prep_wait {
+	struct prep_round	*r;		/* one reference */
+	uint64_t		 id;
+	uint64_t		 wait_ms;
+	uint64_t		 t0;		/* mono ms */
+	uint64_t		 deadline;	/* mono ms */
+	struct answer		*a;
+	size_t			 n;
+	int			 over;		/* the slots are let go */
+};
+
+/* Whether a peer is decided now; fills a. */
 static int
 decide(struct answer *a, struct prep_round *r, int timed_out,
     uint64_t wait_ms)
@@ -288,254 +207,117 @@ answer_lines(struct buf *out, const struct answer *a)
 	}
 }
 
-void
-ctl_prepare(struct daemon *d, int fd, struct buf *pending,
-    const struct ctl_line *l)
+int
+prepare_start(struct daemon *d, const struct ctl_line *l, struct buf *chg,
+    struct prep_wait **out, struct error *err)
 {
-	struct error err = { 0 };
-	struct buf chg = { 0 }, out = { 0 };
-	struct prep_round *r = NULL;
-	struct answer *a = NULL;
-	struct timespec ts;
-	uint64_t wait_ms = l->n[1], id, t0 = repl_mono_ms();
-	size_t i, n = 0, undecided;
-	int timed_out = 0, mine = 0;
+	struct prep_wait *w;
+	size_t i;
 
-	buf_secret(&chg);
-	if (l->n[2] > STORE_CHANGE_MAX) {
-		error_set(&err, ERR_INPUT, "change too large");
-		goto fail;
-	}
-	if (read_change(fd, pending, (size_t)l->n[2], &chg, &err) == -1)
-		goto fail;
-	if (!d->primary) {
-		error_set(&err, ERR_INPUT, "not the primary");
-		goto fail;
-	}
-	pthread_mutex_lock(&d->mu);
-	id = ++d->prep_id;
-	pthread_mutex_unlock(&d->mu);
-	if (round_make(l, &chg, id, &r, &err) == -1)
-		goto fail;
-	buf_free_secret(&chg);
-	if (wait_ms > REPL_WAIT_MAX)
-		wait_ms = REPL_WAIT_MAX;
-	repl_deadline(&ts, wait_ms);
-	pthread_mutex_lock(&d->mu);
+	*out = NULL;
+	if (!d->primary)
+		return error_set(err, ERR_INPUT, "not the primary");
 	/* One round at a time: a slot holds one round. */
-	while (d->preparing && !d->stop && !timed_out)
-		timed_out = pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0;
-	if (!timed_out)
-		d->preparing = mine = 1;
-	n = d->npeers;
-	if (n > 0 && (a = calloc(n, sizeof(*a))) == NULL)
-		n = 0;
-	for (i = 0; i < n; i++) {
+	if (d->preparing && !d->stop)
+		return 0;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return error_errno(err, ERR_FAIL, "prepare");
+	w->id = ++d->prep_id;
+	if (round_make(l, chg, w->id, &w->r, err) == -1) {
+		free(w);
+		return -1;
+	}
+	w->wait_ms = l->n[1] > REPL_WAIT_MAX ? REPL_WAIT_MAX : l->n[1];
+	w->t0 = repl_mono_ms();
+	w->deadline = w->t0 + w->wait_ms;
+	d->preparing = 1;
+	w->n = d->npeers;
+	if (w->n > 0 && (w->a = calloc(w->n, sizeof(*w->a))) == NULL)
+		w->n = 0;
+	for (i = 0; i < w->n; i++) {
 		struct peer *p = d->peers[i];
 
-		a[i].p = p;
-		a[i].fails0 = p->fails;
-		if (!timed_out && !p->quit && p->prep.state == PREP_IDLE) {
-			p->prep.r = r;
+		w->a[i].p = p;
+		w->a[i].fails0 = p->fails;
+		if (!p->quit && p->prep.state == PREP_IDLE) {
+			p->prep.r = w->r;
 			p->prep.state = PREP_WANTED;
-			r->refs++;
+			w->r->refs++;
 			/* Not connected: try now rather than after a back-off. */
 			if (!p->connected)
 				p->kick = 1;
 		}
 	}
-	pthread_cond_broadcast(&d->cv);
-	for (;;) {
-		undecided = 0;
-		for (i = 0; i < n; i++)
-			if (!a[i].decided && !decide(&a[i], r, timed_out,
-			    wait_ms))
-				undecided++;
-		if (undecided == 0 || d->stop || timed_out)
-			break;
-		if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
-			timed_out = 1;
-	}
-	for (i = 0; i < n; i++) {
-		if (a[i].p->prep.r == r)
-			slot_clear(&a[i].p->prep);
-		if (!mine) {
-			a[i].st = REPL_CHECK_UNCHECKED;
-			snprintf(a[i].why, sizeof(a[i].why), "another check "
-			    "took the time");
-		} else if (!a[i].decided) {
-			a[i].st = REPL_CHECK_UNCHECKED;
-			snprintf(a[i].why, sizeof(a[i].why), "daemon shutting "
-			    "down");
-		}
-	}
-	if (mine)
-		d->preparing = 0;
-	round_unref(r);
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	for (i = 0; i < n; i++) {
-		answer_lines(&out, &a[i]);
-		free(a[i].lines);
-	}
-	free(a);
-	log_debug("prepare %" PRIu64 ": every verdict in %" PRIu64 " ms", id,
-	    repl_mono_ms() - t0);
-	buf_puts(&out, "end\n");
-	if (out.data != NULL)
-		link_write_all(fd, out.data, out.len, 2000, NULL);
-	buf_free(&out);
-	return;
-fail:
-	buf_free_secret(&chg);
-	ctl_clean(err.msg);
-	dprintf(fd, "error\t%s\n", err.msg);
+	daemon_changed(d);
+	*out = w;
+	return 1;
 }
 
-/* ---- the peer's side --------------------------------------------------- */
-
-struct check_job {
-	struct daemon		*d;
-	uint64_t		 base;
-	const void		*chg;		/* the change's bytes */
-	size_t			 chg_len;
-	struct change		*c;		/* NULL: every file */
-	char			*refusals;
-	size_t			 nrefused, nchecked;
-	struct error		 err;
-	int			 rc, done;
-};
-
-static void *
-check_run(void *arg)
+/* The round is over: its slots free for the next. */
+static void
+round_end(struct daemon *d, struct prep_wait *w)
 {
-	struct check_job *j = arg;
-	struct daemon *d = j->d;
+	size_t i;
 
-	/* Decoded here too: 100,000 keys take a while, with pongs. */
-	if (j->chg_len > 0 && change_decode(j->chg, j->chg_len, &j->c,
-	    &j->err) == -1)
-		j->rc = error_wrap(&j->err, "malformed change");
-	else
-		j->rc = render_check_host(d->s, j->base, j->c, d->node,
-		    d->root, &j->refusals, &j->nrefused, &j->nchecked,
-		    &j->err);
-	pthread_mutex_lock(&d->mu);
-	j->done = 1;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	return NULL;
-}
-
-/* Splits text into at most PROTO_LINES_MAX lines, in place. */
-static size_t
-split_lines(char *text, char **lines, size_t nrefused)
-{
-	static char more[64];
-	size_t n = 0;
-	char *next;
-
-	for (; text != NULL && *text != '\0' && n < PROTO_LINES_MAX;
-	    text = next) {
-		if ((next = strchr(text, '\n')) != NULL)
-			*next++ = '\0';
-		else
-			next = text + strlen(text);
-		lines[n++] = text;
-	}
-	if (n == PROTO_LINES_MAX && nrefused > n) {
-		snprintf(more, sizeof(more), "... and %zu more refusals",
-		    nrefused - n + 1);
-		lines[n - 1] = more;
-	}
-	return n;
-}
-
-/* Runs the checks in a thread of their own, with a pong every so often. */
-static int
-check_with_pongs(struct daemon *d, struct chan *ch, struct check_job *j,
-    struct buf *out, const char *name)
-{
-	struct error err = { 0 };
-	struct timespec ts;
-	pthread_t t;
-	int rc = 0, done;
-
-	if ((errno = repl_spawn(&t, check_run, j, 0)) != 0) {
-		j->rc = error_errno(&j->err, ERR_FAIL, "pthread_create");
-		return 0;
-	}
-	for (;;) {
-		repl_deadline(&ts, KEEPALIVE_MS);
-		pthread_mutex_lock(&d->mu);
-		while (!j->done && pthread_cond_timedwait(&d->cv, &d->mu,
-		    &ts) == 0)
-			;
-		done = j->done;
-		pthread_mutex_unlock(&d->mu);
-		if (done || rc == -1)
-			break;
-		if (proto_pong(out) == -1 || send_msg(ch, out, &err) == -1) {
-			log_warnx("%s: sending keepalive: %s", name, err.msg);
-			rc = -1;	/* the checks still end before we do */
-		}
-	}
-	pthread_join(t, NULL);
-	return rc;
+	if (w->over)
+		return;
+	for (i = 0; i < w->n; i++)
+		if (w->a[i].p->prep.r == w->r)
+			slot_clear(&w->a[i].p->prep);
+	d->preparing = 0;
+	w->over = 1;
+	daemon_changed(d);
 }
 
 int
-prepare_answer(struct daemon *d, struct chan *ch, const char *name,
-    const struct msg *m, struct buf *out)
+prepare_poll(struct daemon *d, struct prep_wait *w, uint64_t now,
+    struct buf *out)
 {
-	struct check_job j;
-	struct error err = { 0 };
-	unsigned char hash[STORE_HASH_LEN];
-	enum proto_verdict st = VERDICT_UNCHECKED;
-	char why[PROTO_TEXT_MAX + 1], *lines[PROTO_LINES_MAX], *one = why;
-	char *const *send = &one;
-	uint64_t head, t0 = repl_mono_ms();
-	size_t nlines = 1;
-	int rc = 0;
+	size_t i, undecided = 0;
+	int timed_out = now >= w->deadline;
 
-	memset(&j, 0, sizeof(j));
-	j.d = d;
-	j.base = m->head;
-	j.chg = m->change;
-	j.chg_len = m->change_len;
-	if (repl_head(d, &head, hash) == -1)
-		snprintf(why, sizeof(why), "cannot read the head");
-	else if (head != m->head)
-		snprintf(why, sizeof(why), "%s is at r%" PRIu64 ", not at r%"
-		    PRIu64, d->node, head, m->head);
-	else if (sodium_memcmp(hash, m->hash, STORE_HASH_LEN) != 0)
-		snprintf(why, sizeof(why), "%s's r%" PRIu64 " differs from "
-		    "the primary's", d->node, head);
-	else if ((rc = check_with_pongs(d, ch, &j, out, name)) == -1)
-		goto done;
-	else if (j.rc == -1)
-		snprintf(why, sizeof(why), "%.500s", j.err.msg);
-	else if (j.nrefused > 0) {
-		st = VERDICT_NO;
-		nlines = split_lines(j.refusals, lines, j.nrefused);
-		send = lines;
-	} else {
-		st = VERDICT_YES;
-		snprintf(why, sizeof(why), "%zu check%s passed", j.nchecked,
-		    j.nchecked == 1 ? "" : "s");
+	if (w->over)
+		return 1;
+	for (i = 0; i < w->n; i++)
+		if (!w->a[i].decided && !decide(&w->a[i], w->r, timed_out,
+		    w->wait_ms))
+			undecided++;
+	if (undecided > 0 && !d->stop && !timed_out) {
+		loop_at(d, w->deadline);
+		return 0;
 	}
-	log_info("%s: prepare %" PRIu64 " on r%" PRIu64 ": %s, %zu checks, "
-	    "%" PRIu64 " ms", name, m->id, m->head, proto_verdict_name(st),
-	    j.nchecked, repl_mono_ms() - t0);
-	if (proto_verdict(out, m->id, st, send, nlines) == -1 ||
-	    send_msg(ch, out, &err) == -1) {
-		log_warnx("%s: sending verdict: %s", name, err.msg);
-		rc = -1;
+	round_end(d, w);
+	for (i = 0; i < w->n; i++) {
+		struct answer *a = &w->a[i];
+
+		if (!a->decided) {
+			a->st = REPL_CHECK_UNCHECKED;
+			snprintf(a->why, sizeof(a->why), "daemon shutting "
+			    "down");
+		}
+		answer_lines(out, a);
+		free(a->lines);
+		a->lines = NULL;
 	}
-done:
-	change_free(j.c);
-	free(j.refusals);
-	return rc;
+	log_debug("prepare %" PRIu64 ": every verdict in %" PRIu64 " ms",
+	    w->id, repl_mono_ms() - w->t0);
+	buf_puts(out, "end\n");
+	return 1;
+}
+
+void
+prepare_cancel(struct daemon *d, struct prep_wait *w)
+{
+	size_t i;
+
+	if (w == NULL)
+		return;
+	round_end(d, w);
+	for (i = 0; i < w->n; i++)
+		free(w->a[i].lines);
+	free(w->a);
+	round_unref(w->r);
+	free(w);
 }
 
 /* ---- the command line's side ------------------------------------------- */

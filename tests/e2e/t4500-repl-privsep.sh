@@ -67,6 +67,26 @@ for n in fw1 fw2; do
 	# And the parent holds the store (the test would prove nothing else).
 	ls -l /proc/$(pid $n)/fd | grep -q "$SCRATCH/$n/store/data.mdb" ||
 	    fail "$n: the parent does not hold the store"
+
+	step "$n: the parent is one loop and two workers, the network process one loop"
+	# Idle (in step, nothing rendering): no thread but those.
+	assert_eq "$(ls /proc/$(pid $n)/task | wc -l)" 3 "$n: parent's threads"
+	assert_eq "$(ls /proc/$c/task | wc -l)" 1 "$n: network process's threads"
+done
+
+step "fw1 and fw2 after 20 commits and two control clients at a time: the same threads"
+for i in $(seq 1 10); do
+	on fw1 set ntpd.listen@fw2 "10.9.0.$i" > "$SCRATCH/a.out" 2>&1 &
+	a=$!
+	on fw1 set ntpd.listen@fw1 "10.8.0.$i" > "$SCRATCH/b.out" 2>&1 &
+	# Not a bare wait: the daemons are jobs of this shell too.
+	wait $a $!
+	grep -q "^fw2: applied" "$SCRATCH/a.out" ||
+	    { cat "$SCRATCH/a.out"; fail "set $i: fw2 did not apply"; }
+done
+guide_synced fw1 fw2
+for n in fw1 fw2; do
+	assert_eq "$(ls /proc/$(pid $n)/task | wc -l)" 3 "$n: parent's threads"
 done
 
 step "fw2's network process killed: another one, and fw2 applies"
