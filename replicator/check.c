@@ -155,7 +155,6 @@ check_start(struct daemon *d, const char *name, const struct msg *m,
 		} else {
 			j->w.run = check_run;
 			j->w.done = check_done;
-			j->w.d = d;
 			j->w.arg = j;
 			j->busy = 1;
 			work_submit(d, WORK_RENDER, &j->w);

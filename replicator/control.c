@@ -34,31 +34,46 @@ write_str(int fd, const char *s, struct error *err)
 	return link_write_all(fd, s, strlen(s), 2000, err);
 }
 
+/*
+ * Takes the first whole line (without the newline) out of what was read:
+ * 1, 0 when none is whole yet, -1 when it is too long for line or will
+ * be.
+ */
+static int
+take_line(struct buf *pending, char *line, size_t len, struct error *err)
+{
+	char *nl;
+	size_t l;
+
+	if (pending->len > 0 &&
+	    (nl = memchr(pending->data, '\n', pending->len)) != NULL) {
+		l = (size_t)(nl - pending->data);
+		if (l >= len)
+			return error_set(err, ERR_FAIL, "line too long");
+		memcpy(line, pending->data, l);
+		line[l] = '\0';
+		memmove(pending->data, nl + 1, pending->len - l - 1);
+		pending->len -= l + 1;
+		return 1;
+	}
+	if (pending->len > LINE_MAX_)
+		return error_set(err, ERR_FAIL, "line too long");
+	return 0;
+}
+
 /* Reads one line (without the newline) before deadline_ms passes. */
 static int
 read_line(int fd, struct buf *pending, char *line, size_t len,
     int timeout_ms, struct error *err)
 {
-	char chunk[512], *nl;
+	char chunk[512];
 	struct pollfd pfd;
 	ssize_t n;
-	size_t l;
 	int rc;
 
 	for (;;) {
-		if (pending->len > 0 &&
-		    (nl = memchr(pending->data, '\n', pending->len)) != NULL) {
-			l = (size_t)(nl - pending->data);
-			if (l >= len)
-				return error_set(err, ERR_FAIL, "line too long");
-			memcpy(line, pending->data, l);
-			line[l] = '\0';
-			memmove(pending->data, nl + 1, pending->len - l - 1);
-			pending->len -= l + 1;
-			return 0;
-		}
-		if (pending->len > LINE_MAX_)
-			return error_set(err, ERR_FAIL, "line too long");
+		if ((rc = take_line(pending, line, len, err)) != 0)
+			return rc == 1 ? 0 : -1;
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		do
@@ -198,24 +213,14 @@ static int
 request_read(struct ctlconn *c, int readable, uint64_t now,
     struct error *err)
 {
-	char chunk[512], *nl;
+	char chunk[512];
 	ssize_t n;
-	size_t l;
+	int rc;
 
 	for (;;) {
-		if (c->in.len > 0 &&
-		    (nl = memchr(c->in.data, '\n', c->in.len)) != NULL) {
-			l = (size_t)(nl - c->in.data);
-			if (l >= sizeof(c->line))
-				return error_set(err, ERR_FAIL, "line too long");
-			memcpy(c->line, c->in.data, l);
-			c->line[l] = '\0';
-			memmove(c->in.data, nl + 1, c->in.len - l - 1);
-			c->in.len -= l + 1;
-			return 1;
-		}
-		if (c->in.len > LINE_MAX_)
-			return error_set(err, ERR_FAIL, "line too long");
+		if ((rc = take_line(&c->in, c->line, sizeof(c->line),
+		    err)) != 0)
+			return rc;
 		if (!readable)
 			break;
 		n = read(c->fd, chunk, sizeof(chunk));

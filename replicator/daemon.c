@@ -1362,7 +1362,6 @@ repl_serve(const char *dir, const struct repl_serve_opts *o,
 		goto fail;
 	}
 	ctl.d = &d;
-	ctl.control = 1;
 	if (!d.primary && store_listen(d.s)[0] == '\0') {
 		error_set(err, ERR_FAIL, "%s is a replica without a listen "
 		    "address (init --listen ADDR:PORT)", d.node);

@@ -392,7 +392,6 @@ demote_submit(struct demote_run *r, int lower, char *cmd, const char *why)
 	snprintf(dw->why, sizeof(dw->why), "%s", why);
 	dw->w.run = demote_work_run;
 	dw->w.done = demote_work_done;
-	dw->w.d = r->d;
 	dw->w.arg = dw;
 	r->busy = 1;
 	work_submit(r->d, WORK_CARP, &dw->w);

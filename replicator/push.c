@@ -231,29 +231,39 @@ prepare_lost(struct push *x, const char *why)
 }
 
 /*
- * Ends the session, if any, saying nothing: the prepare in flight gets
- * why.  1 when the peer's state changed.
+ * Lets the session go, the prepare in flight told why, and the peer's
+ * session cleared unless an inbound one took its place (fenced, this
+ * node follows: inbound.c, claim).  Whether the peer was connected.
  */
 static int
-session_close(struct push *x, const char *why)
+session_release(struct push *x, const char *why)
 {
 	struct peer *p = x->p;
-	int changed = 0;
+	int was_up = 0;
 
-	if (x->l == NULL)
-		return 0;
 	if (x->state == PUSH_VERDICT)
 		prepare_lost(x, why);
-	/* An inbound session that took the peer's place is not ours. */
 	if (p->ch == NULL || p->ch == x->l) {
-		changed = p->connected || p->ch != NULL;
+		was_up = p->connected;
 		p->connected = 0;
 		p->ch = NULL;
 	}
 	chan_close(x->l);
 	x->l = NULL;
 	x->state = PUSH_START;
-	return changed;
+	return was_up;
+}
+
+/* Ends the session, if any, saying nothing: 1 when the peer's changed. */
+static int
+session_close(struct push *x, const char *why)
+{
+	int ours;
+
+	if (x->l == NULL)
+		return 0;
+	ours = x->p->ch == x->l;
+	return session_release(x, why) || ours;
 }
 
 /*
@@ -269,18 +279,7 @@ session_end(struct push *x, uint64_t now, int rc)
 	uint64_t wait;
 	int was_up;
 
-	if (x->state == PUSH_VERDICT)
-		prepare_lost(x, x->err.msg);
-	/*
-	 * Fenced, this node follows: the peer's session may be an inbound
-	 * one now (inbound.c, claim), not ours to clear.
-	 */
-	was_up = 0;
-	if (p->ch == NULL || p->ch == x->l) {
-		was_up = p->connected;
-		p->connected = 0;
-		p->ch = NULL;
-	}
+	was_up = session_release(x, x->err.msg);
 	if (rc == -1 && !d->stop && !p->quit) {
 		/*
 		 * Only a failed attempt says "unreachable"; a session that
@@ -292,9 +291,6 @@ session_end(struct push *x, uint64_t now, int rc)
 			peer_error(p, "%s", x->err.msg);
 	}
 	daemon_changed(d);
-	chan_close(x->l);
-	x->l = NULL;
-	x->state = PUSH_START;
 	if (d->stop || p->quit)
 		return;
 	/* Each new reason once at warning level, repeats as debug. */

@@ -201,8 +201,9 @@ void	daemon_changed(struct daemon *d);
  * wait behind a render.  run is called on the worker thread and may use
  * d->s and what the work holds, nothing else of struct daemon; done is
  * called afterwards in the loop (then daemon_changed), and owns w from
- * then on.  At stop, work not started yet gets done with w->cancelled
- * set and run never called; work running is waited for.
+ * then on.  The caller sets run, done and arg; work_submit sets d.  At
+ * stop, work not started yet gets done with w->cancelled set and run
+ * never called; work running is waited for.
  */
 enum work_queue { WORK_RENDER, WORK_CARP, WORK_QUEUES };
 struct work {
@@ -251,7 +252,6 @@ int	repl_daemon_reload(struct daemon *d, struct error *err);
 struct acceptor {
 	struct daemon	*d;
 	int		 fd;
-	int		 control;	/* control socket, else peers */
 	int		 starved;	/* accept(2) out of descriptors */
 	uint64_t	 retry_ms;	/* then accept again (monotonic) */
 };

@@ -7,15 +7,11 @@
 . "$SRCDIR/tests/tools/repl-lib.sh"
 
 step "fw1 and fw2 in step; fw2's ntpd restart takes 3 s"
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
-start fw1
-start fw2
+two_nodes
 guide_synced fw1 fw2
 expect 0 on fw1 set "service.ntpd.restart@fw2" "sleep 3"
-wait_head fw2 "$(head_of fw1)"
 r=$(head_of fw1)
+wait_head fw2 "$r"
 
 step "SIGTERM to fw1 while a set waits for fw2's restart: the set is answered"
 on fw1 set ntpd.listen@fw2 10.7.0.1 > "$SCRATCH/set.out" 2>&1 &

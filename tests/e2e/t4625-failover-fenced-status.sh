@@ -11,11 +11,7 @@
 HOSTILE="$BUILDDIR/tests/hostile_peer"
 
 step "fw1 primary of fw2, in step"
-node_init fw1 --primary
-node_init fw2
-pair fw1 fw2
-start fw1
-start fw2
+two_nodes
 guide_synced fw1 fw2
 expect 0 on fw1 status
 assert_grep "^health: +ok$" "$SCRATCH/out"
